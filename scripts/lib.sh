@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers shared by the mmcid-rs scripts: logging, the cache layout and the
+# private apt configuration.  Source it; it runs nothing by itself.
+
+MMCID_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MMCID_CACHE=${MMCID_CACHE:-${HOME}/.cache/mmcid-rs}
+
+# Pinned versions: bump deliberately, the cache key follows.
+KERNEL_SERIES=7.3
+BINDGEN_VERSION=0.73.2
+VIRTME_NG_VERSION=1.42
+LLVM_VERSION=19
+
+TOOLS_DIR=${MMCID_CACHE}/tools
+VENV_DIR=${MMCID_CACHE}/venv
+APT_DIR=${MMCID_CACHE}/apt
+
+export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-${LLVM_VERSION}/lib}
+export PATH=${TOOLS_DIR}/bin:${VENV_DIR}/bin:${HOME}/.cargo/bin:${PATH}
+
+log() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Run a step and print how long it took.
+step() {
+	local what=$1 t0=$SECONDS
+	shift
+	log "${what}"
+	"$@"
+	log "${what}: done in $((SECONDS - t0)) s"
+}
+
+# The URI of the Debian mirror this system already uses for its own release,
+# as apt itself resolves it.  Nothing is hard-coded.
+debian_mirror() {
+	local codename uri
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME}")
+	uri=$(apt-get indextargets --format '$(RELEASE) $(REPO_URI)' 2>/dev/null |
+	      awk -v c="${codename}" '$1 == c { print $2; exit }')
+	[ -n "${uri}" ] || die "no apt source for '${codename}' in the system's apt configuration"
+	echo "${uri%/}"
+}
+
+# apt-get with the private sources list and state directory in the cache.
+# The system's /etc/apt and /var/lib/apt/lists are left alone.
+apt_private() {
+	apt-get -o Dir::Etc::SourceList="${APT_DIR}/sources.list" \
+		-o Dir::Etc::SourceParts=/dev/null \
+		-o Dir::State::Lists="${APT_DIR}/lists" \
+		-o Dir::Cache="${APT_DIR}/cache" \
+		-o APT::Get::List-Cleanup=0 \
+		-o APT::Sandbox::User=root "$@"
+}
+
+# Write the private sources list (bookworm, bookworm-backports for qemu,
+# trixie-backports for linux-source-7.3) and refresh it at most once a day.
+apt_private_update() {
+	local mirror list
+	mirror=$(debian_mirror)
+	mkdir -p "${APT_DIR}/lists/partial" "${APT_DIR}/cache/archives/partial"
+	list=$(cat <<EOF
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} bookworm main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} bookworm-updates main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} bookworm-backports main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} trixie-backports main
+EOF
+)
+	if [ "$(cat "${APT_DIR}/sources.list" 2>/dev/null)" != "${list}" ] ||
+	   [ -z "$(find "${APT_DIR}/updated" -mmin -1440 2>/dev/null)" ]; then
+		printf '%s\n' "${list}" >"${APT_DIR}/sources.list"
+		log "apt: refreshing the private package lists in ${APT_DIR}"
+		apt_private -q update >&2 || die "apt update failed (mirror ${mirror})"
+		touch "${APT_DIR}/updated"
+	fi
+}
+
+# The cached kernel build of a given flavour: "v7.3" or "pre-fix".
+# Its directory name is keyed by the source version and the config hash;
+# kernel_dir prints the newest one that finished building.
+kernel_dir() {
+	local flavour=${1:-v7.3} d
+	d=$(ls -1dt "${MMCID_CACHE}/kernel/"*"-${flavour}" 2>/dev/null |
+	    while read -r k; do [ -f "$k/.mmcid-built" ] && echo "$k" && break; done)
+	[ -n "$d" ] || return 1
+	echo "$d"
+}
