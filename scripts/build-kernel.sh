@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Fetch Debian's linux-source-7.3, configure it for mmcid-rs and build what
+# booting it under virtme-ng and building an out-of-tree Rust module need.
+# The build is cached, keyed by source version, flavour and config hash.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+FLAVOUR=v7.3
+PRINT_DIR=0
+
+usage() {
+	cat <<EOF
+Usage: $0 [--flavour v7.3|pre-fix] [--print-dir] [--help]
+
+  --flavour F   v7.3: the source as shipped (default).
+                pre-fix: with patches/pre-fix/*.patch applied, which revert
+                the fix for the task-to-CPU live lock.
+  --print-dir   only print the cached tree's path (fail if not built)
+
+Builds into \${MMCID_CACHE}/kernel/<version>-<config hash>-<flavour>
+(MMCID_CACHE=${MMCID_CACHE}).  A tree that finished building is reused as is.
+EOF
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--flavour) FLAVOUR=${2:?--flavour needs a value}; shift 2 ;;
+	--flavour=*) FLAVOUR=${1#*=}; shift ;;
+	--print-dir) PRINT_DIR=1; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+case "${FLAVOUR}" in
+v7.3|pre-fix) ;;
+*) die "unknown flavour '${FLAVOUR}' (want v7.3 or pre-fix)" ;;
+esac
+
+FRAGMENT=${MMCID_TOP}/selftests/mmcid_rs/config
+SRC_DIR=${MMCID_CACHE}/src
+
+if [ "${PRINT_DIR}" = 1 ]; then
+	kernel_dir "${FLAVOUR}" || die "no ${FLAVOUR} kernel built yet: run $0 --flavour ${FLAVOUR}"
+	exit 0
+fi
+
+# Download linux-source-7.3 (apt checks it against the signed Release file)
+# and unpack its tarball once.
+fetch_source() {
+	local deb tarball
+	mkdir -p "${SRC_DIR}"
+	deb=$(ls "${SRC_DIR}"/linux-source-"${KERNEL_SERIES}"_*.deb 2>/dev/null | tail -1 || true)
+	if [ -z "${deb}" ]; then
+		apt_private_update
+		(cd "${SRC_DIR}" && apt_private download -q "linux-source-${KERNEL_SERIES}" >&2) ||
+			die "could not download linux-source-${KERNEL_SERIES} from trixie-backports"
+		deb=$(ls "${SRC_DIR}"/linux-source-"${KERNEL_SERIES}"_*.deb | tail -1)
+	fi
+	SRC_VERSION=$(dpkg-deb -f "${deb}" Version)
+	if [ ! -d "${SRC_DIR}/linux-source-${KERNEL_SERIES}" ]; then
+		log "unpacking ${deb##*/}"
+		rm -rf "${SRC_DIR}/pkg" && dpkg-deb -x "${deb}" "${SRC_DIR}/pkg"
+		tarball=$(ls "${SRC_DIR}"/pkg/usr/src/linux-source-"${KERNEL_SERIES}".tar.*)
+		tar -C "${SRC_DIR}" -xf "${tarball}"
+		rm -rf "${SRC_DIR}/pkg"
+	fi
+}
+
+config_key() {
+	{
+		echo "${SRC_VERSION} ${FLAVOUR} vng-${VIRTME_NG_VERSION}"
+		cat "${FRAGMENT}"
+		[ "${FLAVOUR}" = v7.3 ] || cat "${MMCID_TOP}/patches/${FLAVOUR}"/*.patch
+	} | sha256sum | cut -c1-12
+}
+
+prepare_tree() {
+	local tmp=${TREE}.tmp p
+	mkdir -p "${TREE%/*}"
+	rm -rf "${tmp}"
+	log "copying the source to ${tmp}"
+	cp -a "${SRC_DIR}/linux-source-${KERNEL_SERIES}" "${tmp}"
+	if [ "${FLAVOUR}" != v7.3 ]; then
+		for p in "${MMCID_TOP}/patches/${FLAVOUR}"/*.patch; do
+			log "applying ${p##*/}"
+			patch -d "${tmp}" -p1 --quiet <"${p}" || die "${p} does not apply to ${SRC_VERSION}"
+		done
+	fi
+	mv "${tmp}" "${TREE}"
+}
+
+configure() {
+	local clog=${TREE}/.mmcid-config.log
+	(cd "${TREE}" && vng --kconfig) >"${clog}" 2>&1 ||
+		die "vng --kconfig failed in ${TREE}; log: ${clog}"
+	(cd "${TREE}" && scripts/kconfig/merge_config.sh -m .config "${FRAGMENT}") >>"${clog}" 2>&1 ||
+		die "merging ${FRAGMENT} failed; log: ${clog}"
+	make -C "${TREE}" -s olddefconfig
+	make -C "${TREE}" -s rustavailable >&2 ||
+		die "the Rust toolchain is not usable for this kernel (see above); run scripts/setup-deps.sh"
+	# Every option of the fragment must have survived olddefconfig.
+	local opt want got bad=0
+	while IFS= read -r line; do
+		case "${line}" in
+		CONFIG_*=*) opt=${line%%=*}; want=${line#*=} ;;
+		"# CONFIG_"*" is not set") opt=${line#\# }; opt=${opt%% *}; want=n ;;
+		*) continue ;;
+		esac
+		got=$("${TREE}/scripts/config" --file "${TREE}/.config" --state "${opt#CONFIG_}")
+		[ "${got}" = undef ] && got=n
+		if [ "${got}" != "${want}" ]; then
+			warn "${opt}: wanted ${want}, config has ${got}"
+			bad=1
+		fi
+	done <"${FRAGMENT}"
+	[ "${bad}" = 0 ] || die "the config fragment ${FRAGMENT} did not apply; fix it or its dependencies"
+}
+
+# Run make with its output in a log and a progress line every 30 s.
+make_logged() {
+	local logf=${TREE}/.mmcid-build.log rc=0 ticker t0=${SECONDS}
+	(
+		while sleep 30; do
+			log "  ... $((SECONDS - t0)) s, $(grep -c '^  [A-Z]' "${logf}" 2>/dev/null || echo 0) build steps, last: $(grep '^  [A-Z]' "${logf}" | tail -1 | awk '{print $2}')"
+		done
+	) &
+	ticker=$!
+	make -C "${TREE}" -j"$(nproc)" "$@" >"${logf}" 2>&1 || rc=$?
+	kill "${ticker}" 2>/dev/null || true
+	wait "${ticker}" 2>/dev/null || true
+	if [ "${rc}" != 0 ]; then
+		tail -40 "${logf}" >&2
+		die "make $* failed; full log: ${logf}"
+	fi
+}
+
+step "kernel: fetching linux-source-${KERNEL_SERIES}" fetch_source
+TREE=${MMCID_CACHE}/kernel/${SRC_VERSION//[^A-Za-z0-9.+-]/_}-$(config_key)-${FLAVOUR}
+if [ -f "${TREE}/.mmcid-built" ]; then
+	log "kernel: ${FLAVOUR} ${SRC_VERSION} already built in ${TREE}"
+	echo "${TREE}"
+	exit 0
+fi
+[ -d "${TREE}" ] || step "kernel: preparing ${TREE##*/}" prepare_tree
+step "kernel: configuring" configure
+step "kernel: make bzImage modules_prepare (11 min cold on 2 cores)" make_logged bzImage modules_prepare
+step "kernel: make modules (for Module.symvers)" make_logged modules
+touch "${TREE}/.mmcid-built"
+echo "${TREE}"
