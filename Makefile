@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mmcid-rs.  `make` builds the module against KDIR (default: the kernel
+# tree that scripts/build-kernel.sh built and cached).  The README's two
+# commands are `make run` (the whole job from nothing, ending in a verdict)
+# and `make test` (every test, ending in "N passed, N failed").
+
+KDIR ?= $(shell $(CURDIR)/scripts/build-kernel.sh --print-dir 2>/dev/null)
+
+.PHONY: all module clippy rustfmt rustfmtcheck run test clean help
+
+all: module
+
+module:
+	@$(CURDIR)/scripts/check-kdir.sh "$(KDIR)"
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# Rebuild the Rust object with the kernel's clippy lints.
+clippy:
+	@$(CURDIR)/scripts/check-kdir.sh "$(KDIR)"
+	rm -f $(CURDIR)/mmcid_rs.o
+	$(MAKE) -C $(KDIR) M=$(CURDIR) CLIPPY=1 modules
+
+RUST_SOURCES := mmcid_rs.rs $(wildcard model/*.rs explorer/src/*.rs)
+
+rustfmt:
+	rustfmt --config-path $(CURDIR)/.rustfmt.toml $(RUST_SOURCES)
+
+rustfmtcheck:
+	rustfmt --check --config-path $(CURDIR)/.rustfmt.toml $(RUST_SOURCES)
+
+run:
+	@$(CURDIR)/scripts/run.sh
+
+test:
+	@$(CURDIR)/scripts/test.sh
+
+clean:
+	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	rm -rf $(CURDIR)/target
+
+help:
+	@echo "make [KDIR=...]   build mmcid-rs.ko"
+	@echo "make run          deps, kernel, module, VM: load, report, unload, verdict"
+	@echo "make test         all tests; ends with 'N passed, N failed'"
+	@echo "make clippy       module with CLIPPY=1"
+	@echo "make rustfmtcheck check formatting of all Rust sources"

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! CID encoding: the flag bits of include/linux/rseq_types.h and the
+//! `__always_inline` bit helpers at the top of the mm_cid part of
+//! kernel/sched/sched.h, in the same order.
+
+/// The CID is not set (`MM_CID_UNSET`, BIT(31)).
+pub const MM_CID_UNSET: u32 = 1 << 31;
+/// The CID is owned by a CPU (`MM_CID_ONCPU`, BIT(30)).
+pub const MM_CID_ONCPU: u32 = 1 << 30;
+/// The CID is only borrowed during a mode transition (`MM_CID_TRANSIT`, BIT(29)).
+pub const MM_CID_TRANSIT: u32 = 1 << 29;
+
+/// Mirrors `cid_on_cpu()`.
+#[inline]
+pub const fn cid_on_cpu(cid: u32) -> bool {
+    cid & MM_CID_ONCPU != 0
+}
+
+/// Mirrors `cid_in_transit()`.
+#[inline]
+pub const fn cid_in_transit(cid: u32) -> bool {
+    cid & MM_CID_TRANSIT != 0
+}
+
+/// Mirrors `cpu_cid_to_cid()`.
+#[inline]
+pub const fn cpu_cid_to_cid(cid: u32) -> u32 {
+    cid & !MM_CID_ONCPU
+}
+
+/// Mirrors `cid_to_cpu_cid()`.
+#[inline]
+pub const fn cid_to_cpu_cid(cid: u32) -> u32 {
+    cid | MM_CID_ONCPU
+}
+
+/// Mirrors `cid_to_transit_cid()`.
+#[inline]
+pub const fn cid_to_transit_cid(cid: u32) -> u32 {
+    cid | MM_CID_TRANSIT
+}
+
+/// Mirrors `cid_from_transit_cid()`.
+#[inline]
+pub const fn cid_from_transit_cid(cid: u32) -> u32 {
+    cid & !MM_CID_TRANSIT
+}
+
+/// Mirrors `cid_on_task()`: none of the ONCPU, TRANSIT, UNSET bits is set.
+#[inline]
+pub const fn cid_on_task(cid: u32) -> bool {
+    cid < MM_CID_TRANSIT
+}
+
+/// The CID user space sees in `rseq::mm_cid`.
+///
+/// Mirrors `task_mm_cid()` (include/linux/sched.h), which masks ONCPU and
+/// TRANSIT but keeps UNSET.
+#[inline]
+pub const fn task_mm_cid(cid: u32) -> u32 {
+    cid & !(MM_CID_ONCPU | MM_CID_TRANSIT)
+}

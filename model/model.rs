@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Module list of the mm_cid model.  Both the cargo crate (`lib.rs`) and the
+//! kernel module (`mmcid_rs.rs`) include this file, so it must stay free of
+//! crate-level attributes.
+
+pub mod bits;
+pub mod core;
+pub mod sched;
+pub mod state;
+pub mod variant;
+
+#[cfg(test)]
+mod tests;
+
+pub use self::bits::*;
+pub use self::core::*;
+pub use self::sched::*;
+pub use self::state::*;
+pub use self::variant::Variant;

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The state the mm_cid code works on, as plain data: one mm's
+//! `struct mm_mm_cid` (include/linux/rseq_types.h) with its CID bitmap, each
+//! of its tasks' `struct sched_mm_cid`, and which task each runqueue runs.
+//!
+//! Sizes are fixed so that the kernel module can hold a snapshot without
+//! allocating and the explorer can hash states cheaply.
+
+use super::bits::MM_CID_UNSET;
+use super::variant::Variant;
+
+/// Most CPUs a model instance describes.
+pub const MAX_CPUS: usize = 16;
+/// Most tasks of one mm a model instance describes.
+pub const MAX_TASKS: usize = 16;
+
+/// Index of a task in [`Sched::tasks`].
+pub type TaskId = usize;
+
+/// Mirrors `struct mm_mm_cid` (the members the ownership code uses) plus the
+/// CID bitmap `mm_cidmask()` and the mask `mm_cpus_allowed()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MmMmCid {
+    /// `per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid` for each possible CPU.
+    pub pcpu: [u32; MAX_CPUS],
+    /// 0, MM_CID_TRANSIT, MM_CID_ONCPU or MM_CID_ONCPU | MM_CID_TRANSIT.
+    pub mode: u32,
+    /// Upper bound of the optimal CID space.
+    pub max_cids: u32,
+    /// Weight of `mm_cpus_allowed()`.
+    pub nr_cpus_allowed: u32,
+    /// Tasks on `user_list`.
+    pub users: u32,
+    /// User count below which per CPU mode ends; 0 while in per task mode.
+    pub pcpu_thrs: u32,
+    /// An affinity change queued the deferred mode switch.
+    pub update_deferred: bool,
+    /// `mm_cidmask()`: bit n set while CID n is owned by a task or a CPU.
+    pub cidmask: u64,
+    /// `mm_cpus_allowed()`: union of the tasks' affinity masks.
+    pub cpus_allowed: u64,
+    /// `user_list`, head first (`hlist_add_head()` puts new users first).
+    pub user_list: UserList,
+}
+
+/// An hlist of task ids without allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UserList {
+    ids: [u8; MAX_TASKS],
+    len: u8,
+}
+
+impl UserList {
+    const fn new() -> Self {
+        Self {
+            ids: [0; MAX_TASKS],
+            len: 0,
+        }
+    }
+
+    /// Mirrors `hlist_add_head()`.
+    pub fn add_head(&mut self, t: TaskId) {
+        let len = usize::from(self.len);
+        self.ids.copy_within(0..len, 1);
+        self.ids[0] = t as u8;
+        self.len += 1;
+    }
+
+    /// Mirrors `hlist_del_init()`.
+    pub fn del(&mut self, t: TaskId) {
+        let len = usize::from(self.len);
+        if let Some(i) = self.ids[..len].iter().position(|&x| usize::from(x) == t) {
+            self.ids.copy_within(i + 1..len, i);
+            self.len -= 1;
+        }
+    }
+
+    /// The tasks in walk order (`hlist_for_each_entry()`).
+    pub fn iter(&self) -> impl Iterator<Item = TaskId> + '_ {
+        self.ids[..usize::from(self.len)].iter().map(|&x| usize::from(x))
+    }
+
+    /// The `i`-th task in walk order.
+    pub fn get(&self, i: usize) -> Option<TaskId> {
+        self.ids[..usize::from(self.len)].get(i).map(|&x| usize::from(x))
+    }
+
+    /// Number of tasks on the list.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Is the list empty?
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Mirrors `struct sched_mm_cid` in `task_struct`, plus `task_cpu()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SchedMmCid {
+    /// The task takes part in CID management.
+    pub active: bool,
+    /// Owned CID with the ONCPU / TRANSIT bits, or MM_CID_UNSET.
+    pub cid: u32,
+    /// `task_cpu()`: the runqueue the task is on or last ran on.
+    pub cpu: u8,
+}
+
+/// Something the C code would do that is a bug by itself, whatever the
+/// state: the model records it instead of panicking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// `clear_bit()` on a bit outside the bitmap (`mm_drop_cid()` of this value).
+    OobClearBit(u32),
+    /// A `WARN_ON_ONCE()` of the mirrored code fired.
+    Warn(&'static str),
+}
+
+/// One mm, its tasks and the runqueues: everything the mirrored functions
+/// read or write.
+///
+/// # Invariants
+///
+/// `nr_possible_cpus <= MAX_CPUS`, `nr_tasks <= MAX_TASKS`, and every
+/// [`TaskId`] stored in `rq_curr` or `mm_cid.user_list` is below `nr_tasks`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Sched {
+    /// Which C code the functions follow.
+    pub variant: Variant,
+    /// `num_possible_cpus()`.
+    pub nr_possible_cpus: u32,
+    /// `mm->mm_cid`.
+    pub mm_cid: MmMmCid,
+    /// Number of tasks in `tasks` that exist (forked, maybe exited).
+    pub nr_tasks: usize,
+    /// `t->mm_cid` of each task of the mm.
+    pub tasks: [SchedMmCid; MAX_TASKS],
+    /// `cpu_rq(cpu)->curr` if it is a task of this mm, else `None`.
+    pub rq_curr: [Option<u8>; MAX_CPUS],
+    /// First fault the mirrored code ran into.
+    pub fault: Option<Fault>,
+}
+
+impl Sched {
+    /// A fresh mm as `mm_init_cid()` leaves it, with no tasks yet.
+    ///
+    /// `nr_possible_cpus` is clamped to [`MAX_CPUS`].
+    pub fn new(variant: Variant, nr_possible_cpus: u32) -> Self {
+        let n = nr_possible_cpus.clamp(1, MAX_CPUS as u32);
+        // INVARIANT: n <= MAX_CPUS, no tasks.
+        let mut s = Self {
+            variant,
+            nr_possible_cpus: n,
+            mm_cid: MmMmCid {
+                pcpu: [MM_CID_UNSET; MAX_CPUS],
+                mode: 0,
+                max_cids: 0,
+                nr_cpus_allowed: 0,
+                users: 0,
+                pcpu_thrs: 0,
+                update_deferred: false,
+                cidmask: 0,
+                cpus_allowed: 0,
+                user_list: UserList::new(),
+            },
+            nr_tasks: 0,
+            tasks: [SchedMmCid {
+                active: false,
+                cid: MM_CID_UNSET,
+                cpu: 0,
+            }; MAX_TASKS],
+            rq_curr: [None; MAX_CPUS],
+            fault: None,
+        };
+        super::core::mm_init_cid(&mut s, (1u64 << n) - 1);
+        s
+    }
+
+    /// Create a task of this mm (`copy_process()` before `sched_mm_cid_fork()`),
+    /// placed on `cpu`.  Returns `None` when [`MAX_TASKS`] are in use.
+    pub fn new_task(&mut self, cpu: usize) -> Option<TaskId> {
+        if self.nr_tasks == MAX_TASKS {
+            return None;
+        }
+        let t = self.nr_tasks;
+        // INVARIANT: t < MAX_TASKS, and nr_tasks grows to cover it.
+        self.tasks[t] = SchedMmCid {
+            active: false,
+            cid: MM_CID_UNSET,
+            cpu: cpu as u8,
+        };
+        self.nr_tasks += 1;
+        Some(t)
+    }
+
+    /// `t->mm_cid`.
+    pub fn task(&self, t: TaskId) -> &SchedMmCid {
+        &self.tasks[t]
+    }
+
+    /// `cpu_rq(cpu)->curr`, when it is a task of this mm.
+    pub fn curr(&self, cpu: usize) -> Option<TaskId> {
+        self.rq_curr[cpu].map(usize::from)
+    }
+
+    /// The possible CPUs, in `for_each_possible_cpu()` order.
+    pub fn possible_cpus(&self) -> core::ops::Range<usize> {
+        0..self.nr_possible_cpus as usize
+    }
+
+    /// Record the first fault.
+    pub(crate) fn fault(&mut self, f: Fault) {
+        self.fault.get_or_insert(f);
+    }
+}
