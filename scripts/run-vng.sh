@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a cached mmcid-rs kernel under virtme-ng, run one command in it, keep
+# the whole console log, and fail when the guest oopses, warns, locks up,
+# stalls or does not finish in time.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+CPUS=4
+TIMEOUT=300
+FLAVOUR=v7.3
+KERNEL_DIR=
+LOG=
+ACCEL=auto
+APPEND=
+EXPECT_FAIL=0
+
+usage() {
+	cat <<EOF
+Usage: $0 [options] -- COMMAND...
+
+Boots the cached kernel with vng (the repo is the guest's working
+directory), runs COMMAND as root and powers off.
+
+  --cpus N           guest vCPUs (default ${CPUS})
+  --timeout S        wall-clock limit in seconds (default ${TIMEOUT})
+  --flavour F        cached kernel flavour: v7.3 or pre-fix (default ${FLAVOUR})
+  --kernel DIR       a built kernel tree instead of the cached one
+  --log FILE         console log (default: a new file under \${MMCID_CACHE}/logs)
+  --accel A          kvm, tcg or auto (default: KVM only if a probe boot
+                     under KVM worked on this machine; the answer is cached)
+  --append ARGS      extra kernel command line
+  --expect-splat     invert the splat check (for testing this script)
+
+Exit status: the command's, or 1 when the console shows an oops, BUG,
+WARNING, lockdep report, soft/hard lockup, RCU stall or hung task, or the
+guest did not finish within the limit.  The log path is printed either way.
+EOF
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--cpus) CPUS=${2:?}; shift 2 ;;
+	--timeout) TIMEOUT=${2:?}; shift 2 ;;
+	--flavour) FLAVOUR=${2:?}; shift 2 ;;
+	--kernel) KERNEL_DIR=${2:?}; shift 2 ;;
+	--log) LOG=${2:?}; shift 2 ;;
+	--accel) ACCEL=${2:?}; shift 2 ;;
+	--append) APPEND=${2:?}; shift 2 ;;
+	--expect-splat) EXPECT_FAIL=1; shift ;;
+	-h|--help) usage; exit 0 ;;
+	--) shift; break ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+[ $# -gt 0 ] || { usage >&2; exit 2; }
+[[ "${CPUS}" =~ ^[1-9][0-9]*$ ]] || die "--cpus wants a positive number, not '${CPUS}'"
+[[ "${TIMEOUT}" =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds, not '${TIMEOUT}'"
+case "${ACCEL}" in kvm|tcg|auto) ;; *) die "--accel wants kvm, tcg or auto, not '${ACCEL}'" ;; esac
+
+command -v vng >/dev/null || die "vng not found: run scripts/setup-deps.sh"
+if [ -z "${KERNEL_DIR}" ]; then
+	KERNEL_DIR=$(kernel_dir "${FLAVOUR}") ||
+		die "no ${FLAVOUR} kernel in ${MMCID_CACHE}: run scripts/build-kernel.sh --flavour ${FLAVOUR}"
+fi
+BZIMAGE=${KERNEL_DIR}/arch/x86/boot/bzImage
+[ -f "${BZIMAGE}" ] || die "${BZIMAGE} does not exist: build the kernel first"
+
+mkdir -p "${MMCID_CACHE}/logs"
+LOG=${LOG:-$(mktemp "${MMCID_CACHE}/logs/vng-$(date +%Y%m%d-%H%M%S)-XXXX.log")}
+
+# Lockups end the run with a backtrace of every CPU, then a panic, which
+# makes the guest reboot, which ends qemu (vng passes -no-reboot).
+KARGS="softlockup_all_cpu_backtrace=1 hardlockup_all_cpu_backtrace=1"
+KARGS+=" softlockup_panic=1 hung_task_panic=1 panic=-1 panic_on_oops=1"
+KARGS+=" sysctl.kernel.panic_on_rcu_stall=1 ${APPEND}"
+
+# One vng boot: accel, log, command.  Runs in its own process group so a
+# timeout can take qemu down with it.
+vng_boot() {
+	local accel=$1 log=$2 limit=$3 cmd=$4 kvmflag=() rc=0 pid
+	[ "${accel}" = tcg ] && kvmflag=(--disable-kvm)
+	setsid vng "${kvmflag[@]}" --run "${BZIMAGE}" --cpus "${CPUS}" --verbose \
+		--append "${KARGS}" --exec "${cmd}" </dev/null >"${log}" 2>&1 &
+	pid=$!
+	local waited=0
+	while kill -0 "${pid}" 2>/dev/null; do
+		if [ "${waited}" -ge "${limit}" ]; then
+			kill -KILL -- "-${pid}" 2>/dev/null || true
+			wait "${pid}" 2>/dev/null || true
+			return 124
+		fi
+		sleep 1
+		waited=$((waited + 1))
+	done
+	wait "${pid}" || rc=$?
+	return "${rc}"
+}
+
+# Does a KVM guest boot here?  Nested KVM on this class of machine dies on
+# an MSR or hangs while decompressing; ask once per machine and qemu.
+probe_kvm() {
+	local key f
+	[ -w /dev/kvm ] || { echo tcg; return; }
+	key=$( { qemu-system-x86_64 --version | head -1; uname -r; grep -m1 'model name' /proc/cpuinfo; } |
+	      sha256sum | cut -c1-12)
+	f=${MMCID_CACHE}/kvm-probe-${key}
+	if [ ! -f "${f}" ]; then
+		log "probing KVM with a short boot (cached in ${f})"
+		if vng_boot kvm "${f}.log" 60 'echo mmcid-kvm-probe-ok' &&
+		   grep -q '^mmcid-kvm-probe-ok' "${f}.log"; then
+			echo kvm >"${f}"
+		else
+			echo tcg >"${f}"
+		fi
+	fi
+	cat "${f}"
+}
+
+[ "${ACCEL}" = auto ] && ACCEL=$(probe_kvm)
+
+# The guest tags the command's output and ends with its exit status, so
+# both can be told apart from the console in the one log.
+GUEST_CMD="( $(printf '%q ' "$@"); echo mmcid-guest-exit=\$? ) 2>&1 | sed -u 's/^/guest| /'"
+log "booting ${BZIMAGE#"${MMCID_CACHE}/"} on ${CPUS} vCPUs under ${ACCEL^^} (limit ${TIMEOUT} s)"
+t0=${SECONDS}
+rc=0
+vng_boot "${ACCEL}" "${LOG}" "${TIMEOUT}" "${GUEST_CMD}" || rc=$?
+elapsed=$((SECONDS - t0))
+
+# Everything the kernel says when something is wrong.
+SPLAT='(Oops|BUG:|kernel BUG at|WARNING:|general protection fault|Kernel panic|'
+SPLAT+='possible circular locking|possible recursive locking|inconsistent lock state|'
+SPLAT+='soft lockup|hard LOCKUP|rcu_.*detected stall|rcu: INFO:|blocked for more than|'
+SPLAT+='UBSAN:|KASAN:|mmcid_rs: live lock)'
+splat=$(grep -E "${SPLAT}" "${LOG}" | head -5 || true)
+status=$(sed -n 's/^guest| mmcid-guest-exit=\([0-9]*\).*/\1/p' "${LOG}" | tail -1)
+sed -n '/^guest| mmcid-guest-exit=/d; s/^guest| //p' "${LOG}"
+
+verdict=0
+if [ "${rc}" = 124 ]; then
+	warn "guest did not finish within ${TIMEOUT} s under ${ACCEL^^}"
+	verdict=1
+elif [ -n "${splat}" ]; then
+	warn "the guest kernel reported a problem:"
+	printf '  %s\n' "${splat}" >&2
+	verdict=1
+elif [ -z "${status}" ]; then
+	warn "the guest ended without running the command to its end (vng exit ${rc})"
+	verdict=1
+elif [ "${status}" != 0 ]; then
+	warn "the guest command exited with ${status}"
+	verdict=${status}
+fi
+log "guest ran ${elapsed} s under ${ACCEL^^}; console log: ${LOG}"
+if [ "${EXPECT_FAIL}" = 1 ]; then
+	[ "${verdict}" != 0 ] || die "expected the guest to fail, it did not"
+	log "failed as expected"
+	exit 0
+fi
+exit "${verdict}"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The main job, from nothing: install what is missing, build (or reuse)
+# the kernel, build the module, boot a VM that loads it, reads its report
+# and unloads it, and print the verdict.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+	cat <<EOF
+Usage: $0 [--cpus N]
+
+Environment: KDIR (a built Rust-enabled tree instead of the cached one),
+MMCID_CACHE (default ~/.cache/mmcid-rs).
+EOF
+}
+
+CPUS=4
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--cpus) CPUS=${2:?}; shift 2 ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+
+t0=${SECONDS}
+step "run: dependencies" "${MMCID_TOP}/scripts/setup-deps.sh"
+if [ -n "${KDIR:-}" ]; then
+	"${MMCID_TOP}/scripts/check-kdir.sh" "${KDIR}"
+else
+	step "run: kernel" "${MMCID_TOP}/scripts/build-kernel.sh" >/dev/null
+	KDIR=$("${MMCID_TOP}/scripts/build-kernel.sh" --print-dir)
+fi
+step "run: module" make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module >&2
+out=$(mktemp)
+trap 'rm -f "${out}"' EXIT
+rc=0
+"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus "${CPUS}" -- \
+	./scripts/guest-smoke.sh ./mmcid-rs.ko | tee "${out}" || rc=$?
+verdict=$(grep '^mmcid_rs: ' "${out}" | tail -1 || true)
+log "run: finished in $((SECONDS - t0)) s"
+if [ "${rc}" = 0 ] && [ -n "${verdict}" ]; then
+	echo "${verdict}"
+else
+	echo "${verdict:-mmcid_rs: FAIL: the VM run failed (see the log above)}"
+	exit 1
+fi
