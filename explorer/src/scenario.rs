@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Configurations to explore and the initial states they start from.  The
+//! initial state is built by running the model's own fork, exit and
+//! schedule-in functions, never written by hand, so it is reachable.
+
+use crate::world::{Life, Op, TaskState, World};
+use mmcid_model::*;
+
+/// Where exploration starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Per task mode: `tasks` tasks, task i running on CPU i.
+    TaskMode,
+    /// Steady per CPU mode with the fewest users that keep it: forked past
+    /// max_cids on every CPU, then exited down to `pcpu_thrs` users.
+    CpuMode,
+}
+
+/// What to explore.  [`Config::new`] gives the defaults; the builder methods
+/// and [`Config::from_env`] override them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Model variant.
+    pub variant: Variant,
+    /// Possible CPUs.
+    pub cpus: u32,
+    /// Tasks at the start (task mode start only).
+    pub tasks: u32,
+    /// Forks T0 may do.
+    pub forks: u8,
+    /// Exits the other tasks may do.
+    pub exits: u8,
+    /// Initial state.
+    pub start: Start,
+    /// Context switches allowed (the bound of the search); 255 for none.
+    pub switches: u8,
+    /// May the task running a fixup walk be preempted (the C allows it)?
+    pub preempt_walkers: bool,
+    /// Give up after this many states.
+    pub max_states: usize,
+}
+
+/// Named configurations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// The fix's changelog: T0 and N-1 threads on N CPUs, T0 forks the
+    /// N+1-th user, which switches to per CPU mode.
+    BpfCi,
+    /// [`Scenario::BpfCi`] with the forking task never preempted during
+    /// its fixup walk, as the changelog tells the story.
+    Changelog,
+    /// The way back: per CPU mode on N CPUs, one exit drops the users
+    /// below the threshold and switches to per task mode.
+    CpuToTask,
+}
+
+impl Scenario {
+    /// Parse a `--scenario` value.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "bpf-ci" => Some(Scenario::BpfCi),
+            "changelog" => Some(Scenario::Changelog),
+            "cpu-to-task" => Some(Scenario::CpuToTask),
+            _ => None,
+        }
+    }
+}
+
+impl Config {
+    /// The BPF CI configuration on 4 CPUs.
+    pub fn new(variant: Variant) -> Self {
+        Self {
+            variant,
+            cpus: 4,
+            tasks: 4,
+            forks: 1,
+            exits: 0,
+            start: Start::TaskMode,
+            switches: 6,
+            preempt_walkers: true,
+            max_states: 50_000_000,
+        }
+    }
+
+    /// Apply a named scenario on `cpus` CPUs.
+    pub fn scenario(mut self, sc: Scenario, cpus: u32) -> Self {
+        self.cpus = cpus;
+        match sc {
+            Scenario::BpfCi | Scenario::Changelog => {
+                self.tasks = cpus;
+                self.forks = 1;
+                self.exits = 0;
+                self.start = Start::TaskMode;
+                self.preempt_walkers = sc == Scenario::BpfCi;
+            }
+            Scenario::CpuToTask => {
+                self.forks = 0;
+                self.exits = 1;
+                self.start = Start::CpuMode;
+            }
+        }
+        self
+    }
+
+    /// `MMCID_EXPLORER_MAX_STATES` overrides the state bound.
+    pub fn from_env(mut self) -> Self {
+        if let Some(n) = std::env::var("MMCID_EXPLORER_MAX_STATES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            self.max_states = n;
+        }
+        self
+    }
+
+    /// Check the sizes against the model's fixed arrays.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=MAX_CPUS as u32).contains(&self.cpus) {
+            return Err(format!("--cpus must be 1..={}", MAX_CPUS));
+        }
+        if !(1..=MAX_TASKS as u32).contains(&self.tasks) {
+            return Err(format!("--tasks must be 1..={}", MAX_TASKS));
+        }
+        if self.tasks as usize + usize::from(self.forks) > MAX_TASKS {
+            return Err(format!("--tasks plus --forks must be at most {}", MAX_TASKS));
+        }
+        if self.start == Start::CpuMode && self.cpus < 2 {
+            return Err("per CPU mode needs at least 2 CPUs".into());
+        }
+        Ok(())
+    }
+
+    /// The initial state.
+    pub fn initial(&self) -> World {
+        let mut w = World {
+            s: Sched::new(self.variant, self.cpus),
+            spin: [None; MAX_CPUS],
+            task: [TaskState {
+                life: Life::Unborn,
+                op: Op::None,
+                sleeping: false,
+            }; MAX_TASKS],
+            forker: 0,
+            forks_left: self.forks,
+            exits_left: self.exits,
+            switches_left: self.switches,
+            preempt_walkers: self.preempt_walkers,
+            violation: None,
+        };
+        let s = &mut w.s;
+        let ncpu = self.cpus as usize;
+        // T0 execs: the first user of a fresh mm, running on CPU0.
+        let t0 = s.new_task(0).expect("room for T0");
+        s.rq_curr[0] = Some(0);
+        sched_mm_cid_fork(s, 0, t0, t0).expect("first user gets CID 0");
+        let setup_fork = |s: &mut Sched| {
+            let t = s.new_task(0).expect("room for a setup task");
+            sched_mm_cid_fork(s, 0, t0, t).expect("setup fork finds a CID");
+            if t < ncpu {
+                switch_in(s, t, t);
+            }
+            t
+        };
+        match self.start {
+            Start::TaskMode => {
+                for _ in 1..self.tasks {
+                    setup_fork(s);
+                }
+            }
+            Start::CpuMode => {
+                while !cid_on_cpu(s.mm_cid.mode) {
+                    setup_fork(s);
+                }
+                // Exit from the newest down to the threshold.
+                let mut t = s.nr_tasks;
+                while s.mm_cid.users > s.mm_cid.pcpu_thrs {
+                    t -= 1;
+                    let cpu = t % ncpu;
+                    let back = s.curr(cpu);
+                    switch_in(s, cpu, t);
+                    sched_mm_cid_exit(s, cpu, t, t);
+                    s.rq_curr[cpu] = None;
+                    if let Some(b) = back {
+                        switch_in(s, cpu, b);
+                    }
+                    w.task[t].life = Life::Dead;
+                }
+            }
+        }
+        for t in 0..w.s.nr_tasks {
+            if w.task[t].life == Life::Unborn {
+                w.task[t].life = Life::Alive;
+                w.task[t].sleeping = w.running_on(t).is_none();
+            }
+        }
+        w
+    }
+}
+
+/// Setup only: switch `t` in on `cpu`, replacing whatever ran there.
+fn switch_in(s: &mut Sched, cpu: usize, t: TaskId) {
+    let prev = s.curr(cpu);
+    s.tasks[t].cpu = cpu as u8;
+    s.rq_curr[cpu] = Some(t as u8);
+    mm_cid_switch_to(s, cpu, prev, Some(t)).expect("setup schedule-in finds a CID");
+}

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Counterexamples as a per-CPU timeline, one column per CPU, the way the
+//! fix's changelog tells its story, followed by the final CID state and
+//! what waits for what.
+
+use crate::scenario::Config;
+use crate::search::{Finding, Report};
+use crate::world::{Action, Life, Op, Violation, World};
+use mmcid_model::*;
+use std::fmt::Write;
+
+const COL: usize = 30;
+
+/// A CID with its flag bits spelled out.
+pub fn fmt_cid(cid: u32) -> String {
+    if cid & MM_CID_UNSET != 0 {
+        return "UNSET".into();
+    }
+    let mut s = format!("{}", cid & !(MM_CID_ONCPU | MM_CID_TRANSIT));
+    if cid_on_cpu(cid) {
+        s.push_str("|ONCPU");
+    }
+    if cid_in_transit(cid) {
+        s.push_str("|TRANSIT");
+    }
+    s
+}
+
+/// The mode word as C would name it.
+pub fn fmt_mode(mode: u32) -> &'static str {
+    match (cid_on_cpu(mode), cid_in_transit(mode)) {
+        (false, false) => "per task",
+        (false, true) => "TRANSIT (CPU -> task)",
+        (true, false) => "ONCPU",
+        (true, true) => "ONCPU|TRANSIT (task -> CPU)",
+    }
+}
+
+fn task_cpu(w: &World, t: u8) -> usize {
+    usize::from(w.s.tasks[usize::from(t)].cpu)
+}
+
+/// The CPU an action happens on and what it did, given the states around it.
+fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
+    let cid = |t: u8| fmt_cid(after.s.tasks[usize::from(t)].cid);
+    match a {
+        Action::Switch {
+            cpu,
+            prev,
+            next,
+            sleep,
+        } => {
+            let c = usize::from(cpu);
+            let mut s = String::new();
+            if let Some(p) = prev {
+                let how = if sleep { "sleeps" } else { "out" };
+                let _ = write!(s, "T{} {}, ", p, how);
+            }
+            match next {
+                Some(n) if after.spin[c].is_some() => {
+                    let _ = write!(s, "T{} in: pool empty, SPINS in mm_get_cid() holding rq{}", n, c);
+                }
+                Some(n) => {
+                    let from = before.s.tasks[usize::from(n)].cpu;
+                    let mig = if usize::from(from) != c && before.s.tasks[usize::from(n)].active {
+                        format!(" (from CPU{})", from)
+                    } else {
+                        String::new()
+                    };
+                    let _ = write!(s, "T{} in{}: cid {}", n, mig, cid(n));
+                }
+                None => s.push_str("-> other"),
+            }
+            (c, s)
+        }
+        Action::GotCid { cpu } => {
+            let c = usize::from(cpu);
+            let t = after.s.curr(c).unwrap_or(0) as u8;
+            (c, format!("T{} gets cid {}", t, cid(t)))
+        }
+        Action::Fork { task, child } => {
+            let c = task_cpu(before, task);
+            let flip = before.s.mm_cid.mode != after.s.mm_cid.mode;
+            let mut s = format!("T{} forks T{}: users {}", task, child, after.s.mm_cid.users);
+            if flip {
+                let _ = write!(s, ", mode {}, T{} cid {}", fmt_mode(after.s.mm_cid.mode), task, cid(task));
+            }
+            (c, s)
+        }
+        Action::ForkCid { task } => {
+            let c = task_cpu(before, task);
+            let child = after.s.nr_tasks as u8 - 1;
+            (c, format!("T{} cid {}", child, cid(child)))
+        }
+        Action::FixupTask { task, target } => {
+            let c = task_cpu(before, task);
+            if task == target {
+                return (c, format!("walk: skip T{} (current)", target));
+            }
+            (
+                c,
+                format!("walk: T{} (rq{}) cid {}", target, task_cpu(before, target), cid(target)),
+            )
+        }
+        Action::FixupCpu { task, cpu } => {
+            let c = task_cpu(before, task);
+            let p = after.s.mm_cid.pcpu[usize::from(cpu)];
+            (c, format!("walk: CPU{} pcpu {}", cpu, fmt_cid(p)))
+        }
+        Action::Complete { task } => {
+            let c = task_cpu(before, task);
+            (c, format!("fixup done: mode {}", fmt_mode(after.s.mm_cid.mode)))
+        }
+        Action::Exit { task } => {
+            let c = task_cpu(before, task);
+            let mut s = format!("T{} exits: users {}", task, after.s.mm_cid.users);
+            if before.s.mm_cid.mode != after.s.mm_cid.mode {
+                let _ = write!(s, ", mode {}", fmt_mode(after.s.mm_cid.mode));
+            }
+            (c, s)
+        }
+    }
+}
+
+/// Print a column-per-CPU timeline of `trace` replayed from `cfg`.
+pub fn timeline(cfg: &Config, trace: &[Action]) -> String {
+    let mut w = cfg.initial();
+    let ncpu = w.nr_cpus();
+    let mut out = String::new();
+    let _ = write!(out, "{:>4}  ", "step");
+    for c in 0..ncpu {
+        let _ = write!(out, "{:<COL$}", format!("CPU{}", c));
+    }
+    out.push('\n');
+    let _ = writeln!(out, "      initial: {}", summary(&w));
+    for (i, &a) in trace.iter().enumerate() {
+        let before = w;
+        w.step(a);
+        let (cpu, text) = describe(a, &before, &w);
+        let _ = write!(out, "{:>4}  {}", i + 1, " ".repeat(COL * cpu));
+        let _ = writeln!(out, "{}", text);
+    }
+    out
+}
+
+/// One line: mode, bitmap and who owns which CID.
+pub fn summary(w: &World) -> String {
+    let s = &w.s;
+    let mut out = format!(
+        "mode {}, users {}, max_cids {}, bitmap ",
+        fmt_mode(s.mm_cid.mode),
+        s.mm_cid.users,
+        s.mm_cid.max_cids
+    );
+    for b in 0..s.nr_possible_cpus {
+        out.push(if s.mm_cid.cidmask & (1 << b) != 0 { '1' } else { '0' });
+    }
+    out.push_str(" |");
+    for c in s.possible_cpus() {
+        let curr = s.curr(c).map_or("-".to_string(), |t| format!("T{}", t));
+        let _ = write!(out, " CPU{}:{}/{}", c, curr, fmt_cid(s.mm_cid.pcpu[c]));
+    }
+    out.push_str(" |");
+    for t in 0..s.nr_tasks {
+        if matches!(w.task[t].life, Life::Alive | Life::Exiting) || w.task[t].op != Op::None {
+            let _ = write!(out, " T{}:{}", t, fmt_cid(s.tasks[t].cid));
+        }
+    }
+    out
+}
+
+/// Explain the final state of a live lock: who spins, who waits for whom.
+pub fn explain_live_lock(w: &World, cpu: u8) -> String {
+    let c = usize::from(cpu);
+    let spinner = w.s.curr(c).map_or("?".into(), |t| format!("T{}", t));
+    let mut out = format!(
+        "live lock: CPU{} spins in mm_get_cid() for {} with rq{} held, and no reachable state frees a CID for it\n",
+        c, spinner, c
+    );
+    for t in 0..w.s.nr_tasks {
+        if w.task[t].op != Op::None && w.running_on(t).is_none() {
+            let rq = usize::from(w.s.tasks[t].cpu);
+            let held = if w.spin[rq].is_some() { ", whose lock is held" } else { "" };
+            let _ = writeln!(out, "  T{}'s fixup walk is preempted, queued on rq{}{}", t, rq, held);
+            continue;
+        }
+        let held = |cpu: usize| w.spin[cpu].is_some();
+        let waits = match w.task[t].op {
+            // The walk blocks at the first task whose runqueue lock is held.
+            Op::ForkTasksToCpus { i, .. } => w
+                .s
+                .mm_cid
+                .user_list
+                .iter()
+                .skip(usize::from(i))
+                .find(|&x| x != t && held(usize::from(w.s.tasks[x].cpu)))
+                .map(|x| format!("T{}'s fixup walk will wait at T{} for rq{}", t, x, w.s.tasks[x].cpu)),
+            Op::ForkCpusToTasks { cpu, .. } | Op::ExitCpusToTasks { cpu } => (usize::from(cpu)..w.nr_cpus())
+                .find(|&c| held(c))
+                .map(|c| format!("T{}'s fixup walk will wait for rq{}", t, c)),
+            _ => None,
+        };
+        if let Some(s) = waits {
+            let _ = writeln!(out, "  {}", s);
+        }
+    }
+    for cid in 0..w.s.nr_possible_cpus {
+        let owner = w
+            .s
+            .possible_cpus()
+            .find(|&p| cid_on_cpu(w.s.mm_cid.pcpu[p]) && task_mm_cid(w.s.mm_cid.pcpu[p]) == cid)
+            .map(|p| format!("CPU{}", p))
+            .or_else(|| {
+                (0..w.s.nr_tasks)
+                    .find(|&t| w.s.tasks[t].cid != MM_CID_UNSET && task_mm_cid(w.s.tasks[t].cid) == cid)
+                    .map(|t| format!("T{} ({})", t, fmt_cid(w.s.tasks[t].cid)))
+            })
+            .unwrap_or_else(|| "free".into());
+        let _ = writeln!(out, "  CID {}: {}", cid, owner);
+    }
+    out
+}
+
+/// The whole human-readable report of a search.
+pub fn render(cfg: &Config, r: &Report) -> String {
+    let mut out = String::new();
+    let what = match &r.finding {
+        Finding::Clean => "no violation".to_string(),
+        Finding::Incomplete => format!("state bound {} reached, search incomplete", cfg.max_states),
+        Finding::LiveLock { cpu } => format!("LIVE LOCK on CPU{}", cpu),
+        Finding::Violation(v) => match v {
+            Violation::DuplicateCid { a, b, cid } => format!("DUPLICATE CID {} seen by T{} and T{}", cid, a, b),
+            Violation::CidOutOfRange { task, cid } => format!("CID OUT OF RANGE: T{} sees {}", task, cid),
+            Violation::Fault(f) => format!("FAULT in the C code: {:?}", f),
+            Violation::TransitionUnfinished { mode, task, cpu } => match task {
+                Some(t) => format!(
+                    "TRANSITION UNFINISHED: mode {} but T{} still owns a CID",
+                    fmt_mode(*mode),
+                    t
+                ),
+                None => format!(
+                    "TRANSITION UNFINISHED: mode {} but CPU{} still owns a CID",
+                    fmt_mode(*mode),
+                    cpu
+                ),
+            },
+        },
+    };
+    let _ = writeln!(
+        out,
+        "{}: {} ({} states, {} transitions, {:.3} s)",
+        cfg.variant.name(),
+        what,
+        r.states,
+        r.edges,
+        r.elapsed.as_secs_f64()
+    );
+    if !r.trace.is_empty() {
+        out.push_str(&timeline(cfg, &r.trace));
+        let w = crate::search::replay(cfg, &r.trace);
+        let _ = writeln!(out, "final: {}", summary(&w));
+        if let Finding::LiveLock { cpu } = r.finding {
+            out.push_str(&explain_live_lock(&w, cpu));
+        }
+    }
+    out
+}

@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The explorer's scheduler core: a [`World`] is the model's [`Sched`] plus
+//! what the scheduler around mm_cid decides (who runs where, which CPU spins
+//! in `mm_get_cid()` with its runqueue lock held, how far a fork's or an
+//! exit's fixup walk got).  [`World::actions`] lists every step that can
+//! happen next, each atomic in the C: a context switch under one runqueue
+//! lock, one iteration of a fixup walk under one runqueue lock, a
+//! `mm_cid::lock` section.
+
+use mmcid_model::*;
+
+/// Where a task is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Life {
+    /// Not forked yet, or forked but `sched_mm_cid_fork()` did not return.
+    Unborn,
+    /// Runnable or running.
+    Alive,
+    /// Past `sched_mm_cid_exit()`, still running towards its last switch.
+    Exiting,
+    /// Switched out for the last time.
+    Dead,
+}
+
+/// A fork or exit in progress, run by the task that owns it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// Nothing in progress.
+    None,
+    /// Spinning in `mm_get_cid()` inside the `mm_cid::lock` section of
+    /// `sched_mm_cid_fork()` (interrupts off: cannot be preempted).
+    ForkLockedCid {
+        /// The task being forked.
+        child: u8,
+        /// Which `mm_get_cid()` of the fork.
+        next: ForkNext,
+    },
+    /// `mm_cid_fixup_tasks_to_cpus()` at position `i` of `user_list`.
+    ForkTasksToCpus {
+        /// The task being forked.
+        child: u8,
+        /// Walk position.
+        i: u8,
+    },
+    /// `mm_cid_fixup_cpus_to_tasks()` of a fork at `cpu`.
+    ForkCpusToTasks {
+        /// The task being forked.
+        child: u8,
+        /// Walk position.
+        cpu: u8,
+    },
+    /// `t->mm_cid.cid = mm_get_cid(mm)` after a fork's CPU to task fixup.
+    ForkCid {
+        /// The task being forked.
+        child: u8,
+    },
+    /// `mm_cid_fixup_cpus_to_tasks()` of an exit at `cpu`.
+    ExitCpusToTasks {
+        /// Walk position.
+        cpu: u8,
+    },
+}
+
+/// One atomic step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `__schedule()` on `cpu` from `prev` to `next` (None: another mm).
+    Switch {
+        /// The CPU.
+        cpu: u8,
+        /// Task switched out.
+        prev: Option<u8>,
+        /// Task switched in.
+        next: Option<u8>,
+        /// `prev` blocks (leaves the runqueue) instead of being preempted.
+        sleep: bool,
+    },
+    /// A spinning `mm_get_cid()` on `cpu` finds a CID.
+    GotCid {
+        /// The CPU.
+        cpu: u8,
+    },
+    /// `task` runs `sched_mm_cid_fork()` for `child` (its lock section).
+    Fork {
+        /// The forking task.
+        task: u8,
+        /// The new task.
+        child: u8,
+    },
+    /// A fork's `mm_get_cid()` for the child succeeds.
+    ForkCid {
+        /// The forking task.
+        task: u8,
+    },
+    /// One iteration of `mm_cid_fixup_tasks_to_cpus()`.
+    FixupTask {
+        /// The walking task.
+        task: u8,
+        /// The task fixed up (under its runqueue lock).
+        target: u8,
+    },
+    /// One iteration of `mm_cid_fixup_cpus_to_tasks()`.
+    FixupCpu {
+        /// The walking task.
+        task: u8,
+        /// The CPU fixed up (under its runqueue lock).
+        cpu: u8,
+    },
+    /// `mm_cid_complete_transit()` at the end of a walk.
+    Complete {
+        /// The walking task.
+        task: u8,
+    },
+    /// `task` runs `sched_mm_cid_exit()` (its lock section).
+    Exit {
+        /// The exiting task.
+        task: u8,
+    },
+}
+
+/// Per task scheduler state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TaskState {
+    /// Life cycle.
+    pub life: Life,
+    /// Operation in progress.
+    pub op: Op,
+    /// Blocked, on no runqueue: a wakeup may place it on any CPU without
+    /// the lock of the runqueue it last ran on.  A task that is neither
+    /// running nor sleeping is queued on `task_cpu()`, and moving it
+    /// elsewhere needs that runqueue's lock.
+    pub sleeping: bool,
+}
+
+/// A safety property broken in one state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Violation {
+    /// Two running tasks expose the same CID to user space.
+    DuplicateCid {
+        /// One task.
+        a: u8,
+        /// The other.
+        b: u8,
+        /// The CID both see.
+        cid: u32,
+    },
+    /// A running task exposes a CID >= the number of possible CPUs.
+    CidOutOfRange {
+        /// The task.
+        task: u8,
+        /// Its CID.
+        cid: u32,
+    },
+    /// The model hit a C-level bug (out of bounds `clear_bit()`, WARN).
+    Fault(Fault),
+    /// A fixup completed but left a CID with the wrong owner.
+    TransitionUnfinished {
+        /// The mode the fixup completed to.
+        mode: u32,
+        /// A task (`Some`) or CPU (`None`) that still owns a CID.
+        task: Option<u8>,
+        /// The CPU, when `task` is `None`.
+        cpu: u8,
+    },
+}
+
+/// A [`World::switches_left`] that never runs out.
+pub const UNBOUNDED: u8 = u8::MAX;
+
+/// The whole explored state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct World {
+    /// The model.
+    pub s: Sched,
+    /// `Some` while the CPU spins in `mm_get_cid()` under its runqueue lock.
+    pub spin: [Option<Spin>; MAX_CPUS],
+    /// Scheduler state of each task.
+    pub task: [TaskState; MAX_TASKS],
+    /// The task that forks.
+    pub forker: u8,
+    /// Forks left in the budget.
+    pub forks_left: u8,
+    /// Exits left in the budget.
+    pub exits_left: u8,
+    /// Context switches left in the budget; [`UNBOUNDED`] for no bound.
+    pub switches_left: u8,
+    /// May a task be switched out in the middle of a fixup walk?  The C
+    /// allows it; the changelog's story assumes it does not happen.
+    pub preempt_walkers: bool,
+    /// Violation found by the step that made this state.
+    pub violation: Option<Violation>,
+}
+
+impl World {
+    /// Number of CPUs.
+    pub fn nr_cpus(&self) -> usize {
+        self.s.nr_possible_cpus as usize
+    }
+
+    /// The CPU `t` runs on, if it runs.
+    pub fn running_on(&self, t: usize) -> Option<usize> {
+        let cpu = usize::from(self.s.tasks[t].cpu);
+        (self.s.curr(cpu) == Some(t)).then_some(cpu)
+    }
+
+    /// Tasks that exist (forked, not dead).
+    fn live(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.s.nr_tasks).filter(|&t| matches!(self.task[t].life, Life::Alive | Life::Exiting))
+    }
+
+    /// The CPU whose runqueue lock `task_rq_lock(t)` takes.
+    fn task_rq(&self, t: usize) -> usize {
+        usize::from(self.s.tasks[t].cpu)
+    }
+
+    /// Can `cpu` pick `t`: woken from sleep, queued on `cpu`, or pulled from
+    /// another runqueue whose lock is free?
+    fn can_switch_in(&self, t: usize, cpu: usize) -> bool {
+        let ts = &self.task[t];
+        ts.life == Life::Alive
+            && self.running_on(t).is_none()
+            && (ts.sleeping || self.task_rq(t) == cpu || self.spin[self.task_rq(t)].is_none())
+    }
+
+    /// Can `t`, running, make progress on its own (not preempted, its CPU
+    /// not spinning)?
+    fn runs_free(&self, t: usize) -> Option<usize> {
+        self.running_on(t).filter(|&cpu| self.spin[cpu].is_none())
+    }
+
+    /// Every step enabled in this state.
+    pub fn actions(&self, out: &mut Vec<Action>) {
+        out.clear();
+        for cpu in 0..self.nr_cpus() {
+            if self.spin[cpu].is_some() {
+                let mut probe = self.s;
+                if mm_get_cid_retry(&mut probe).is_ok() {
+                    out.push(Action::GotCid { cpu: cpu as u8 });
+                }
+                continue;
+            }
+            let prev = self.s.curr(cpu);
+            // A fork spinning with interrupts off cannot be switched out,
+            // nor, unless walkers are preemptible, a fork or exit at all.
+            if prev.is_some_and(|p| match self.task[p].op {
+                Op::None => false,
+                Op::ForkLockedCid { .. } => true,
+                _ => !self.preempt_walkers,
+            }) {
+                continue;
+            }
+            if self.switches_left == 0 {
+                continue;
+            }
+            let prev8 = prev.map(|p| p as u8);
+            // An exiting task leaves for good; others block or are preempted.
+            let sleeps: &[bool] = match prev {
+                Some(p) if self.task[p].life == Life::Alive => &[false, true],
+                _ => &[false],
+            };
+            for &sleep in sleeps {
+                if prev.is_some() {
+                    out.push(Action::Switch {
+                        cpu: cpu as u8,
+                        prev: prev8,
+                        next: None,
+                        sleep,
+                    });
+                }
+                for t in self.live() {
+                    if self.can_switch_in(t, cpu) {
+                        out.push(Action::Switch {
+                            cpu: cpu as u8,
+                            prev: prev8,
+                            next: Some(t as u8),
+                            sleep,
+                        });
+                    }
+                }
+            }
+        }
+        for t in self.live() {
+            if self.runs_free(t).is_some() {
+                self.task_actions(t, out);
+            }
+        }
+    }
+
+    fn task_actions(&self, t: usize, out: &mut Vec<Action>) {
+        let task = t as u8;
+        match self.task[t].op {
+            Op::None => {
+                if self.task[t].life != Life::Alive {
+                    return;
+                }
+                if t == usize::from(self.forker) && self.forks_left > 0 && self.s.nr_tasks < MAX_TASKS {
+                    out.push(Action::Fork {
+                        task,
+                        child: self.s.nr_tasks as u8,
+                    });
+                }
+                if t != usize::from(self.forker) && self.exits_left > 0 {
+                    out.push(Action::Exit { task });
+                }
+            }
+            Op::ForkLockedCid { .. } | Op::ForkCid { .. } => {
+                let mut probe = self.s;
+                if mm_get_cid(&mut probe).is_ok() {
+                    out.push(Action::ForkCid { task });
+                }
+            }
+            Op::ForkTasksToCpus { i, .. } => match self.s.mm_cid.user_list.get(usize::from(i)) {
+                None => out.push(Action::Complete { task }),
+                Some(target) => {
+                    // task_rq_lock() waits while that runqueue's lock is held.
+                    if target == t || self.spin[self.task_rq(target)].is_none() {
+                        out.push(Action::FixupTask {
+                            task,
+                            target: target as u8,
+                        });
+                    }
+                }
+            },
+            Op::ForkCpusToTasks { cpu, .. } | Op::ExitCpusToTasks { cpu } => {
+                if usize::from(cpu) == self.nr_cpus() {
+                    out.push(Action::Complete { task });
+                } else if self.spin[usize::from(cpu)].is_none() {
+                    out.push(Action::FixupCpu { task, cpu });
+                }
+            }
+        }
+    }
+
+    /// Apply `a`, which must be one of [`World::actions`].
+    pub fn step(&mut self, a: Action) {
+        self.violation = None;
+        match a {
+            Action::Switch {
+                cpu,
+                prev,
+                next,
+                sleep,
+            } => self.switch(usize::from(cpu), prev, next, sleep),
+            Action::GotCid { cpu } => {
+                let cpu = usize::from(cpu);
+                let t = self.s.curr(cpu).expect("a spinning CPU runs a task");
+                let spin = self.spin[cpu].take().expect("GotCid on a spinning CPU");
+                let r = mm_cid_schedin_retry(&mut self.s, cpu, t, spin);
+                assert!(r.is_ok(), "GotCid enabled only when a CID is free");
+            }
+            Action::Fork { task, child } => self.fork(usize::from(task), usize::from(child)),
+            Action::ForkCid { task } => self.fork_cid(usize::from(task)),
+            Action::FixupTask { task, target } => {
+                if target != task {
+                    mm_cid_fixup_task_to_cpu(&mut self.s, usize::from(target));
+                }
+                let t = &mut self.task[usize::from(task)];
+                if let Op::ForkTasksToCpus { i, .. } = &mut t.op {
+                    *i += 1;
+                }
+            }
+            Action::FixupCpu { task, cpu } => {
+                mm_cid_fixup_cpu_to_task(&mut self.s, usize::from(cpu));
+                match &mut self.task[usize::from(task)].op {
+                    Op::ForkCpusToTasks { cpu, .. } | Op::ExitCpusToTasks { cpu } => *cpu += 1,
+                    _ => unreachable!("FixupCpu outside a CPU walk"),
+                }
+            }
+            Action::Complete { task } => self.complete(usize::from(task)),
+            Action::Exit { task } => {
+                let t = usize::from(task);
+                let cpu = self.running_on(t).expect("exiting task runs");
+                self.exits_left -= 1;
+                match sched_mm_cid_exit_locked(&mut self.s, cpu, t, t) {
+                    ExitNext::Done => self.task[t].life = Life::Exiting,
+                    ExitNext::CpusToTasks => self.task[t].op = Op::ExitCpusToTasks { cpu: 0 },
+                }
+            }
+        }
+        if self.violation.is_none() {
+            self.violation = self.check();
+        }
+    }
+
+    fn switch(&mut self, cpu: usize, prev: Option<u8>, next: Option<u8>, sleep: bool) {
+        let prev = prev.map(usize::from);
+        let next = next.map(usize::from);
+        if self.switches_left != UNBOUNDED {
+            self.switches_left -= 1;
+        }
+        if let Some(p) = prev {
+            self.task[p].sleeping = sleep;
+        }
+        // __schedule(): rq->curr = next; set_task_cpu() happened at wakeup
+        // or migration.
+        if let Some(n) = next {
+            self.s.tasks[n].cpu = cpu as u8;
+            self.task[n].sleeping = false;
+        }
+        self.s.rq_curr[cpu] = next.map(|n| n as u8);
+        if let Err(spin) = mm_cid_switch_to(&mut self.s, cpu, prev, next) {
+            self.spin[cpu] = Some(spin);
+        }
+        if let Some(p) = prev {
+            if self.task[p].life == Life::Exiting {
+                self.task[p].life = Life::Dead;
+            }
+        }
+    }
+
+    fn fork(&mut self, task: usize, child: usize) {
+        let cpu = self.running_on(task).expect("forking task runs");
+        let c = self.s.new_task(cpu).expect("fork enabled below MAX_TASKS");
+        debug_assert_eq!(c, child);
+        self.forks_left -= 1;
+        let child = child as u8;
+        self.task[task].op = match sched_mm_cid_fork_locked(&mut self.s, cpu, task, usize::from(child)) {
+            ForkNext::Done => {
+                self.born(child);
+                Op::None
+            }
+            next @ (ForkNext::FirstUserCid | ForkNext::TaskCid) => Op::ForkLockedCid { child, next },
+            ForkNext::TasksToCpus => Op::ForkTasksToCpus { child, i: 0 },
+            ForkNext::CpusToTasks => Op::ForkCpusToTasks { child, cpu: 0 },
+        };
+        if matches!(self.task[task].op, Op::ForkLockedCid { .. }) {
+            // The common case: a CID is free, no spinning.
+            let mut probe = self.s;
+            if mm_get_cid(&mut probe).is_ok() {
+                self.fork_cid(task);
+            }
+        }
+    }
+
+    fn fork_cid(&mut self, task: usize) {
+        let cpu = self.running_on(task).expect("forking task runs");
+        let (child, next) = match self.task[task].op {
+            Op::ForkLockedCid { child, next } => (child, next),
+            Op::ForkCid { child } => (child, ForkNext::CpusToTasks),
+            _ => unreachable!("ForkCid outside a fork"),
+        };
+        let r = sched_mm_cid_fork_get_cid(&mut self.s, cpu, usize::from(child), next);
+        assert!(r.is_ok(), "ForkCid enabled only when a CID is free");
+        self.task[task].op = Op::None;
+        self.born(child);
+    }
+
+    /// `wake_up_new_task()`: the child may start on any CPU.
+    fn born(&mut self, child: u8) {
+        let t = &mut self.task[usize::from(child)];
+        t.life = Life::Alive;
+        t.sleeping = true;
+    }
+
+    fn complete(&mut self, task: usize) {
+        let t = &mut self.task[task];
+        let mode = match t.op {
+            Op::ForkTasksToCpus { .. } => MM_CID_ONCPU,
+            _ => 0,
+        };
+        mm_cid_complete_transit(&mut self.s, mode);
+        self.task[task].op = match self.task[task].op {
+            Op::ForkTasksToCpus { child, .. } => {
+                self.born(child);
+                Op::None
+            }
+            Op::ForkCpusToTasks { child, .. } => Op::ForkCid { child },
+            Op::ExitCpusToTasks { .. } => {
+                self.task[task].life = Life::Exiting;
+                Op::None
+            }
+            _ => unreachable!("Complete outside a walk"),
+        };
+        self.violation = self.check_transition_finished(mode);
+    }
+
+    /// After `mm_cid_complete_transit(mode)`: in per CPU mode no task owns
+    /// a CID, in per task mode no CPU does.
+    fn check_transition_finished(&self, mode: u32) -> Option<Violation> {
+        if cid_on_cpu(mode) {
+            (0..self.s.nr_tasks)
+                .find(|&t| self.s.tasks[t].active && cid_on_task(self.s.tasks[t].cid))
+                .map(|t| Violation::TransitionUnfinished {
+                    mode,
+                    task: Some(t as u8),
+                    cpu: self.s.tasks[t].cpu,
+                })
+        } else {
+            self.s
+                .possible_cpus()
+                .find(|&cpu| cid_on_cpu(self.s.mm_cid.pcpu[cpu]))
+                .map(|cpu| Violation::TransitionUnfinished {
+                    mode,
+                    task: None,
+                    cpu: cpu as u8,
+                })
+        }
+    }
+
+    /// The promises to user space and the model's faults.
+    pub fn check(&self) -> Option<Violation> {
+        if let Some(f) = self.s.fault {
+            return Some(Violation::Fault(f));
+        }
+        let mut seen: [Option<u8>; MAX_CPUS] = [None; MAX_CPUS];
+        for t in 0..self.s.nr_tasks {
+            if self.runs_free(t).is_none() {
+                continue;
+            }
+            let st = self.s.tasks[t];
+            if !st.active || st.cid == MM_CID_UNSET {
+                continue;
+            }
+            let cid = task_mm_cid(st.cid);
+            if cid >= self.s.nr_possible_cpus {
+                return Some(Violation::CidOutOfRange { task: t as u8, cid });
+            }
+            if let Some(a) = seen[cid as usize] {
+                return Some(Violation::DuplicateCid { a, b: t as u8, cid });
+            }
+            seen[cid as usize] = Some(t as u8);
+        }
+        None
+    }
+
+    /// The same state with every per CPU CID that the C never reads as a
+    /// number replaced by a representative.  `pcpu->cid` is used as a CID
+    /// only while it has MM_CID_ONCPU; otherwise the code only tests its
+    /// class (UNSET, task owned, TRANSIT), so states that differ in those
+    /// numbers alone behave the same.
+    pub fn canonical(mut self) -> Self {
+        for c in 0..self.nr_cpus() {
+            let p = self.s.mm_cid.pcpu[c];
+            if !cid_on_cpu(p) && p & MM_CID_UNSET == 0 {
+                self.s.mm_cid.pcpu[c] = p & MM_CID_TRANSIT;
+            }
+        }
+        self
+    }
+
+    /// Nothing left to happen but steady-state scheduling: no budget, no
+    /// fork or exit in progress, no CPU spinning, no CID in transit.  The
+    /// search does not expand such states: from here on only the fast
+    /// paths of `mm_cid_schedin()` run, which the unit tests cover.
+    pub fn quiescent(&self) -> bool {
+        self.forks_left == 0
+            && self.exits_left == 0
+            && self.spinning() == 0
+            && self.task.iter().all(|t| t.op == Op::None)
+            && !cid_in_transit(self.s.mm_cid.mode)
+            && self.s.tasks[..self.s.nr_tasks].iter().all(|t| !cid_in_transit(t.cid))
+            && self.s.possible_cpus().all(|c| !cid_in_transit(self.s.mm_cid.pcpu[c]))
+    }
+
+    /// Bit mask of the CPUs spinning in `mm_get_cid()`.
+    pub fn spinning(&self) -> u16 {
+        (0..self.nr_cpus())
+            .filter(|&c| self.spin[c].is_some())
+            .fold(0, |m, c| m | (1 << c))
+    }
+}
+
+#[cfg(test)]
+mod size {
+    #[test]
+    fn print_size() {
+        eprintln!("World: {} bytes", core::mem::size_of::<super::World>());
+    }
+}
