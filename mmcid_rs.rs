@@ -90,6 +90,9 @@ impl Drop for MmcidRs {
     fn drop(&mut self) {
         // SAFETY: the hooks were registered in init(), which succeeded.
         unsafe { mmcid_hooks_unregister() };
-        pr_info!("unloaded after {} context switches\n", SWITCHES.load(Relaxed));
+        pr_info!(
+            "unloaded after {} context switches\n",
+            SWITCHES.load(Relaxed)
+        );
     }
 }

@@ -251,7 +251,9 @@ pub enum ForkNext {
 /// `current` runs on `cpu` and forks `t`; `mm_cid::mutex` is taken here.
 pub fn sched_mm_cid_fork_locked(s: &mut Sched, cpu: usize, current: TaskId, t: TaskId) -> ForkNext {
     if s.tasks[t].cid != MM_CID_UNSET {
-        s.fault(Fault::Warn("sched_mm_cid_fork: t->mm_cid.cid != MM_CID_UNSET"));
+        s.fault(Fault::Warn(
+            "sched_mm_cid_fork: t->mm_cid.cid != MM_CID_UNSET",
+        ));
     }
 
     // First user ?
@@ -280,7 +282,12 @@ pub fn sched_mm_cid_fork_locked(s: &mut Sched, cpu: usize, current: TaskId, t: T
 
 /// The `mm_get_cid()` that ends [`ForkNext::FirstUserCid`],
 /// [`ForkNext::TaskCid`] and [`ForkNext::CpusToTasks`].
-pub fn sched_mm_cid_fork_get_cid(s: &mut Sched, cpu: usize, t: TaskId, next: ForkNext) -> Result<(), PoolEmpty> {
+pub fn sched_mm_cid_fork_get_cid(
+    s: &mut Sched,
+    cpu: usize,
+    t: TaskId,
+    next: ForkNext,
+) -> Result<(), PoolEmpty> {
     s.tasks[t].cid = mm_get_cid(s)?;
     if next == ForkNext::FirstUserCid {
         // Required for execve()
@@ -291,7 +298,12 @@ pub fn sched_mm_cid_fork_get_cid(s: &mut Sched, cpu: usize, t: TaskId, next: For
 
 /// Mirrors `sched_mm_cid_fork()` whole, for callers in which
 /// `mm_get_cid()` cannot spin forever (the pool has a free CID).
-pub fn sched_mm_cid_fork(s: &mut Sched, cpu: usize, current: TaskId, t: TaskId) -> Result<(), PoolEmpty> {
+pub fn sched_mm_cid_fork(
+    s: &mut Sched,
+    cpu: usize,
+    current: TaskId,
+    t: TaskId,
+) -> Result<(), PoolEmpty> {
     let next = sched_mm_cid_fork_locked(s, cpu, current, t);
     match next {
         ForkNext::Done => Ok(()),
@@ -328,7 +340,9 @@ pub fn __sched_mm_cid_exit(s: &mut Sched, t: TaskId) -> bool {
     // affinity change increased the number of allowed CPUs and the
     // deferred fixup did not run yet.
     if cid_on_cpu(s.mm_cid.mode) {
-        s.fault(Fault::Warn("__sched_mm_cid_exit: switch to per CPU mode on exit"));
+        s.fault(Fault::Warn(
+            "__sched_mm_cid_exit: switch to per CPU mode on exit",
+        ));
         return false;
     }
     true

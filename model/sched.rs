@@ -237,7 +237,12 @@ pub fn mm_cid_schedin(s: &mut Sched, cpu: usize, next: TaskId) -> Result<(), Spi
 /// One more turn of the `mm_get_cid()` loop a spinning [`mm_cid_schedin`]
 /// sits in; on success the rest of the schedule-in runs.
 #[doc(alias = "mm_get_cid")]
-pub fn mm_cid_schedin_retry(s: &mut Sched, cpu: usize, next: TaskId, spin: Spin) -> Result<(), Spin> {
+pub fn mm_cid_schedin_retry(
+    s: &mut Sched,
+    cpu: usize,
+    next: TaskId,
+    spin: Spin,
+) -> Result<(), Spin> {
     let cid = mm_get_cid_retry(s).map_err(|_| spin)?;
     let cid = match spin {
         Spin::FromCpu { mode } => mm_cid_from_cpu_transit(cid_to_cpu_cid(cid), mode),

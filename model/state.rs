@@ -78,12 +78,16 @@ impl UserList {
 
     /// The tasks in walk order (`hlist_for_each_entry()`).
     pub fn iter(&self) -> impl Iterator<Item = TaskId> + '_ {
-        self.ids[..usize::from(self.len)].iter().map(|&x| usize::from(x))
+        self.ids[..usize::from(self.len)]
+            .iter()
+            .map(|&x| usize::from(x))
     }
 
     /// The `i`-th task in walk order.
     pub fn get(&self, i: usize) -> Option<TaskId> {
-        self.ids[..usize::from(self.len)].get(i).map(|&x| usize::from(x))
+        self.ids[..usize::from(self.len)]
+            .get(i)
+            .map(|&x| usize::from(x))
     }
 
     /// Number of tasks on the list.

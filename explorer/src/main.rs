@@ -65,13 +65,19 @@ fn parse() -> Result<Args, String> {
             Some(v) => v,
             None => it.next().ok_or_else(|| format!("{} needs a value", key))?,
         };
-        let num = |v: &str| v.parse::<u64>().map_err(|_| format!("{}: not a number: {}", key, v));
+        let num = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{}: not a number: {}", key, v))
+        };
         match key.as_str() {
             "--variant" => {
-                variant = Variant::from_name(&val).ok_or_else(|| format!("unknown variant {}", val))?
+                variant =
+                    Variant::from_name(&val).ok_or_else(|| format!("unknown variant {}", val))?
             }
             "--scenario" => {
-                scenario = Some(Scenario::from_name(&val).ok_or_else(|| format!("unknown scenario {}", val))?)
+                scenario = Some(
+                    Scenario::from_name(&val).ok_or_else(|| format!("unknown scenario {}", val))?,
+                )
             }
             "--cpus" => cpus = num(&val)? as u32,
             "--tasks" => tasks = Some(num(&val)? as u32),
@@ -123,12 +129,18 @@ fn main() -> ExitCode {
             let s = seed.wrapping_add(k);
             let r = random_walk(&cfg, s, a.steps, a.spin_bound);
             if r.finding != Finding::Clean {
-                print!("{}", render(&cfg, &r));
+                print!("{}", render(&cfg.unbounded(), &r));
                 println!("replay: --random {} --walks 1 --steps {}", s, a.steps);
                 return ExitCode::from(1);
             }
         }
-        println!("{}: {} random walks of {} steps from seed {}: no violation", cfg.variant.name(), a.walks, a.steps, seed);
+        println!(
+            "{}: {} random walks of {} steps from seed {}: no violation",
+            cfg.variant.name(),
+            a.walks,
+            a.steps,
+            seed
+        );
         return ExitCode::SUCCESS;
     }
     let r = explore(&cfg, |states, queued| {

@@ -103,6 +103,12 @@ impl Config {
         self
     }
 
+    /// The same configuration without the switch bound.
+    pub fn unbounded(mut self) -> Self {
+        self.switches = crate::world::UNBOUNDED;
+        self
+    }
+
     /// `MMCID_EXPLORER_MAX_STATES` overrides the state bound.
     pub fn from_env(mut self) -> Self {
         if let Some(n) = std::env::var("MMCID_EXPLORER_MAX_STATES")
@@ -123,7 +129,10 @@ impl Config {
             return Err(format!("--tasks must be 1..={}", MAX_TASKS));
         }
         if self.tasks as usize + usize::from(self.forks) > MAX_TASKS {
-            return Err(format!("--tasks plus --forks must be at most {}", MAX_TASKS));
+            return Err(format!(
+                "--tasks plus --forks must be at most {}",
+                MAX_TASKS
+            ));
         }
         if self.start == Start::CpuMode && self.cpus < 2 {
             return Err("per CPU mode needs at least 2 CPUs".into());

@@ -63,7 +63,9 @@ impl Hasher for Fingerprint {
     }
 
     fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0 ^ i).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+        self.0 = (self.0 ^ i)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
         self.1 = (self.1.wrapping_add(i) ^ (self.1 >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     }
 }
@@ -260,11 +262,15 @@ impl Escape {
     }
 }
 
-/// A seeded random walk of at most `steps` steps.  A CPU that spins for
-/// `spin_bound` consecutive steps is reported as a (suspected) live lock.
+/// A seeded random walk of at most `steps` steps of `cfg.unbounded()`
+/// (replay its trace with that configuration).  A CPU that spins for
+/// `spin_bound` consecutive steps is checked with the exact live lock
+/// search.
 pub fn random_walk(cfg: &Config, seed: u64, steps: usize, spin_bound: usize) -> Report {
     let t0 = Instant::now();
+    let cfg = &cfg.unbounded();
     let mut rng = seed | 1;
+    let mut escape = Escape::new(cfg.max_states);
     let mut w = cfg.initial();
     let mut trace = Vec::new();
     let mut acts = Vec::new();
@@ -293,7 +299,7 @@ pub fn random_walk(cfg: &Config, seed: u64, steps: usize, spin_bound: usize) -> 
         let m = w.spinning();
         for (cpu, n) in spun.iter_mut().enumerate().take(cfg.cpus as usize) {
             *n = if m & (1 << cpu) != 0 { *n + 1 } else { 0 };
-            if *n >= spin_bound {
+            if *n >= spin_bound && !escape.can_escape(&w.canonical(), cpu as u8) {
                 return Report {
                     finding: Finding::LiveLock { cpu: cpu as u8 },
                     states: trace.len(),

@@ -59,7 +59,11 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
             }
             match next {
                 Some(n) if after.spin[c].is_some() => {
-                    let _ = write!(s, "T{} in: pool empty, SPINS in mm_get_cid() holding rq{}", n, c);
+                    let _ = write!(
+                        s,
+                        "T{} in: pool empty, SPINS in mm_get_cid() holding rq{}",
+                        n, c
+                    );
                 }
                 Some(n) => {
                     let from = before.s.tasks[usize::from(n)].cpu;
@@ -84,7 +88,13 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
             let flip = before.s.mm_cid.mode != after.s.mm_cid.mode;
             let mut s = format!("T{} forks T{}: users {}", task, child, after.s.mm_cid.users);
             if flip {
-                let _ = write!(s, ", mode {}, T{} cid {}", fmt_mode(after.s.mm_cid.mode), task, cid(task));
+                let _ = write!(
+                    s,
+                    ", mode {}, T{} cid {}",
+                    fmt_mode(after.s.mm_cid.mode),
+                    task,
+                    cid(task)
+                );
             }
             (c, s)
         }
@@ -100,7 +110,12 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
             }
             (
                 c,
-                format!("walk: T{} (rq{}) cid {}", target, task_cpu(before, target), cid(target)),
+                format!(
+                    "walk: T{} (rq{}) cid {}",
+                    target,
+                    task_cpu(before, target),
+                    cid(target)
+                ),
             )
         }
         Action::FixupCpu { task, cpu } => {
@@ -110,7 +125,10 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
         }
         Action::Complete { task } => {
             let c = task_cpu(before, task);
-            (c, format!("fixup done: mode {}", fmt_mode(after.s.mm_cid.mode)))
+            (
+                c,
+                format!("fixup done: mode {}", fmt_mode(after.s.mm_cid.mode)),
+            )
         }
         Action::Exit { task } => {
             let c = task_cpu(before, task);
@@ -154,7 +172,11 @@ pub fn summary(w: &World) -> String {
         s.mm_cid.max_cids
     );
     for b in 0..s.nr_possible_cpus {
-        out.push(if s.mm_cid.cidmask & (1 << b) != 0 { '1' } else { '0' });
+        out.push(if s.mm_cid.cidmask & (1 << b) != 0 {
+            '1'
+        } else {
+            '0'
+        });
     }
     out.push_str(" |");
     for c in s.possible_cpus() {
@@ -181,22 +203,36 @@ pub fn explain_live_lock(w: &World, cpu: u8) -> String {
     for t in 0..w.s.nr_tasks {
         if w.task[t].op != Op::None && w.running_on(t).is_none() {
             let rq = usize::from(w.s.tasks[t].cpu);
-            let held = if w.spin[rq].is_some() { ", whose lock is held" } else { "" };
-            let _ = writeln!(out, "  T{}'s fixup walk is preempted, queued on rq{}{}", t, rq, held);
+            let held = if w.spin[rq].is_some() {
+                ", whose lock is held"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  T{}'s fixup walk is preempted, queued on rq{}{}",
+                t, rq, held
+            );
             continue;
         }
         let held = |cpu: usize| w.spin[cpu].is_some();
         let waits = match w.task[t].op {
             // The walk blocks at the first task whose runqueue lock is held.
-            Op::ForkTasksToCpus { i, .. } => w
-                .s
-                .mm_cid
-                .user_list
-                .iter()
-                .skip(usize::from(i))
-                .find(|&x| x != t && held(usize::from(w.s.tasks[x].cpu)))
-                .map(|x| format!("T{}'s fixup walk will wait at T{} for rq{}", t, x, w.s.tasks[x].cpu)),
-            Op::ForkCpusToTasks { cpu, .. } | Op::ExitCpusToTasks { cpu } => (usize::from(cpu)..w.nr_cpus())
+            Op::ForkTasksToCpus { i, .. } => {
+                w.s.mm_cid
+                    .user_list
+                    .iter()
+                    .skip(usize::from(i))
+                    .find(|&x| x != t && held(usize::from(w.s.tasks[x].cpu)))
+                    .map(|x| {
+                        format!(
+                            "T{}'s fixup walk will wait at T{} for rq{}",
+                            t, x, w.s.tasks[x].cpu
+                        )
+                    })
+            }
+            Op::ForkCpusToTasks { cpu, .. } | Op::ExitCpusToTasks { cpu } => (usize::from(cpu)
+                ..w.nr_cpus())
                 .find(|&c| held(c))
                 .map(|c| format!("T{}'s fixup walk will wait for rq{}", t, c)),
             _ => None,
@@ -206,17 +242,18 @@ pub fn explain_live_lock(w: &World, cpu: u8) -> String {
         }
     }
     for cid in 0..w.s.nr_possible_cpus {
-        let owner = w
-            .s
-            .possible_cpus()
-            .find(|&p| cid_on_cpu(w.s.mm_cid.pcpu[p]) && task_mm_cid(w.s.mm_cid.pcpu[p]) == cid)
-            .map(|p| format!("CPU{}", p))
-            .or_else(|| {
-                (0..w.s.nr_tasks)
-                    .find(|&t| w.s.tasks[t].cid != MM_CID_UNSET && task_mm_cid(w.s.tasks[t].cid) == cid)
-                    .map(|t| format!("T{} ({})", t, fmt_cid(w.s.tasks[t].cid)))
-            })
-            .unwrap_or_else(|| "free".into());
+        let owner =
+            w.s.possible_cpus()
+                .find(|&p| cid_on_cpu(w.s.mm_cid.pcpu[p]) && task_mm_cid(w.s.mm_cid.pcpu[p]) == cid)
+                .map(|p| format!("CPU{}", p))
+                .or_else(|| {
+                    (0..w.s.nr_tasks)
+                        .find(|&t| {
+                            w.s.tasks[t].cid != MM_CID_UNSET && task_mm_cid(w.s.tasks[t].cid) == cid
+                        })
+                        .map(|t| format!("T{} ({})", t, fmt_cid(w.s.tasks[t].cid)))
+                })
+                .unwrap_or_else(|| "free".into());
         let _ = writeln!(out, "  CID {}: {}", cid, owner);
     }
     out
@@ -230,8 +267,12 @@ pub fn render(cfg: &Config, r: &Report) -> String {
         Finding::Incomplete => format!("state bound {} reached, search incomplete", cfg.max_states),
         Finding::LiveLock { cpu } => format!("LIVE LOCK on CPU{}", cpu),
         Finding::Violation(v) => match v {
-            Violation::DuplicateCid { a, b, cid } => format!("DUPLICATE CID {} seen by T{} and T{}", cid, a, b),
-            Violation::CidOutOfRange { task, cid } => format!("CID OUT OF RANGE: T{} sees {}", task, cid),
+            Violation::DuplicateCid { a, b, cid } => {
+                format!("DUPLICATE CID {} seen by T{} and T{}", cid, a, b)
+            }
+            Violation::CidOutOfRange { task, cid } => {
+                format!("CID OUT OF RANGE: T{} sees {}", task, cid)
+            }
             Violation::Fault(f) => format!("FAULT in the C code: {:?}", f),
             Violation::TransitionUnfinished { mode, task, cpu } => match task {
                 Some(t) => format!(

@@ -294,7 +294,10 @@ impl World {
                 if self.task[t].life != Life::Alive {
                     return;
                 }
-                if t == usize::from(self.forker) && self.forks_left > 0 && self.s.nr_tasks < MAX_TASKS {
+                if t == usize::from(self.forker)
+                    && self.forks_left > 0
+                    && self.s.nr_tasks < MAX_TASKS
+                {
                     out.push(Action::Fork {
                         task,
                         child: self.s.nr_tasks as u8,
@@ -415,15 +418,18 @@ impl World {
         debug_assert_eq!(c, child);
         self.forks_left -= 1;
         let child = child as u8;
-        self.task[task].op = match sched_mm_cid_fork_locked(&mut self.s, cpu, task, usize::from(child)) {
-            ForkNext::Done => {
-                self.born(child);
-                Op::None
-            }
-            next @ (ForkNext::FirstUserCid | ForkNext::TaskCid) => Op::ForkLockedCid { child, next },
-            ForkNext::TasksToCpus => Op::ForkTasksToCpus { child, i: 0 },
-            ForkNext::CpusToTasks => Op::ForkCpusToTasks { child, cpu: 0 },
-        };
+        self.task[task].op =
+            match sched_mm_cid_fork_locked(&mut self.s, cpu, task, usize::from(child)) {
+                ForkNext::Done => {
+                    self.born(child);
+                    Op::None
+                }
+                next @ (ForkNext::FirstUserCid | ForkNext::TaskCid) => {
+                    Op::ForkLockedCid { child, next }
+                }
+                ForkNext::TasksToCpus => Op::ForkTasksToCpus { child, i: 0 },
+                ForkNext::CpusToTasks => Op::ForkCpusToTasks { child, cpu: 0 },
+            };
         if matches!(self.task[task].op, Op::ForkLockedCid { .. }) {
             // The common case: a CID is free, no spinning.
             let mut probe = self.s;
@@ -549,8 +555,13 @@ impl World {
             && self.spinning() == 0
             && self.task.iter().all(|t| t.op == Op::None)
             && !cid_in_transit(self.s.mm_cid.mode)
-            && self.s.tasks[..self.s.nr_tasks].iter().all(|t| !cid_in_transit(t.cid))
-            && self.s.possible_cpus().all(|c| !cid_in_transit(self.s.mm_cid.pcpu[c]))
+            && self.s.tasks[..self.s.nr_tasks]
+                .iter()
+                .all(|t| !cid_in_transit(t.cid))
+            && self
+                .s
+                .possible_cpus()
+                .all(|c| !cid_in_transit(self.s.mm_cid.pcpu[c]))
     }
 
     /// Bit mask of the CPUs spinning in `mm_get_cid()`.
@@ -558,13 +569,5 @@ impl World {
         (0..self.nr_cpus())
             .filter(|&c| self.spin[c].is_some())
             .fold(0, |m, c| m | (1 << c))
-    }
-}
-
-#[cfg(test)]
-mod size {
-    #[test]
-    fn print_size() {
-        eprintln!("World: {} bytes", core::mem::size_of::<super::World>());
     }
 }

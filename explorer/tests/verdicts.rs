@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the explorer finds on each variant, with the shape of each
+//! counterexample, and the state counts of small configurations (a change
+//! of the model shows up here).
+
+use explorer::scenario::{Config, Scenario};
+use explorer::search::{explore, random_walk, replay, Finding, Report};
+use explorer::world::{Op, World};
+use mmcid_model::*;
+
+fn run(v: Variant, sc: Scenario, cpus: u32) -> Report {
+    explore(&Config::new(v).scenario(sc, cpus), |_, _| {})
+}
+
+fn final_state(v: Variant, sc: Scenario, cpus: u32, r: &Report) -> World {
+    replay(&Config::new(v).scenario(sc, cpus), &r.trace)
+}
+
+/// The pool is exhausted and the spinning task's own CID sits on another
+/// CPU: the shape of the changelog's live lock.
+fn assert_changelog_shape(w: &World, cpu: u8) {
+    let c = usize::from(cpu);
+    let t = w.s.curr(c).expect("the spinning CPU runs a task");
+    let ncpu = w.s.nr_possible_cpus;
+    assert_eq!(w.s.mm_cid.cidmask, (1u64 << ncpu) - 1, "pool exhausted");
+    let own = task_mm_cid(w.s.tasks[t].cid);
+    let holder =
+        w.s.possible_cpus()
+            .find(|&p| p != c && w.s.mm_cid.pcpu[p] == (own | MM_CID_ONCPU));
+    assert!(
+        holder.is_some(),
+        "T{}'s CID {} is owned by another CPU",
+        t,
+        own
+    );
+}
+
+#[test]
+fn pre_fix_livelocks_on_migration_during_fixup() {
+    let r = run(Variant::PreFix, Scenario::Changelog, 4);
+    let Finding::LiveLock { cpu } = r.finding else {
+        panic!("expected a live lock, got {:?}", r.finding);
+    };
+    let w = final_state(Variant::PreFix, Scenario::Changelog, 4, &r);
+    assert_changelog_shape(&w, cpu);
+    // T0's walk is still going and will block on the spinning runqueue.
+    let Op::ForkTasksToCpus { i, .. } = w.task[0].op else {
+        panic!("T0 should be in its tasks-to-CPUs walk: {:?}", w.task[0].op);
+    };
+    let blocked =
+        w.s.mm_cid
+            .user_list
+            .iter()
+            .skip(usize::from(i))
+            .any(|t| t != 0 && usize::from(w.s.tasks[t].cpu) == usize::from(cpu));
+    assert!(blocked, "the walk must meet the spinning runqueue");
+    assert_eq!(r.trace.len(), 6);
+}
+
+#[test]
+fn pre_fix_livelocks_in_bpf_ci_configuration() {
+    for cpus in 2..=4 {
+        let r = run(Variant::PreFix, Scenario::BpfCi, cpus);
+        assert!(
+            matches!(r.finding, Finding::LiveLock { .. }),
+            "{} CPUs: {:?}",
+            cpus,
+            r.finding
+        );
+    }
+}
+
+#[test]
+fn no_transit_livelocks_on_cpu_to_task_switch() {
+    let r = run(Variant::NoTransit, Scenario::CpuToTask, 6);
+    let Finding::LiveLock { cpu } = r.finding else {
+        panic!("expected a live lock, got {:?}", r.finding);
+    };
+    let w = final_state(Variant::NoTransit, Scenario::CpuToTask, 6, &r);
+    assert_eq!(w.s.mm_cid.mode, 0, "back in per task mode");
+    assert_eq!(w.s.mm_cid.cidmask, 0b11_1111, "pool exhausted");
+    // The exit's CPU walk has not passed the spinning CPU.
+    let walker = (0..w.s.nr_tasks).find_map(|t| match w.task[t].op {
+        Op::ExitCpusToTasks { cpu: at } => Some(at),
+        _ => None,
+    });
+    assert!(
+        walker.is_some_and(|at| at <= cpu),
+        "walk behind CPU{}: {:?}",
+        cpu,
+        walker
+    );
+}
+
+#[test]
+fn pre_fix_is_clean_on_cpu_to_task_switch() {
+    // The fix only changed the task to CPU direction.
+    assert_eq!(
+        run(Variant::PreFix, Scenario::CpuToTask, 6).finding,
+        Finding::Clean
+    );
+}
+
+#[test]
+fn v7_3_is_clean_for_2_to_4_cpus() {
+    for cpus in 2..=4 {
+        for sc in [Scenario::BpfCi, Scenario::Changelog] {
+            let r = run(Variant::V7_3, sc, cpus);
+            assert_eq!(r.finding, Finding::Clean, "{:?} on {} CPUs", sc, cpus);
+        }
+    }
+    assert_eq!(
+        run(Variant::V7_3, Scenario::CpuToTask, 6).finding,
+        Finding::Clean
+    );
+}
+
+#[test]
+fn state_counts_of_small_configurations() {
+    assert_eq!(run(Variant::V7_3, Scenario::BpfCi, 2).states, V7_3_BPF_CI_2);
+    assert_eq!(run(Variant::V7_3, Scenario::BpfCi, 3).states, V7_3_BPF_CI_3);
+}
+
+const V7_3_BPF_CI_2: usize = 3643;
+const V7_3_BPF_CI_3: usize = 144_027;
+
+#[test]
+fn random_walk_finds_pre_fix_live_lock_and_replays() {
+    let cfg = Config::new(Variant::PreFix).scenario(Scenario::BpfCi, 4);
+    let found = (0..200).find_map(|seed| {
+        let r = random_walk(&cfg, seed, 200, 50);
+        matches!(r.finding, Finding::LiveLock { .. }).then_some((seed, r))
+    });
+    let (seed, r) = found.expect("some walk live locks pre-fix");
+    let again = random_walk(&cfg, seed, 200, 50);
+    assert_eq!(again.trace, r.trace, "the seed replays the walk");
+}
+
+#[test]
+fn random_walk_finds_nothing_on_v7_3() {
+    let cfg = Config::new(Variant::V7_3).scenario(Scenario::BpfCi, 4);
+    for seed in 0..200 {
+        assert_eq!(
+            random_walk(&cfg, seed, 200, 50).finding,
+            Finding::Clean,
+            "seed {}",
+            seed
+        );
+    }
+}
+
+/// Each safety checker fires on a state known to be bad.
+mod checkers {
+    use super::*;
+    use explorer::world::Violation;
+
+    fn running(cpus: u32) -> World {
+        Config::new(Variant::V7_3)
+            .scenario(Scenario::BpfCi, cpus)
+            .initial()
+    }
+
+    #[test]
+    fn duplicate_cid_is_reported() {
+        let mut w = running(4);
+        w.s.tasks[2].cid = 1;
+        assert_eq!(
+            w.check(),
+            Some(Violation::DuplicateCid { a: 1, b: 2, cid: 1 })
+        );
+    }
+
+    #[test]
+    fn cid_out_of_range_is_reported() {
+        let mut w = running(4);
+        w.s.tasks[3].cid = 4 | MM_CID_ONCPU;
+        assert_eq!(
+            w.check(),
+            Some(Violation::CidOutOfRange { task: 3, cid: 4 })
+        );
+    }
+
+    #[test]
+    fn model_fault_is_reported() {
+        let mut w = running(4);
+        mm_drop_cid(&mut w.s, MM_CID_UNSET);
+        assert_eq!(
+            w.check(),
+            Some(Violation::Fault(Fault::OobClearBit(MM_CID_UNSET)))
+        );
+    }
+
+    #[test]
+    fn clean_state_passes() {
+        assert_eq!(running(4).check(), None);
+    }
+}
