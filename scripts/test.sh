@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Every test of mmcid-rs ('make test'): the cargo tests, lints and
+# formatting, the module build with the kernel's lints, the module in a VM,
+# and the failure paths of the scripts.  Ends with "N passed, N failed".
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+	cat <<EOF
+Usage: $0 [--only cargo|module|vm|scripts]...
+
+Installs what is missing and builds (or reuses) the kernel first.
+Logs of each test go to \${MMCID_CACHE}/logs/test-*.
+EOF
+}
+
+ONLY=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--only) ONLY+=("${2:?}"); shift 2 ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+want() {
+	[ "${#ONLY[@]}" = 0 ] && return 0
+	local o
+	for o in "${ONLY[@]}"; do [ "$o" = "$1" ] && return 0; done
+	return 1
+}
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+LOGDIR=${MMCID_CACHE}/logs/test-$(date +%Y%m%d-%H%M%S)
+mkdir -p "${LOGDIR}"
+
+# check NAME CMD...: one test; its output goes to a log, shown on failure.
+check() {
+	local name=$1 logf t0=${SECONDS}
+	shift
+	logf=${LOGDIR}/$(echo "${name}" | tr -c 'A-Za-z0-9_.-' '_').log
+	if "$@" >"${logf}" 2>&1; then
+		PASSED=$((PASSED + 1))
+		printf 'ok   %-60s %4d s\n' "${name}" "$((SECONDS - t0))"
+	else
+		FAILED=$((FAILED + 1))
+		FAILED_NAMES+=("${name}")
+		printf 'FAIL %-60s %4d s  (log: %s)\n' "${name}" "$((SECONDS - t0))" "${logf}"
+		tail -20 "${logf}" | sed 's/^/     | /'
+	fi
+}
+
+# Cargo's own summary lines count each test.
+cargo_tests() {
+	local logf=${LOGDIR}/cargo-test.log p f
+	log "cargo test (model unit tests, explorer verdicts and CLI)"
+	(cd "${MMCID_TOP}" && cargo test --locked 2>&1) | tee "${logf}" |
+		grep -E '^test result:|FAILED|panicked' || true
+	p=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "${logf}" |
+	    awk '{s += $1} END {print s + 0}')
+	f=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "${logf}" |
+	    awk '{s += $1} END {print s + 0}')
+	if ! grep -q '^test result:' "${logf}"; then
+		f=$((f + 1))
+		FAILED_NAMES+=("cargo test did not run (log: ${logf})")
+	fi
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	[ "${f}" = 0 ] || FAILED_NAMES+=("cargo test: ${f} failed (log: ${logf})")
+}
+
+# The module builds without a single warning, also with CLIPPY=1.
+module_build_clean() {
+	make -C "${MMCID_TOP}" KDIR="${KDIR}" clean >/dev/null
+	make -C "${MMCID_TOP}" KDIR="${KDIR}" "$@" 2>&1 | tee /dev/stderr |
+		grep -E 'warning|error' && return 1
+	[ -f "${MMCID_TOP}/mmcid-rs.ko" ]
+}
+
+# must_fail PATTERN... -- CMD...: CMD fails and its output matches every
+# PATTERN.
+must_fail() {
+	local want=() out rc=0 p
+	while [ "$1" != -- ]; do want+=("$1"); shift; done
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	echo "${out}"
+	[ "${rc}" != 0 ] || return 1
+	for p in "${want[@]}"; do
+		echo "${out}" | grep -q -- "${p}" || { echo "missing: ${p}"; return 1; }
+	done
+}
+
+fake_tree_without_rust() {
+	local d=${LOGDIR}/no-rust-tree
+	mkdir -p "${d}"
+	touch "${d}/Makefile"
+	grep -v '^CONFIG_RUST=' "${KDIR}/.config" >"${d}/.config"
+	echo "${d}"
+}
+
+t0=${SECONDS}
+if want cargo; then
+	check "rustfmt: all Rust sources (kernel .rustfmt.toml)" make -s -C "${MMCID_TOP}" rustfmtcheck
+	check "cargo clippy --all-targets -D warnings" \
+		bash -c "cd '${MMCID_TOP}' && cargo clippy --locked --all-targets -- -D warnings"
+	cargo_tests
+fi
+if want module || want vm || want scripts; then
+	"${MMCID_TOP}/scripts/setup-deps.sh" || die "dependencies failed"
+	"${MMCID_TOP}/scripts/build-kernel.sh" >/dev/null || die "kernel build failed"
+	KDIR=$("${MMCID_TOP}/scripts/build-kernel.sh" --print-dir)
+fi
+if want module; then
+	check "module: builds against 7.3 with CLIPPY=1, no warnings" module_build_clean CLIPPY=1 module
+	check "module: builds against 7.3, no warnings" module_build_clean module
+fi
+if want vm; then
+	[ -f "${MMCID_TOP}/mmcid-rs.ko" ] || make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module
+	check "vm: insmod, debugfs status, rmmod, clean dmesg (4 vCPUs)" \
+		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --timeout 120 -- \
+		./scripts/guest-smoke.sh ./mmcid-rs.ko
+fi
+if want scripts; then
+	VNG=("${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}")
+	check "run-vng: fails on a guest oops, names the splat and the log" \
+		must_fail 'Kernel panic' 'console log: /' -- \
+		"${VNG[@]}" --timeout 120 -- sh -c 'echo c > /proc/sysrq-trigger'
+	check "run-vng: fails on a guest that hangs (20 s limit)" \
+		must_fail 'did not finish within 20 s' 'console log: /' -- "${VNG[@]}" --timeout 20 -- sleep 600
+	check "run-vng: fails when the guest command fails" \
+		must_fail 'guest command exited with 1' -- "${VNG[@]}" --timeout 120 -- false
+	check "run-vng: rejects a bad --cpus" \
+		must_fail 'wants a positive number' -- "${VNG[@]}" --cpus zero -- true
+	check "check-kdir: tree without CONFIG_RUST says so and how to fix it" \
+		must_fail 'is not Rust-enabled' 'rustavailable' -- "${MMCID_TOP}/scripts/check-kdir.sh" "$(fake_tree_without_rust)"
+	check "check-kdir: missing directory says so" \
+		must_fail 'is not a directory' -- "${MMCID_TOP}/scripts/check-kdir.sh" /nonexistent/kernel
+	check "check-kdir: the cached tree passes" "${MMCID_TOP}/scripts/check-kdir.sh" "${KDIR}"
+fi
+
+log "tests took $((SECONDS - t0)) s; logs in ${LOGDIR}"
+for n in "${FAILED_NAMES[@]}"; do
+	echo "failed: ${n}"
+done
+echo "${PASSED} passed, ${FAILED} failed"
+[ "${FAILED}" = 0 ]
