@@ -159,8 +159,9 @@ pub fn mm_cid_fixup_cpu_to_task(s: &mut Sched, cpu: usize) {
         let cid = s.tasks[t].cid;
 
         // Set the transition bit only on a genuine task-owned CID
-        // (de3ab9bd3133: never on MM_CID_UNSET).
-        if cid != MM_CID_UNSET && !cid_in_transit(cid) && s.variant.transit_to_task() {
+        // (transit-unset: "if (!cid_in_transit(cid))" alone).
+        let genuine = cid != MM_CID_UNSET || !s.variant.fixup_skips_unset();
+        if genuine && !cid_in_transit(cid) && s.variant.transit_to_task() {
             let cid = cid_to_transit_cid(cid);
             s.tasks[t].cid = cid;
             s.mm_cid.pcpu[cpu] = cid;

@@ -54,7 +54,8 @@ pub fn mm_unset_cid_on_task(s: &mut Sched, t: TaskId) {
 /// Mirrors `mm_drop_cid_on_cpu()`.
 pub fn mm_drop_cid_on_cpu(s: &mut Sched, cpu: usize) {
     // Clear the ONCPU bit, but do not set UNSET in the per CPU storage
-    if cid_on_cpu(s.mm_cid.pcpu[cpu]) {
+    // (unguarded-drop: the check is missing)
+    if cid_on_cpu(s.mm_cid.pcpu[cpu]) || !s.variant.drop_on_cpu_checks_owner() {
         s.mm_cid.pcpu[cpu] = cpu_cid_to_cid(s.mm_cid.pcpu[cpu]);
         mm_drop_cid(s, s.mm_cid.pcpu[cpu]);
     }

@@ -619,3 +619,30 @@ fn execve_reactivates_as_first_user() {
         (0, 1, 0)
     );
 }
+
+#[test]
+fn unguarded_drop_clears_a_bit_that_is_not_cpu_owned() {
+    let mut s = Sched::new(Variant::UnguardedDrop, 4);
+    s.mm_cid.pcpu[1] = 2 | TRANSIT;
+    mm_drop_cid_on_cpu(&mut s, 1);
+    assert_eq!(s.fault, Some(Fault::OobClearBit(2 | TRANSIT)));
+}
+
+#[test]
+fn transit_unset_marks_unset_cid_in_transit() {
+    let mut s = task_mode(Variant::TransitUnset, 4, 2);
+    s.tasks[1].cid = UNSET;
+    mm_cid_fixup_cpu_to_task(&mut s, 1);
+    assert_eq!((s.tasks[1].cid, s.mm_cid.pcpu[1]), (UNSET | TRANSIT, UNSET | TRANSIT));
+    // ... which the next schedule out feeds to clear_bit().
+    mm_cid_schedout(&mut s, 1, 1);
+    assert_eq!(s.fault, Some(Fault::OobClearBit(UNSET)));
+}
+
+#[test]
+fn variant_names_round_trip() {
+    for v in Variant::ALL {
+        assert_eq!(Variant::from_name(v.name()), Some(v));
+    }
+    assert_eq!(Variant::from_name("v7.2"), None);
+}

@@ -17,11 +17,26 @@ pub enum Variant {
     /// hands CIDs over directly, which the fix's changelog calls "way more
     /// obvious" a live lock.
     NoTransit,
+    /// Before 1e83ccd5921a ("sched/mmcid: Don't assume CID is CPU owned on
+    /// mode switch"): `mm_drop_cid_on_cpu()` drops whatever the per CPU
+    /// slot holds, which the exit path can reach with a CID that is not
+    /// CPU owned.
+    UnguardedDrop,
+    /// Before de3ab9bd3133 ("sched/mmcid: Fix OOB clear_bit when CID is
+    /// MM_CID_UNSET in fixup path"): the CPU to task fixup sets TRANSIT on
+    /// a running task's MM_CID_UNSET too.
+    TransitUnset,
 }
 
 impl Variant {
     /// Every variant, in the order the tools list them.
-    pub const ALL: [Variant; 3] = [Variant::V7_3, Variant::PreFix, Variant::NoTransit];
+    pub const ALL: [Variant; 5] = [
+        Variant::V7_3,
+        Variant::PreFix,
+        Variant::NoTransit,
+        Variant::UnguardedDrop,
+        Variant::TransitUnset,
+    ];
 
     /// The name used on command lines and in the module parameter.
     pub const fn name(self) -> &'static str {
@@ -29,6 +44,8 @@ impl Variant {
             Variant::V7_3 => "v7.3",
             Variant::PreFix => "pre-fix",
             Variant::NoTransit => "no-transit",
+            Variant::UnguardedDrop => "unguarded-drop",
+            Variant::TransitUnset => "transit-unset",
         }
     }
 
@@ -39,11 +56,21 @@ impl Variant {
 
     /// Does the switch to per CPU mode go through MM_CID_TRANSIT?
     pub const fn transit_to_cpu(self) -> bool {
-        matches!(self, Variant::V7_3)
+        !matches!(self, Variant::PreFix | Variant::NoTransit)
     }
 
     /// Does the switch back to per task mode go through MM_CID_TRANSIT?
     pub const fn transit_to_task(self) -> bool {
         !matches!(self, Variant::NoTransit)
+    }
+
+    /// Does `mm_drop_cid_on_cpu()` check that the CID is CPU owned?
+    pub const fn drop_on_cpu_checks_owner(self) -> bool {
+        !matches!(self, Variant::UnguardedDrop)
+    }
+
+    /// Does the CPU to task fixup leave MM_CID_UNSET alone?
+    pub const fn fixup_skips_unset(self) -> bool {
+        !matches!(self, Variant::TransitUnset)
     }
 }

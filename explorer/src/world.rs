@@ -214,6 +214,13 @@ impl World {
         usize::from(self.s.tasks[t].cpu)
     }
 
+    /// Some task is in a fork or exit, so holds `mm_cid::mutex`.
+    fn mutex_held(&self) -> bool {
+        self.task[..self.s.nr_tasks]
+            .iter()
+            .any(|t| t.op != Op::None)
+    }
+
     /// Can `cpu` pick `t`: woken from sleep, queued on `cpu`, or pulled from
     /// another runqueue whose lock is free?
     fn can_switch_in(&self, t: usize, cpu: usize) -> bool {
@@ -291,7 +298,9 @@ impl World {
         let task = t as u8;
         match self.task[t].op {
             Op::None => {
-                if self.task[t].life != Life::Alive {
+                // fork() and exit() hold mm_cid::mutex from their start to
+                // the end of their fixup: one at a time.
+                if self.task[t].life != Life::Alive || self.mutex_held() {
                     return;
                 }
                 if t == usize::from(self.forker)

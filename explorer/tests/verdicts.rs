@@ -196,3 +196,28 @@ mod checkers {
         assert_eq!(running(4).check(), None);
     }
 }
+
+#[test]
+fn unguarded_drop_clears_transit_bit_out_of_bounds_on_exit() {
+    // 1e83ccd5921a: the exit's mode switch drops a per CPU CID that still
+    // carries MM_CID_TRANSIT; clear_bit() gets bit 29 of the CID word.
+    let r = run(Variant::UnguardedDrop, Scenario::CpuToTask, 6);
+    let oob = Fault::OobClearBit(MM_CID_TRANSIT);
+    assert_eq!(
+        r.finding,
+        Finding::Violation(explorer::world::Violation::Fault(oob))
+    );
+    assert!(matches!(
+        r.trace.last(),
+        Some(explorer::world::Action::Exit { .. })
+    ));
+}
+
+#[test]
+fn v7_3_is_clean_with_fork_and_exit_interleaved() {
+    let cfg = Config {
+        exits: 1,
+        ..Config::new(Variant::V7_3).scenario(Scenario::BpfCi, 3)
+    };
+    assert_eq!(explore(&cfg, |_, _| {}).finding, Finding::Clean);
+}
