@@ -11,9 +11,9 @@ use super::bits::MM_CID_UNSET;
 use super::variant::Variant;
 
 /// Most CPUs a model instance describes.
-pub const MAX_CPUS: usize = 16;
+pub const MAX_CPUS: usize = 8;
 /// Most tasks of one mm a model instance describes.
-pub const MAX_TASKS: usize = 16;
+pub const MAX_TASKS: usize = 8;
 
 /// Index of a task in [`Sched::tasks`].
 pub type TaskId = usize;
