@@ -21,7 +21,7 @@ clippy:
 	rm -f $(CURDIR)/mmcid_rs.o
 	$(MAKE) -C $(KDIR) M=$(CURDIR) CLIPPY=1 modules
 
-RUST_SOURCES := mmcid_rs.rs $(wildcard model/*.rs explorer/src/*.rs explorer/tests/*.rs)
+RUST_SOURCES := mmcid_rs.rs $(wildcard model/*.rs module/*.rs explorer/src/*.rs explorer/tests/*.rs)
 
 rustfmt:
 	rustfmt --config-path $(CURDIR)/.rustfmt.toml $(RUST_SOURCES)

@@ -1,20 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! mmcid_rs: runs a Rust model of the mm_cid ownership code beside the C
-//! code of kernel/sched and reports in debugfs (`/sys/kernel/debug/mmcid_rs/`).
+//! code of kernel/sched and reports in debugfs (`/sys/kernel/debug/mmcid_rs/`)
+//! how many transitions it checked and every disagreement.
 //!
 //! The model is `model/`, the same source cargo builds for the explorer.
-//! The C glue in `glue/` attaches to the scheduler tracepoints.
+//! The C glue in `glue/` attaches to the scheduler and takes the snapshots;
+//! `module/` compares them with the model and keeps the report.
 
 use core::fmt;
 use kernel::{
     debugfs::{Dir, File},
     prelude::*,
-    sync::atomic::{Atomic, Relaxed},
+    uaccess::UserSliceReader,
 };
 
 #[path = "model/model.rs"]
 pub mod model;
+
+#[path = "module/check.rs"]
+pub mod check;
+#[path = "module/ffi.rs"]
+pub mod ffi;
+#[path = "module/report.rs"]
+pub mod report;
 
 module! {
     type: MmcidRs,
@@ -24,63 +33,174 @@ module! {
     license: "GPL",
 }
 
-// Implemented by glue/hooks.c, declared in include/mmcid_rs.h.
+// Implemented by glue/, declared in include/mmcid_rs.h.
 extern "C" {
     fn mmcid_hooks_register() -> kernel::ffi::c_int;
     fn mmcid_hooks_unregister();
+    fn mmcid_param_variant() -> *const kernel::ffi::c_char;
+    fn mmcid_param_pid() -> kernel::ffi::c_int;
+    fn mmcid_switch_snap_size() -> kernel::ffi::c_uint;
+    fn mmcid_op_snap_size() -> kernel::ffi::c_uint;
 }
 
-/// Context switches seen by the `sched_switch` probe since load.
-static SWITCHES: Atomic<i64> = Atomic::new(0);
+/// The variant checked against, set once in init() before the hooks run.
+static VARIANT: kernel::sync::atomic::Atomic<i32> = kernel::sync::atomic::Atomic::new(0);
 
-/// Called by the `sched_switch` probe with the runqueue lock held.
+fn variant() -> model::Variant {
+    let i = VARIANT.load(kernel::sync::atomic::Relaxed);
+    model::Variant::ALL[usize::try_from(i).unwrap_or(0)]
+}
+
+/// Called by glue/hooks.c at the entry of finish_task_switch(), runqueue
+/// lock held, interrupts off.
+///
+/// # Safety
+///
+/// `pre` and `post` point to valid snapshots for the duration of the call.
 #[no_mangle]
-pub extern "C" fn mmcid_rs_on_switch(_cpu: kernel::ffi::c_uint) {
-    SWITCHES.add(1, Relaxed);
+pub unsafe extern "C" fn mmcid_rs_check_switch(
+    pre: *const ffi::SwitchSnap,
+    post: *const ffi::SwitchSnap,
+) {
+    // SAFETY: the caller passes two valid snapshots (function contract).
+    let (pre, post) = unsafe { (&*pre, &*post) };
+    report::record(check::check_switch(variant(), pre, post), pre, post);
 }
 
-/// What `/sys/kernel/debug/mmcid_rs/status` shows.
-struct Status {
-    variant: model::Variant,
+/// Called by glue/hooks.c when `sched_mm_cid_fork()` returns.
+///
+/// # Safety
+///
+/// `pre` and `post` point to valid snapshots for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn mmcid_rs_check_fork(pre: *const ffi::OpSnap, post: *const ffi::OpSnap) {
+    // SAFETY: the caller passes two valid snapshots (function contract).
+    let (pre, post) = unsafe { (&*pre, &*post) };
+    report::record_op(false, check::check_fork(variant(), pre, post), pre, post);
 }
 
-impl Status {
-    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "model variant: {}", self.variant.name())?;
-        writeln!(f, "model cpus max: {}", model::MAX_CPUS)?;
-        writeln!(f, "sched_switch events: {}", SWITCHES.load(Relaxed))
+/// Called by glue/hooks.c when `sched_mm_cid_exit()` returns.
+///
+/// # Safety
+///
+/// `pre` and `post` point to valid snapshots for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn mmcid_rs_check_exit(pre: *const ffi::OpSnap, post: *const ffi::OpSnap) {
+    // SAFETY: the caller passes two valid snapshots (function contract).
+    let (pre, post) = unsafe { (&*pre, &*post) };
+    report::record_op(true, check::check_exit(variant(), pre, post), pre, post);
+}
+
+/// Data of the debugfs files: everything they show is in statics.
+struct Files;
+
+impl Files {
+    fn status(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // SAFETY: mmcid_param_pid() only reads an int module parameter.
+        let pid = unsafe { mmcid_param_pid() };
+        report::show_status(f, variant().name(), pid)
+    }
+
+    fn report(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        report::show_report(f)
+    }
+
+    fn mismatches(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        report::show_mismatches(f)
+    }
+
+    /// `echo 1 > reset` zeroes the counters; anything else is EINVAL.
+    fn reset(&self, r: &mut UserSliceReader) -> Result {
+        let mut buf = [0u8; 8];
+        let n = r.len();
+        if n == 0 || n > buf.len() {
+            return Err(EINVAL);
+        }
+        r.read_slice(&mut buf[..n])?;
+        match &buf[..n] {
+            b"1" | b"1\n" => {
+                report::reset();
+                Ok(())
+            }
+            _ => Err(EINVAL),
+        }
     }
 }
 
 struct MmcidRs {
     // Files before their directory: fields drop in declaration order.
-    _status: Pin<KBox<File<Status>>>,
+    _files: [Pin<KBox<File<Files>>>; 4],
     _dir: Dir,
+}
+
+/// Parse the `variant=` parameter.
+fn parse_variant() -> Result<model::Variant> {
+    // SAFETY: mmcid_param_variant() returns the NUL-terminated parameter
+    // buffer, which lives as long as the module and is read-only (0444).
+    let name = unsafe { CStr::from_char_ptr(mmcid_param_variant()) };
+    let name = name.to_str().map_err(|_| EINVAL)?;
+    model::Variant::from_name(name).ok_or_else(|| {
+        pr_err!(
+            "variant={}: unknown; want v7.3, pre-fix, no-transit, unguarded-drop or transit-unset\n",
+            name
+        );
+        EINVAL
+    })
 }
 
 impl kernel::Module for MmcidRs {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: no preconditions; they return constants.
+        let sizes = unsafe { (mmcid_switch_snap_size(), mmcid_op_snap_size()) };
+        if usize::try_from(sizes.0) != Ok(core::mem::size_of::<ffi::SwitchSnap>())
+            || usize::try_from(sizes.1) != Ok(core::mem::size_of::<ffi::OpSnap>())
+        {
+            pr_err!("include/mmcid_rs.h and module/ffi.rs disagree on the snapshot layouts\n");
+            return Err(EINVAL);
+        }
+        let v = parse_variant()?;
+        let idx = model::Variant::ALL
+            .iter()
+            .position(|&x| x == v)
+            .unwrap_or(0);
+        VARIANT.store(
+            i32::try_from(idx).unwrap_or(0),
+            kernel::sync::atomic::Relaxed,
+        );
+        report::reset();
+
         let dir = Dir::new(c"mmcid_rs");
-        let status = Status {
-            variant: model::Variant::V7_3,
-        };
-        let status = KBox::pin_init(
-            dir.read_callback_file(c"status", status, &Status::show),
-            GFP_KERNEL,
-        )?;
+        let files = [
+            KBox::pin_init(
+                dir.read_callback_file(c"status", Files, &Files::status),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                dir.read_callback_file(c"report", Files, &Files::report),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                dir.read_callback_file(c"mismatches", Files, &Files::mismatches),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                dir.write_callback_file(c"reset", Files, &Files::reset),
+                GFP_KERNEL,
+            )?,
+        ];
         // SAFETY: mmcid_hooks_register() has no preconditions; it is paired
-        // with mmcid_hooks_unregister() in drop() below.
+        // with mmcid_hooks_unregister() in drop().
         let ret = unsafe { mmcid_hooks_register() };
         if ret != 0 {
             return Err(Error::from_errno(ret));
         }
         pr_info!(
             "loaded: checking mm_cid against model {} on {} possible CPUs\n",
-            model::Variant::V7_3.name(),
+            v.name(),
             kernel::cpu::nr_cpu_ids()
         );
         Ok(Self {
-            _status: status,
+            _files: files,
             _dir: dir,
         })
     }
@@ -91,8 +211,9 @@ impl Drop for MmcidRs {
         // SAFETY: the hooks were registered in init(), which succeeded.
         unsafe { mmcid_hooks_unregister() };
         pr_info!(
-            "unloaded after {} context switches\n",
-            SWITCHES.load(Relaxed)
+            "unloaded: {} context switches and {} forks and exits agreed with the model\n",
+            report::agreed(),
+            report::agreed_ops()
         );
     }
 }

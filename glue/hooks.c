@@ -1,10 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C glue of mmcid_rs: attaches to the scheduler tracepoints that Rust
- * cannot reach. sched_switch is not exported to modules, so it is looked up
- * with for_each_kernel_tracepoint().
+ * C glue of mmcid_rs: attaches to the scheduler where Rust cannot reach and
+ * snapshots the mm_cid state around mm_cid_switch_to().
+ *
+ * The sched_switch tracepoint runs in __schedule() with the runqueue lock
+ * held, before context_switch() calls mm_cid_switch_to(); the entry of
+ * finish_task_switch() runs after it, on the new task's stack, still under
+ * the same runqueue lock. sched_switch is not exported to modules and is
+ * found with for_each_kernel_tracepoint(); finish_task_switch() is a local
+ * symbol that GCC may rename (finish_task_switch.isra.0), so the forms a
+ * local clone can take are tried in turn.
  */
+#include <linux/kprobes.h>
+#include <linux/mm_types.h>
 #include <linux/module.h>
+#include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/smp.h>
 #include <linux/string.h>
@@ -12,12 +22,64 @@
 
 #include <mmcid_rs.h>
 
-static struct tracepoint *tp_sched_switch;
+/* The pre-switch snapshot of each CPU, waiting for its finish_task_switch(). */
+struct mmcid_pending {
+	struct mmcid_switch_snap pre;
+	struct task_struct *prev;
+	struct mm_struct *mm;
+	bool valid;
+};
 
-static void find_tp(struct tracepoint *tp, void *priv)
+static DEFINE_PER_CPU(struct mmcid_pending, mmcid_pending);
+static struct tracepoint *tp_sched_switch;
+static bool kp_registered;
+
+static void snap_task(struct mmcid_task_snap *s, struct task_struct *t)
 {
-	if (!strcmp(tp->name, "sched_switch"))
-		tp_sched_switch = tp;
+	s->task = (unsigned long)t;
+	s->mm = (unsigned long)t->mm;
+	s->cid = READ_ONCE(t->mm_cid.cid);
+	s->active = READ_ONCE(t->mm_cid.active);
+	s->pid = t->tgid;
+	s->pad = 0;
+}
+
+static void snap_mm(struct mmcid_mm_snap *s, struct mm_struct *mm, int cpu)
+{
+	s->mm = (unsigned long)mm;
+	s->mode = READ_ONCE(mm->mm_cid.mode);
+	s->max_cids = READ_ONCE(mm->mm_cid.max_cids);
+	s->users = READ_ONCE(mm->mm_cid.users);
+	s->pcpu_cid = READ_ONCE(per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid);
+	s->cidmask = READ_ONCE(mm_cidmask(mm)[0]);
+}
+
+static void snap_switch(struct mmcid_switch_snap *s, struct task_struct *prev,
+			struct task_struct *next, struct mm_struct *mm, int cpu)
+{
+	s->cpu = cpu;
+	s->nr_possible = num_possible_cpus();
+	snap_task(&s->prev, prev);
+	snap_task(&s->next, next);
+	snap_mm(&s->mm, mm, cpu);
+}
+
+/*
+ * The mm whose state mm_cid_switch_to(prev, next) changes, or NULL when it
+ * changes none or two: mm_cid_schedin() acts on an active @next,
+ * mm_cid_schedout() on a @prev holding a CID in transit.
+ */
+static struct mm_struct *switch_mm_of(struct task_struct *prev,
+				      struct task_struct *next)
+{
+	bool in = next->mm && READ_ONCE(next->mm_cid.active);
+	bool out = prev->mm && (READ_ONCE(prev->mm_cid.cid) & MM_CID_TRANSIT);
+
+	if (in && out && prev->mm != next->mm)
+		return NULL;
+	if (in)
+		return next->mm;
+	return out ? prev->mm : NULL;
 }
 
 /* TP_PROTO(bool preempt, struct task_struct *prev, struct task_struct *next,
@@ -28,7 +90,151 @@ static void probe_sched_switch(void *data, bool preempt,
 			       struct task_struct *next,
 			       unsigned int prev_state)
 {
-	mmcid_rs_on_switch(smp_processor_id());
+	struct mmcid_pending *p = this_cpu_ptr(&mmcid_pending);
+	int pid = mmcid_param_pid();
+	struct mm_struct *mm;
+
+	p->valid = false;
+	mm = switch_mm_of(prev, next);
+	if (!mm)
+		return;
+	if (pid && next->tgid != pid && prev->tgid != pid)
+		return;
+	snap_switch(&p->pre, prev, next, mm, smp_processor_id());
+	p->prev = prev;
+	p->mm = mm;
+	p->valid = true;
+}
+
+/* Entry of finish_task_switch(): current is the task switched to. */
+static int kp_finish_task_switch(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct mmcid_pending *p = this_cpu_ptr(&mmcid_pending);
+	struct mmcid_switch_snap post;
+
+	if (!p->valid)
+		return 0;
+	p->valid = false;
+	snap_switch(&post, p->prev, current, p->mm, smp_processor_id());
+	mmcid_rs_check_switch(&p->pre, &post);
+	return 0;
+}
+
+static struct kprobe kp = {
+	.pre_handler = kp_finish_task_switch,
+};
+
+static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
+{
+	struct mm_struct *mm = t->mm;
+	int cpu = raw_smp_processor_id();
+
+	s->cpu = cpu;
+	s->nr_possible = num_possible_cpus();
+	snap_task(&s->cur, current);
+	snap_task(&s->t, t);
+	snap_mm(&s->mm, mm, cpu);
+	s->pcpu_thrs = READ_ONCE(mm->mm_cid.pcpu_thrs);
+	s->nr_cpus_allowed = READ_ONCE(mm->mm_cid.nr_cpus_allowed);
+	s->switches = READ_ONCE(current->nvcsw) + READ_ONCE(current->nivcsw);
+}
+
+/* Per call: the task and the snapshot at entry. */
+struct mmcid_op_call {
+	struct task_struct *t;
+	struct mmcid_op_snap pre;
+};
+
+static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
+	struct task_struct *t = (struct task_struct *)regs_get_kernel_argument(regs, 0);
+	int pid = mmcid_param_pid();
+
+	if (!t->mm || t->mm != current->mm)
+		return 1;	/* not ours, or a failed fork's cleanup */
+	if (pid && t->tgid != pid)
+		return 1;
+	c->t = t;
+	snap_op(&c->pre, t);
+	return 0;
+}
+
+static int fork_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
+	struct mmcid_op_snap post;
+
+	snap_op(&post, c->t);
+	mmcid_rs_check_fork(&c->pre, &post);
+	return 0;
+}
+
+static int exit_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
+	struct mmcid_op_snap post;
+
+	snap_op(&post, c->t);
+	mmcid_rs_check_exit(&c->pre, &post);
+	return 0;
+}
+
+static struct kretprobe krp_fork = {
+	.kp.symbol_name = "sched_mm_cid_fork",
+	.entry_handler = op_entry,
+	.handler = fork_ret,
+	.data_size = sizeof(struct mmcid_op_call),
+	.maxactive = 64,
+};
+
+static struct kretprobe krp_exit = {
+	.kp.symbol_name = "sched_mm_cid_exit",
+	.entry_handler = op_entry,
+	.handler = exit_ret,
+	.data_size = sizeof(struct mmcid_op_call),
+	.maxactive = 64,
+};
+
+static const char *const finish_names[] = {
+	"finish_task_switch",
+	"finish_task_switch.isra.0",
+	"finish_task_switch.isra.1",
+	"finish_task_switch.constprop.0",
+	"finish_task_switch.part.0",
+};
+
+static int register_finish_probe(void)
+{
+	int i, ret = -ENOENT;
+
+	for (i = 0; i < ARRAY_SIZE(finish_names); i++) {
+		memset(&kp, 0, sizeof(kp));
+		kp.pre_handler = kp_finish_task_switch;
+		kp.symbol_name = finish_names[i];
+		ret = register_kprobe(&kp);
+		if (!ret)
+			return 0;
+	}
+	pr_err("mmcid_rs: cannot probe finish_task_switch (tried %zu names): %d\n",
+	       ARRAY_SIZE(finish_names), ret);
+	return ret;
+}
+
+static void find_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sched_switch"))
+		tp_sched_switch = tp;
+}
+
+unsigned int mmcid_switch_snap_size(void)
+{
+	return sizeof(struct mmcid_switch_snap);
+}
+
+unsigned int mmcid_op_snap_size(void)
+{
+	return sizeof(struct mmcid_op_snap);
 }
 
 int mmcid_hooks_register(void)
@@ -40,18 +246,50 @@ int mmcid_hooks_register(void)
 		pr_err("mmcid_rs: tracepoint sched_switch not found\n");
 		return -ENOENT;
 	}
-	ret = tracepoint_probe_register(tp_sched_switch, probe_sched_switch, NULL);
+	ret = register_kretprobe(&krp_fork);
+	if (ret) {
+		pr_err("mmcid_rs: cannot probe sched_mm_cid_fork: %d\n", ret);
+		return ret;
+	}
+	ret = register_kretprobe(&krp_exit);
+	if (ret) {
+		pr_err("mmcid_rs: cannot probe sched_mm_cid_exit: %d\n", ret);
+		goto out_fork;
+	}
+	ret = register_finish_probe();
 	if (ret)
+		goto out_exit;
+	kp_registered = true;
+	ret = tracepoint_probe_register(tp_sched_switch, probe_sched_switch, NULL);
+	if (ret) {
 		pr_err("mmcid_rs: cannot attach to sched_switch: %d\n", ret);
+		goto out_kp;
+	}
+	return 0;
+
+out_kp:
+	unregister_kprobe(&kp);
+	kp_registered = false;
+out_exit:
+	unregister_kretprobe(&krp_exit);
+out_fork:
+	unregister_kretprobe(&krp_fork);
+	tp_sched_switch = NULL;
 	return ret;
 }
 
 void mmcid_hooks_unregister(void)
 {
-	if (!tp_sched_switch)
-		return;
-	tracepoint_probe_unregister(tp_sched_switch, probe_sched_switch, NULL);
-	/* No probe may still run into the module once it is gone. */
+	if (tp_sched_switch)
+		tracepoint_probe_unregister(tp_sched_switch, probe_sched_switch, NULL);
+	/* No tracepoint probe may still run into the module once it is gone. */
 	tracepoint_synchronize_unregister();
 	tp_sched_switch = NULL;
+	if (kp_registered) {
+		/* These wait for handlers that are running. */
+		unregister_kprobe(&kp);
+		unregister_kretprobe(&krp_exit);
+		unregister_kretprobe(&krp_fork);
+	}
+	kp_registered = false;
 }

@@ -130,11 +130,14 @@ vng_boot "${ACCEL}" "${LOG}" "${TIMEOUT}" "${GUEST_CMD}" || rc=$?
 elapsed=$((SECONDS - t0))
 
 # Everything the kernel says when something is wrong.
-SPLAT='(Oops|BUG:|kernel BUG at|WARNING:|general protection fault|Kernel panic|'
+SPLAT='(Oops|BUG:|kernel BUG at|WARNING:|cut here|general protection fault|Kernel panic|'
 SPLAT+='possible circular locking|possible recursive locking|inconsistent lock state|'
 SPLAT+='soft lockup|hard LOCKUP|rcu_.*detected stall|rcu: INFO:|blocked for more than|'
 SPLAT+='UBSAN:|KASAN:|mmcid_rs: live lock)'
-splat=$(grep -E "${SPLAT}" "${LOG}" | head -5 || true)
+# Only the kernel's own console lines count: the guest's user space
+# (virtme-ng-init, the command) may print "WARNING:" too.
+splat=$(grep -E '^\[ *[0-9]+\.[0-9]+\] ' "${LOG}" | grep -v 'virtme-ng-init:' |
+	grep -E "${SPLAT}" | head -5 || true)
 status=$(sed -n 's/^guest| mmcid-guest-exit=\([0-9]*\).*/\1/p' "${LOG}" | tail -1)
 sed -n '/^guest| mmcid-guest-exit=/d; s/^guest| //p' "${LOG}"
 

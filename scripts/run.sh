@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The main job, from nothing: install what is missing, build (or reuse)
-# the kernel, build the module, boot a VM that loads it, reads its report
-# and unloads it, and print the verdict.
+# the kernel, build the module, boot a VM that loads it, runs the fork
+# pattern while the module checks the C against the model, reads its
+# report, unloads it, and print the verdict.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -34,11 +35,12 @@ else
 	KDIR=$("${MMCID_TOP}/scripts/build-kernel.sh" --print-dir)
 fi
 step "run: module" make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module >&2
+step "run: test programs" make -s -C "${MMCID_TOP}/selftests/mmcid_rs" >&2
 out=$(mktemp)
 trap 'rm -f "${out}"' EXIT
 rc=0
 "${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus "${CPUS}" -- \
-	./scripts/guest-smoke.sh ./mmcid-rs.ko | tee "${out}" || rc=$?
+	./scripts/guest-check.sh --seconds 10 | tee "${out}" || rc=$?
 verdict=$(grep '^mmcid_rs: ' "${out}" | tail -1 || true)
 log "run: finished in $((SECONDS - t0)) s"
 if [ "${rc}" = 0 ] && [ -n "${verdict}" ]; then

@@ -120,9 +120,14 @@ if want module; then
 fi
 if want vm; then
 	[ -f "${MMCID_TOP}/mmcid-rs.ko" ] || make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module
-	check "vm: insmod, debugfs status, rmmod, clean dmesg (4 vCPUs)" \
-		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --timeout 120 -- \
-		./scripts/guest-smoke.sh ./mmcid-rs.ko
+	make -s -C "${MMCID_TOP}/selftests/mmcid_rs" || die "test programs failed to build"
+	GUEST=("${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --timeout 180 --)
+	check "vm: C and Rust (v7.3) agree under the fork pattern, both mode directions" \
+		"${GUEST[@]}" ./scripts/guest-check.sh --variant v7.3 --expect agree
+	check "vm: the check fails against the pre-fix model" \
+		"${GUEST[@]}" ./scripts/guest-check.sh --variant pre-fix --expect mismatch
+	check "vm: 20 loads and unloads under the fork pattern, dmesg clean" \
+		"${GUEST[@]}" ./scripts/guest-check.sh --reload 20
 fi
 if want scripts; then
 	VNG=("${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}")

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The module's checks, built by cargo for their tests.  The kernel module
+//! includes `ffi.rs` and `check.rs` through `#[path]` instead.
+
+#![no_std]
+
+pub use mmcid_model as model;
+
+#[path = "ffi.rs"]
+pub mod ffi;
+
+#[path = "check.rs"]
+pub mod check;
+
+#[cfg(test)]
+mod tests;

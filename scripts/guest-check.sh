@@ -1,0 +1,114 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the guest: load mmcid_rs, run the fork pattern, read the
+# report, unload, and check what the kernel said.  Prints one verdict line
+# starting with "mmcid_rs: ".
+set -eu
+
+KO=./mmcid-rs.ko
+VARIANT=v7.3
+EXPECT=agree
+SECONDS_RUN=5
+RELOAD=0
+DRIVER=./selftests/mmcid_rs/fork_pattern
+D=/sys/kernel/debug/mmcid_rs
+
+usage() {
+	echo "usage: $0 [--variant V] [--expect agree|mismatch] [--seconds S] [--reload N] [--ko PATH]"
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--variant) VARIANT=$2; shift 2 ;;
+	--expect) EXPECT=$2; shift 2 ;;
+	--seconds) SECONDS_RUN=$2; shift 2 ;;
+	--reload) RELOAD=$2; shift 2 ;;
+	--ko) KO=$2; shift 2 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+
+fail() {
+	echo "mmcid_rs: FAIL: $*"
+	exit 1
+}
+
+# key value from the machine-readable report
+get() {
+	sed -n "s/^$1 //p" "$D/report"
+}
+
+dmesg_clean() {
+	if dmesg | grep -E 'WARNING:|BUG:|Oops|circular locking|cut here'; then
+		fail "kernel warnings in dmesg"
+	fi
+}
+
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+dmesg -C
+[ -x "$DRIVER" ] || fail "$DRIVER missing: build it with make -C selftests/mmcid_rs"
+
+if [ "$RELOAD" -gt 0 ]; then
+	"$DRIVER" $((RELOAD + 5)) >/dev/null &
+	driver=$!
+	i=0
+	while [ $i -lt "$RELOAD" ]; do
+		insmod "$KO" variant="$VARIANT" || fail "insmod $i failed"
+		sleep 0.2
+		rmmod mmcid_rs || fail "rmmod $i failed"
+		[ ! -e "$D" ] || fail "$D left behind after unload $i"
+		i=$((i + 1))
+	done
+	wait $driver || fail "the fork pattern failed"
+	dmesg_clean
+	[ "$(dmesg | grep -c 'mmcid_rs: unloaded')" = "$RELOAD" ] || fail "not every unload was logged"
+	echo "mmcid_rs: loaded and unloaded $RELOAD times under the fork pattern, dmesg clean"
+	exit 0
+fi
+
+# A bad parameter is refused with a reason.
+if insmod "$KO" variant=bogus 2>/dev/null; then
+	rmmod mmcid_rs
+	fail "variant=bogus was accepted"
+fi
+dmesg | grep -q 'mmcid_rs: variant=bogus: unknown' || fail "no reason given for variant=bogus"
+
+insmod "$KO" variant="$VARIANT" || fail "insmod $KO failed"
+dmesg | grep -q 'mmcid_rs: loaded' || fail "no load line in dmesg"
+# A bad write to reset is refused; a good one zeroes the counters.
+if echo bogus >"$D/reset" 2>/dev/null; then
+	fail "reset accepted 'bogus'"
+fi
+echo 1 >"$D/reset"
+"$DRIVER" "$SECONDS_RUN" || fail "the fork pattern failed"
+cat "$D/status"
+agreed=$(get agreed)
+ops=$(get agreed_fork_exit)
+raced=$(( $(get raced_mode) + $(get raced_max_cids) + $(get raced_allocation) + \
+	$(get raced_pool_empty) + $(get raced_fork_exit) ))
+mism=$(( $(get mismatches) + $(get fork_exit_mismatches) ))
+to_cpu=$(get fork_to_cpu)
+to_task=$(get exit_to_task)
+head -4 "$D/mismatches"
+rmmod mmcid_rs || fail "rmmod failed"
+[ ! -e "$D" ] || fail "$D left behind after unload"
+dmesg | grep -q 'mmcid_rs: unloaded' || fail "no unload line in dmesg"
+dmesg_clean
+
+case "$EXPECT" in
+agree)
+	[ "$mism" = 0 ] ||
+		fail "C and Rust ($VARIANT) disagree on $mism transitions (see the mismatches above)"
+	[ "$agreed" -gt 0 ] && [ "$to_cpu" -gt 0 ] && [ "$to_task" -gt 0 ] ||
+		fail "too little checked: $agreed switches, $to_cpu forks to per CPU mode, $to_task exits to per task mode"
+	echo "mmcid_rs: C and Rust ($VARIANT) agree on $((agreed + ops)) transitions ($agreed context switches, $ops forks and exits, $to_cpu switches to per CPU mode, $to_task back; $raced not decided)"
+	;;
+mismatch)
+	[ "$mism" -gt 0 ] || fail "model $VARIANT found no mismatch"
+	echo "mmcid_rs: model $VARIANT disagrees with the C on $mism transitions, as it must"
+	;;
+*)
+	fail "unknown --expect $EXPECT"
+	;;
+esac

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The BPF CI fork pattern, as a plain program: per round, NR_CPUS-1
+ * threads churn their affinity over the CPUs while the main thread
+ * creates more threads past max_cids (task to CPU mode switch), then all
+ * exit and are joined (CPU to task mode switch).
+ *
+ * Usage: fork_pattern [seconds]
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static int nr_cpus;
+
+static void *churn(void *arg)
+{
+	unsigned int seed = (unsigned long)arg;
+	struct timespec ts = { 0, 20000 };
+	cpu_set_t set;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		CPU_ZERO(&set);
+		CPU_SET(rand_r(&seed) % nr_cpus, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+		if (i & 1)
+			sched_yield();
+		else
+			nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int seconds = argc > 1 ? atoi(argv[1]) : 5;
+	time_t end = time(NULL) + seconds;
+	long rounds = 0;
+
+	nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (nr_cpus < 2) {
+		fprintf(stderr, "fork_pattern: needs 2 or more CPUs\n");
+		return 4;
+	}
+	while (time(NULL) < end) {
+		int n = nr_cpus + 1, i;
+		pthread_t th[64];
+
+		/* nr_cpus - 1 churners, then two more: users > max_cids */
+		for (i = 0; i < n && i < 64; i++)
+			if (pthread_create(&th[i], NULL, churn, (void *)(long)(rounds * 64 + i)))
+				return 1;
+		for (i = 0; i < n && i < 64; i++)
+			pthread_join(th[i], NULL);
+		rounds++;
+	}
+	printf("fork_pattern: %ld rounds in %d s\n", rounds, seconds);
+	return 0;
+}
