@@ -633,7 +633,10 @@ fn transit_unset_marks_unset_cid_in_transit() {
     let mut s = task_mode(Variant::TransitUnset, 4, 2);
     s.tasks[1].cid = UNSET;
     mm_cid_fixup_cpu_to_task(&mut s, 1);
-    assert_eq!((s.tasks[1].cid, s.mm_cid.pcpu[1]), (UNSET | TRANSIT, UNSET | TRANSIT));
+    assert_eq!(
+        (s.tasks[1].cid, s.mm_cid.pcpu[1]),
+        (UNSET | TRANSIT, UNSET | TRANSIT)
+    );
     // ... which the next schedule out feeds to clear_bit().
     mm_cid_schedout(&mut s, 1, 1);
     assert_eq!(s.fault, Some(Fault::OobClearBit(UNSET)));
