@@ -35,13 +35,16 @@ median() {
 }
 
 bench() {
-	local args=$1 i out times=() mems=() verdict
+	local args=$1 i out times=() mems=() verdict tf
+	tf=$(mktemp)
 	for ((i = 0; i < RUNS; i++)); do
-		out=$( { /usr/bin/time -f 'TIME %e %M' "${EXPLORER}" ${args} 2>/dev/null; } 2>&1 || true)
-		times+=("$(echo "${out}" | awk '/^TIME/ {print $2}')")
-		mems+=("$(echo "${out}" | awk '/^TIME/ {print $3}')")
+		# shellcheck disable=SC2086 # args are words
+		out=$(/usr/bin/time -o "${tf}" -f '%e %M' "${EXPLORER}" ${args} 2>/dev/null || true)
+		times+=("$(tail -1 "${tf}" | awk '{print $1}')")
+		mems+=("$(tail -1 "${tf}" | awk '{print $2}')")
 		verdict=$(echo "${out}" | head -1)
 	done
+	rm -f "${tf}"
 	printf '| `%s` | %s | %s s | %s MiB |\n' "${args}" \
 		"$(echo "${verdict}" | sed 's/ ([0-9.]* s)$//; s/^[^:]*: //')" \
 		"$(printf '%s\n' "${times[@]}" | median)" \

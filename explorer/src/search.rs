@@ -14,8 +14,17 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::time::{Duration, Instant};
 
-/// FxHash for small keys: the states are trusted, SipHash's DoS
-/// resistance buys nothing.
+/// Feed `bytes` to `f` as little-endian 64-bit words.
+fn for_each_word(bytes: &[u8], mut f: impl FnMut(u64)) {
+    for chunk in bytes.chunks(8) {
+        let mut b = [0u8; 8];
+        b[..chunk.len()].copy_from_slice(chunk);
+        f(u64::from_le_bytes(b));
+    }
+}
+
+/// The hasher of the maps keyed by fingerprints: they are already well
+/// mixed, so their low half is the hash.
 #[derive(Default)]
 pub struct FxHasher(u64);
 
@@ -25,19 +34,10 @@ impl Hasher for FxHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(b));
-        }
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        for_each_word(bytes, |w| self.0 ^= w);
     }
 
     fn write_u128(&mut self, i: u128) {
-        // Fingerprints are already well mixed.
         self.0 = i as u64;
     }
 }
@@ -55,11 +55,7 @@ impl Hasher for Fingerprint {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(b));
-        }
+        for_each_word(bytes, |w| self.write_u64(w));
     }
 
     fn write_u64(&mut self, i: u64) {
