@@ -7,7 +7,7 @@
 
 KDIR ?= $(shell $(CURDIR)/scripts/build-kernel.sh --print-dir 2>/dev/null)
 
-.PHONY: all module clippy rustfmt rustfmtcheck run test clean help
+.PHONY: all module clippy rustfmt rustfmtcheck run test reproduce clean help
 
 all: module
 
@@ -35,6 +35,10 @@ run:
 test:
 	@$(CURDIR)/scripts/test.sh
 
+# Boot 7.3 with the live lock fix reverted under the fork pattern.
+reproduce:
+	@$(CURDIR)/scripts/reproduce.sh --boots 5
+
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	rm -rf $(CURDIR)/target
@@ -43,5 +47,6 @@ help:
 	@echo "make [KDIR=...]   build mmcid-rs.ko"
 	@echo "make run          deps, kernel, module, VM: load, report, unload, verdict"
 	@echo "make test         all tests; ends with 'N passed, N failed'"
+	@echo "make reproduce    hang a kernel without the fix (5 boots), pass on 7.3"
 	@echo "make clippy       module with CLIPPY=1"
 	@echo "make rustfmtcheck check formatting of all Rust sources"

@@ -5,7 +5,7 @@
  * creates more threads past max_cids (task to CPU mode switch), then all
  * exit and are joined (CPU to task mode switch).
  *
- * Usage: fork_pattern [seconds]
+ * Usage: fork_pattern [seconds [progress-every-n-rounds]]
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -36,12 +36,23 @@ static void *churn(void *arg)
 	return NULL;
 }
 
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 int main(int argc, char **argv)
 {
 	int seconds = argc > 1 ? atoi(argv[1]) : 5;
+	long every = argc > 2 ? atol(argv[2]) : 0;
 	time_t end = time(NULL) + seconds;
+	struct timespec t0;
 	long rounds = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (nr_cpus < 2) {
 		fprintf(stderr, "fork_pattern: needs 2 or more CPUs\n");
@@ -58,6 +69,10 @@ int main(int argc, char **argv)
 		for (i = 0; i < n && i < 64; i++)
 			pthread_join(th[i], NULL);
 		rounds++;
+		if (every && rounds % every == 0) {
+			printf("fork_pattern: %ld rounds at %.3f s\n", rounds, elapsed(&t0));
+			fflush(stdout);
+		}
 	}
 	printf("fork_pattern: %ld rounds in %d s\n", rounds, seconds);
 	return 0;
