@@ -37,7 +37,7 @@ done
 "${MMCID_TOP}/scripts/setup-deps.sh"
 "${MMCID_TOP}/scripts/build-kernel.sh" >/dev/null
 "${MMCID_TOP}/scripts/build-kernel.sh" --flavour pre-fix >/dev/null
-make -s -C "${MMCID_TOP}/selftests/mmcid_rs"
+make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="$("${MMCID_TOP}/scripts/build-kernel.sh" --print-dir)/tools/testing/selftests"
 
 # boot FLAVOUR: prints "ok ROUNDS" or "hung LAST_PROGRESS_S ROUNDS"
 boot() {

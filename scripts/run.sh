@@ -35,7 +35,7 @@ else
 	KDIR=$("${MMCID_TOP}/scripts/build-kernel.sh" --print-dir)
 fi
 step "run: module" make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module >&2
-step "run: test programs" make -s -C "${MMCID_TOP}/selftests/mmcid_rs" >&2
+step "run: test programs" make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="${KDIR}/tools/testing/selftests" >&2
 out=$(mktemp)
 trap 'rm -f "${out}"' EXIT
 rc=0

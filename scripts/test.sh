@@ -120,7 +120,7 @@ if want module; then
 fi
 if want vm; then
 	[ -f "${MMCID_TOP}/mmcid-rs.ko" ] || make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module
-	make -s -C "${MMCID_TOP}/selftests/mmcid_rs" || die "test programs failed to build"
+	make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="${KDIR}/tools/testing/selftests" || die "test programs failed to build"
 	GUEST=("${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --timeout 180 --)
 	check "vm: C and Rust (v7.3) agree under the fork pattern, both mode directions" \
 		"${GUEST[@]}" ./scripts/guest-check.sh --variant v7.3 --expect agree
@@ -128,6 +128,10 @@ if want vm; then
 		"${GUEST[@]}" ./scripts/guest-check.sh --variant pre-fix --expect mismatch
 	check "vm: 20 loads and unloads under the fork pattern, dmesg clean" \
 		"${GUEST[@]}" ./scripts/guest-check.sh --reload 20
+	check "vm: kselftest skips without the module, passes with it (v7.3)" \
+		"${GUEST[@]}" ./scripts/guest-kselftest.sh v7.3 pass
+	check "vm: kselftest fails against the pre-fix model" \
+		"${GUEST[@]}" ./scripts/guest-kselftest.sh pre-fix fail
 fi
 if want scripts; then
 	VNG=("${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}")

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mm_cid under the BPF CI fork pattern: threads pinned to distinct CPUs
+ * read their mm_cid from rseq while the main thread creates threads past
+ * max_cids and joins them again, so that the mm switches to per CPU mode
+ * and back, many times.  The test asserts what user space is promised
+ * (every CID is below the number of possible CPUs, no two threads running
+ * at the same moment see the same CID) and, from the mmcid_rs module's
+ * report, that the C code and the Rust model agreed on every transition.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#define REPORT "/sys/kernel/debug/mmcid_rs/report"
+#define RESET "/sys/kernel/debug/mmcid_rs/reset"
+#define MAX_SAMPLERS 64
+
+/* struct rseq as the kernel lays it out; libc headers may predate mm_cid. */
+struct rseq_abi {
+	uint32_t cpu_id_start;
+	uint32_t cpu_id;
+	uint64_t rseq_cs;
+	uint32_t flags;
+	uint32_t node_id;
+	uint32_t mm_cid;
+} __attribute__((aligned(32)));
+
+static struct rseq_abi *rseq_area(void)
+{
+	return (struct rseq_abi *)((char *)__builtin_thread_pointer() + __rseq_offset);
+}
+
+static uint32_t my_cid(void)
+{
+	return __atomic_load_n(&rseq_area()->mm_cid, __ATOMIC_ACQUIRE);
+}
+
+/* What each sampler publishes: seq is odd while it reads its CID. */
+struct slot {
+	uint64_t seq;
+	uint32_t cid;
+	int cpu;
+} __attribute__((aligned(64)));
+
+struct pattern {
+	int nr_cpus;		/* possible CPUs */
+	int nr_threads;		/* per round */
+	struct slot slots[MAX_SAMPLERS];
+	/* results */
+	long samples, compared, discarded;
+	long out_of_range, duplicates;
+	uint32_t bad_cid, dup_cid;
+};
+
+static int possible_cpus(void)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+	int lo = 0, hi = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d-%d", &lo, &hi) < 1)
+		hi = -1;
+	fclose(f);
+	return hi < 0 ? lo + 1 : hi + 1;
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static long nivcsw(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_nivcsw;
+}
+
+/*
+ * Compare my CID with the one sampler @b saw while I held mine: b's read
+ * must start after my first read (a cycle that begins after I read its
+ * seq) and be published before my second read.
+ */
+static void compare(struct pattern *p, int b)
+{
+	struct slot *s = &p->slots[b];
+	uint64_t start, e1, e2;
+	uint32_t c1, c2, v;
+	long sw = nivcsw(), spins = 0;
+
+	c1 = my_cid();
+	start = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+	start = (start | 1) + 1;	/* end of the first cycle begun after now */
+	do {
+		e1 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+		if (++spins > 1000000) {
+			/* b is not running (or gone): nothing to compare */
+			__atomic_fetch_add(&p->discarded, 1, __ATOMIC_RELAXED);
+			return;
+		}
+	} while (e1 < start || (e1 & 1));
+	v = __atomic_load_n(&s->cid, __ATOMIC_ACQUIRE);
+	e2 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+	c2 = my_cid();
+	if (e1 != e2 || c1 != c2 || nivcsw() != sw) {
+		__atomic_fetch_add(&p->discarded, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	__atomic_fetch_add(&p->compared, 1, __ATOMIC_RELAXED);
+	if (v == c1) {
+		__atomic_fetch_add(&p->duplicates, 1, __ATOMIC_RELAXED);
+		p->dup_cid = v;
+	}
+}
+
+struct thread_arg {
+	struct pattern *p;
+	int idx;
+	unsigned int seed;
+};
+
+/* Publish my CID in my slot once. */
+static void sample(struct pattern *p, struct slot *s)
+{
+	uint32_t cid;
+
+	__atomic_fetch_add(&s->seq, 1, __ATOMIC_ACQ_REL);
+	cid = my_cid();
+	__atomic_store_n(&s->cid, cid, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&s->seq, 1, __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&p->samples, 1, __ATOMIC_RELAXED);
+	if (cid >= (uint32_t)p->nr_cpus) {
+		__atomic_fetch_add(&p->out_of_range, 1, __ATOMIC_RELAXED);
+		p->bad_cid = cid;
+	}
+}
+
+/*
+ * One thread of a round: migrate, yield, sleep (the churn of the BPF CI
+ * test), and in between publish its CID and compare it with the next
+ * thread's.
+ */
+static void *round_thread(void *arg)
+{
+	struct thread_arg *a = arg;
+	struct pattern *p = a->p;
+	struct slot *s = &p->slots[a->idx];
+	struct timespec ts = { 0, 20000 };
+	int online = sysconf(_SC_NPROCESSORS_ONLN);
+	int i, j;
+
+	for (i = 0; i < 8; i++) {
+		pin(rand_r(&a->seed) % online);
+		for (j = 0; j < 256; j++) {
+			sample(p, s);
+			if (j % 64 == 63)
+				compare(p, (a->idx + 1) % p->nr_threads);
+		}
+		if (i & 1)
+			sched_yield();
+		else
+			nanosleep(&ts, NULL);
+	}
+	if (a->seed % 16 == 0 && fork() == 0) {
+		/* A child process of a multithreaded parent, which execs. */
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(0);
+	}
+	return NULL;
+}
+
+static long read_report(const char *key)
+{
+	char k[64];
+	long v, found = -1;
+	FILE *f = fopen(REPORT, "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", k, &v) == 2)
+		if (!strcmp(k, key))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+FIXTURE(mmcid) {
+	struct pattern p;
+	int seconds;
+};
+
+FIXTURE_SETUP(mmcid)
+{
+	int online = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (geteuid())
+		SKIP(return, "must run as root (reads debugfs)");
+	if (!__rseq_size)
+		SKIP(return, "rseq is not registered by libc (glibc >= 2.35 does)");
+	if (access(REPORT, R_OK))
+		SKIP(return, "mmcid_rs module not loaded (" REPORT " missing)");
+	if (online < 2)
+		SKIP(return, "needs 2 or more online CPUs");
+	memset(&self->p, 0, sizeof(self->p));
+	self->p.nr_cpus = possible_cpus();
+	ASSERT_GT(self->p.nr_cpus, 0);
+	/* With main, one more user than CPUs: past max_cids every round. */
+	self->p.nr_threads = online < MAX_SAMPLERS ? online : MAX_SAMPLERS;
+	self->seconds = getenv("MMCID_RS_SECONDS") ? atoi(getenv("MMCID_RS_SECONDS")) : 5;
+}
+
+FIXTURE_TEARDOWN(mmcid)
+{
+}
+
+TEST_F(mmcid, fork_pattern_keeps_promises_and_c_agrees_with_rust)
+{
+	struct pattern *p = &self->p;
+	struct thread_arg args[MAX_SAMPLERS];
+	pthread_t th[MAX_SAMPLERS];
+	time_t end = time(NULL) + self->seconds;
+	long rounds = 0, mism, agreed, ops, to_cpu, to_task;
+	FILE *f;
+	int i;
+
+	f = fopen(RESET, "w");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(2, fprintf(f, "1\n"));
+	ASSERT_EQ(0, fclose(f));
+
+	/*
+	 * Each round creates one thread per CPU, which with the main thread
+	 * pushes the users past max_cids (switch to per CPU mode), and joins
+	 * them, which brings the users back to one (switch to per task mode).
+	 */
+	while (time(NULL) < end) {
+		for (i = 0; i < p->nr_threads; i++) {
+			args[i] = (struct thread_arg){ p, i, (unsigned int)(rounds * 64 + i + 1) };
+			ASSERT_EQ(0, pthread_create(&th[i], NULL, round_thread, &args[i]));
+		}
+		for (i = 0; i < p->nr_threads; i++)
+			pthread_join(th[i], NULL);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		rounds++;
+	}
+	while (waitpid(-1, NULL, 0) > 0)
+		;
+
+	agreed = read_report("agreed");
+	ops = read_report("agreed_fork_exit");
+	to_cpu = read_report("fork_to_cpu");
+	to_task = read_report("exit_to_task");
+	mism = read_report("mismatches") + read_report("fork_exit_mismatches");
+	ksft_print_msg("%ld rounds; rseq: %ld samples, %ld pairs compared (%ld discarded); module: %ld switches and %ld forks/exits agreed, %ld to per CPU, %ld back, %ld mismatches\n",
+		       rounds, p->samples, p->compared, p->discarded, agreed, ops,
+		       to_cpu, to_task, mism);
+
+	EXPECT_EQ(0, p->out_of_range) TH_LOG("CID %u >= %d possible CPUs", p->bad_cid, p->nr_cpus);
+	EXPECT_EQ(0, p->duplicates) TH_LOG("CID %u seen by two running threads", p->dup_cid);
+	EXPECT_GT(p->compared, 0);
+	EXPECT_EQ(0, mism) TH_LOG("C and Rust disagree: see /sys/kernel/debug/mmcid_rs/mismatches");
+	EXPECT_GT(agreed, 0);
+	EXPECT_GT(to_cpu, 0) TH_LOG("no switch to per CPU mode was checked");
+	EXPECT_GT(to_task, 0) TH_LOG("no switch back to per task mode was checked");
+}
+
+TEST_HARNESS_MAIN
