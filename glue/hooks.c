@@ -160,30 +160,25 @@ static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-static int fork_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+static struct kretprobe krp_fork;
+
+static int op_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
 	struct mmcid_op_snap post;
 
 	snap_op(&post, c->t);
-	mmcid_rs_check_fork(&c->pre, &post);
-	return 0;
-}
-
-static int exit_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
-	struct mmcid_op_snap post;
-
-	snap_op(&post, c->t);
-	mmcid_rs_check_exit(&c->pre, &post);
+	if (get_kretprobe(ri) == &krp_fork)
+		mmcid_rs_check_fork(&c->pre, &post);
+	else
+		mmcid_rs_check_exit(&c->pre, &post);
 	return 0;
 }
 
 static struct kretprobe krp_fork = {
 	.kp.symbol_name = "sched_mm_cid_fork",
 	.entry_handler = op_entry,
-	.handler = fork_ret,
+	.handler = op_ret,
 	.data_size = sizeof(struct mmcid_op_call),
 	.maxactive = 64,
 };
@@ -191,7 +186,7 @@ static struct kretprobe krp_fork = {
 static struct kretprobe krp_exit = {
 	.kp.symbol_name = "sched_mm_cid_exit",
 	.entry_handler = op_entry,
-	.handler = exit_ret,
+	.handler = op_ret,
 	.data_size = sizeof(struct mmcid_op_call),
 	.maxactive = 64,
 };
