@@ -127,6 +127,16 @@ log "booting ${BZIMAGE#"${MMCID_CACHE}/"} on ${CPUS} vCPUs under ${ACCEL^^} (lim
 t0=${SECONDS}
 rc=0
 vng_boot "${ACCEL}" "${LOG}" "${TIMEOUT}" "${GUEST_CMD}" || rc=$?
+# vng once exited (255) while the kernel was still probing PCI, before
+# the command started.  That says nothing about the command: boot once
+# more, and keep the first log.
+if [ "${rc}" != 0 ] && [ "${rc}" != 124 ] && ! grep -q '^guest| ' "${LOG}" &&
+   ! grep -q 'virtme-ng-init: starting script' "${LOG}"; then
+	warn "vng exited ${rc} before the guest command started (log: ${LOG}); booting once more"
+	mv "${LOG}" "${LOG%.log}.first.log"
+	rc=0
+	vng_boot "${ACCEL}" "${LOG}" "${TIMEOUT}" "${GUEST_CMD}" || rc=$?
+fi
 elapsed=$((SECONDS - t0))
 
 # Everything the kernel says when something is wrong.
