@@ -71,6 +71,7 @@ pub fn __mm_get_cid(s: &mut Sched, max_cids: u32) -> u32 {
     }
     // test_and_set_bit() cannot fail here: the model is sequential.
     s.mm_cid.cidmask |= 1u64 << cid;
+    s.cid_allocs += 1;
     cid
 }
 

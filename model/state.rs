@@ -145,6 +145,11 @@ pub struct Sched {
     pub rq_curr: [Option<u8>; MAX_CPUS],
     /// First fault the mirrored code ran into.
     pub fault: Option<Fault>,
+    /// CIDs taken from the bitmap so far.  Not C state: the cross-check
+    /// needs it to know that a CID number came from the shared pool (and
+    /// may differ when another CPU got there first); the explorer zeroes
+    /// it before comparing states.
+    pub cid_allocs: u32,
 }
 
 impl Sched {
@@ -177,6 +182,7 @@ impl Sched {
             }; MAX_TASKS],
             rq_curr: [None; MAX_CPUS],
             fault: None,
+            cid_allocs: 0,
         };
         super::core::mm_init_cid(&mut s, (1u64 << n) - 1);
         s

@@ -111,8 +111,7 @@ pub fn check_switch(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Ve
     // The model took the lowest CID free in the snapshot; another CPU may
     // have taken or freed one before the C looked (__mm_get_cid() is a
     // find_first_zero_bit() on the shared bitmap).
-    let allocated = s.mm_cid.cidmask & !pre.mm.cidmask != 0;
-    if allocated && same_flags(want, got) {
+    if s.cid_allocs > 0 && same_flags(want, got) {
         return Verdict::Raced(Race::Allocation);
     }
     Verdict::Mismatch(want)

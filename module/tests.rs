@@ -124,3 +124,31 @@ fn too_many_cpus_is_unsupported() {
     a.nr_possible = 64;
     assert_eq!(check_switch(Variant::V7_3, &a, &a), Verdict::Unsupported);
 }
+
+#[test]
+fn drop_and_reallocation_meanwhile_is_a_race() {
+    // Seen in a guest: prev drops its transit CID 2 at schedout, next
+    // allocates; the model takes 2 again, the C took 1, which another CPU
+    // had dropped in between.  The bitmap is the same before and after.
+    let mut a = pre();
+    a.mm.mode = MM_CID_ONCPU | MM_CID_TRANSIT;
+    a.mm.cidmask = 0b0111;
+    a.prev.cid = 2 | MM_CID_TRANSIT;
+    a.next.cid = MM_CID_UNSET;
+    a.mm.pcpu_cid = 2 | MM_CID_TRANSIT;
+    let mut b = a;
+    b.prev.cid = MM_CID_UNSET;
+    b.next.cid = 1 | MM_CID_TRANSIT;
+    b.mm.pcpu_cid = 1 | MM_CID_TRANSIT;
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &b),
+        Verdict::Raced(Race::Allocation)
+    );
+    // The model's own number agrees.
+    b.next.cid = 2 | MM_CID_TRANSIT;
+    b.mm.pcpu_cid = 2 | MM_CID_TRANSIT;
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &b),
+        Verdict::Agree(SwitchKind::Transit)
+    );
+}

@@ -540,11 +540,13 @@ impl World {
     }
 
     /// The same state with every per CPU CID that the C never reads as a
-    /// number replaced by a representative.  `pcpu->cid` is used as a CID
+    /// number replaced by a representative, and the allocation count
+    /// (not C state) cleared.  `pcpu->cid` is used as a CID
     /// only while it has MM_CID_ONCPU; otherwise the code only tests its
     /// class (UNSET, task owned, TRANSIT), so states that differ in those
     /// numbers alone behave the same.
     pub fn canonical(mut self) -> Self {
+        self.s.cid_allocs = 0;
         for c in 0..self.nr_cpus() {
             let p = self.s.mm_cid.pcpu[c];
             if !cid_on_cpu(p) && p & MM_CID_UNSET == 0 {
