@@ -42,7 +42,7 @@ make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="$("${MMCID_TOP}/scripts/b
 # boot FLAVOUR: prints "ok ROUNDS" or "hung LAST_PROGRESS_S ROUNDS"
 boot() {
 	local out rc=0 last
-	out=$("${MMCID_TOP}/scripts/run-vng.sh" --flavour "$1" --timeout "${LIMIT}" -- \
+	out=$("${MMCID_TOP}/scripts/run-vng.sh" --flavour "$1" --timeout "${LIMIT}" --tcg-thread multi -- \
 		./selftests/mmcid_rs/fork_pattern "${SECS}" 10 2>&1) || rc=$?
 	last=$(echo "${out}" | sed -n 's/^fork_pattern: \([0-9]*\) rounds at \([0-9.]*\) s$/\2 \1/p' | tail -1)
 	if [ "${rc}" = 0 ]; then

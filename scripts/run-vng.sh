@@ -15,6 +15,7 @@ LOG=
 ACCEL=auto
 APPEND=
 EXPECT_FAIL=0
+TCG_THREAD=single
 
 usage() {
 	cat <<EOF
@@ -31,6 +32,11 @@ directory), runs COMMAND as root and powers off.
   --accel A          kvm, tcg or auto (default: KVM only if a probe boot
                      under KVM worked on this machine; the answer is cached)
   --append ARGS      extra kernel command line
+  --tcg-thread T     single (default) or multi: TCG with one host thread
+                     for all vCPUs, or one each.  Multi-threaded TCG ran
+                     stale code after text_poke_bp() here (Oops: int3 at
+                     a just-patched kprobe or static branch) once in a few
+                     hundred module loads; single-threaded TCG does not.
   --expect-splat     invert the splat check (for testing this script)
 
 Exit status: the command's, or 1 when the console shows an oops, BUG,
@@ -48,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--log) LOG=${2:?}; shift 2 ;;
 	--accel) ACCEL=${2:?}; shift 2 ;;
 	--append) APPEND=${2:?}; shift 2 ;;
+	--tcg-thread) TCG_THREAD=${2:?}; shift 2 ;;
 	--expect-splat) EXPECT_FAIL=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	--) shift; break ;;
@@ -58,6 +65,7 @@ done
 [[ "${CPUS}" =~ ^[1-9][0-9]*$ ]] || die "--cpus wants a positive number, not '${CPUS}'"
 [[ "${TIMEOUT}" =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds, not '${TIMEOUT}'"
 case "${ACCEL}" in kvm|tcg|auto) ;; *) die "--accel wants kvm, tcg or auto, not '${ACCEL}'" ;; esac
+case "${TCG_THREAD}" in single|multi) ;; *) die "--tcg-thread wants single or multi, not '${TCG_THREAD}'" ;; esac
 
 command -v vng >/dev/null || die "vng not found: run scripts/setup-deps.sh"
 if [ -z "${KERNEL_DIR}" ]; then
@@ -80,7 +88,7 @@ KARGS+=" sysctl.kernel.panic_on_rcu_stall=1 ${APPEND}"
 # timeout can take qemu down with it.
 vng_boot() {
 	local accel=$1 log=$2 limit=$3 cmd=$4 kvmflag=() rc=0 pid
-	[ "${accel}" = tcg ] && kvmflag=(--disable-kvm)
+	[ "${accel}" = tcg ] && kvmflag=(--disable-kvm "--qemu-opts=-accel tcg,thread=${TCG_THREAD}")
 	setsid vng "${kvmflag[@]}" --run "${BZIMAGE}" --cpus "${CPUS}" --verbose \
 		--append "${KARGS}" --exec "${cmd}" </dev/null >"${log}" 2>&1 &
 	pid=$!
@@ -123,7 +131,9 @@ probe_kvm() {
 # The guest tags the command's output and ends with its exit status, so
 # both can be told apart from the console in the one log.
 GUEST_CMD="( $(printf '%q ' "$@"); echo mmcid-guest-exit=\$? ) 2>&1 | sed -u 's/^/guest| /'"
-log "booting ${BZIMAGE#"${MMCID_CACHE}/"} on ${CPUS} vCPUs under ${ACCEL^^} (limit ${TIMEOUT} s)"
+tcg_note=
+[ "${ACCEL}" = tcg ] && tcg_note=" (${TCG_THREAD}-threaded)"
+log "booting ${BZIMAGE#"${MMCID_CACHE}/"} on ${CPUS} vCPUs under ${ACCEL^^}${tcg_note} (limit ${TIMEOUT} s)"
 t0=${SECONDS}
 rc=0
 vng_boot "${ACCEL}" "${LOG}" "${TIMEOUT}" "${GUEST_CMD}" || rc=$?
