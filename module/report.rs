@@ -5,7 +5,7 @@
 //! with their context.  Writers run under a runqueue lock: atomics only, fixed memory.
 
 use super::check::{OpKind, OpPrediction, OpVerdict, Prediction, Race, SwitchKind, Verdict};
-use super::ffi::{OpSnap, SwitchSnap};
+use super::ffi::{OpSnap, SwitchSnap, TaskSnap};
 use core::cell::UnsafeCell;
 use core::fmt;
 use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
@@ -144,8 +144,8 @@ struct OpEntry {
 const EMPTY_OP: OpSnap = OpSnap {
     cpu: 0,
     nr_possible: 0,
-    cur: EMPTY.prev,
-    t: EMPTY.prev,
+    cur: EMPTY_TASK,
+    t: EMPTY_TASK,
     mm: EMPTY.mm,
     pcpu_thrs: 0,
     nr_cpus_allowed: 0,
@@ -204,25 +204,20 @@ pub fn record_op(exit: bool, v: OpVerdict, pre: &OpSnap, post: &OpSnap) {
     COUNTS[c as usize].add(1, Relaxed);
 }
 
+const EMPTY_TASK: TaskSnap = TaskSnap {
+    task: 0,
+    mm: 0,
+    cid: 0,
+    active: 0,
+    pid: 0,
+    pad: 0,
+};
+
 const EMPTY: SwitchSnap = SwitchSnap {
     cpu: 0,
     nr_possible: 0,
-    prev: super::ffi::TaskSnap {
-        task: 0,
-        mm: 0,
-        cid: 0,
-        active: 0,
-        pid: 0,
-        pad: 0,
-    },
-    next: super::ffi::TaskSnap {
-        task: 0,
-        mm: 0,
-        cid: 0,
-        active: 0,
-        pid: 0,
-        pad: 0,
-    },
+    prev: EMPTY_TASK,
+    next: EMPTY_TASK,
     mm: super::ffi::MmSnap {
         mm: 0,
         mode: 0,
