@@ -214,6 +214,14 @@ impl World {
         usize::from(self.s.tasks[t].cpu)
     }
 
+    /// Would `mm_get_cid()` find a CID now?  Its first try is bounded by
+    /// max_cids, which never exceeds the possible CPUs its retries search,
+    /// so one turn of the retry loop decides for both.
+    fn cid_free(&self) -> bool {
+        let mut probe = self.s;
+        mm_get_cid_retry(&mut probe).is_ok()
+    }
+
     /// Some task is in a fork or exit, so holds `mm_cid::mutex`.
     fn mutex_held(&self) -> bool {
         self.task[..self.s.nr_tasks]
@@ -241,8 +249,7 @@ impl World {
         out.clear();
         for cpu in 0..self.nr_cpus() {
             if self.spin[cpu].is_some() {
-                let mut probe = self.s;
-                if mm_get_cid_retry(&mut probe).is_ok() {
+                if self.cid_free() {
                     out.push(Action::GotCid { cpu: cpu as u8 });
                 }
                 continue;
@@ -317,8 +324,7 @@ impl World {
                 }
             }
             Op::ForkLockedCid { .. } | Op::ForkCid { .. } => {
-                let mut probe = self.s;
-                if mm_get_cid(&mut probe).is_ok() {
+                if self.cid_free() {
                     out.push(Action::ForkCid { task });
                 }
             }
@@ -441,8 +447,7 @@ impl World {
             };
         if matches!(self.task[task].op, Op::ForkLockedCid { .. }) {
             // The common case: a CID is free, no spinning.
-            let mut probe = self.s;
-            if mm_get_cid(&mut probe).is_ok() {
+            if self.cid_free() {
                 self.fork_cid(task);
             }
         }
@@ -469,8 +474,7 @@ impl World {
     }
 
     fn complete(&mut self, task: usize) {
-        let t = &mut self.task[task];
-        let mode = match t.op {
+        let mode = match self.task[task].op {
             Op::ForkTasksToCpus { .. } => MM_CID_ONCPU,
             _ => 0,
         };
