@@ -45,13 +45,8 @@ dmesg_clean() {
 	fi
 }
 
-mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-# Keep the sched_switch static key on, so that loading and unloading the
-# module does not patch __schedule(): once in about 280 cycles a TCG guest
-# died with "Oops: int3" at that site after text_poke_bp() had finished
-# (a stale translation on another vCPU).
-mountpoint -q /sys/kernel/tracing || mount -t tracefs none /sys/kernel/tracing
-echo 1 >/sys/kernel/tracing/events/sched/sched_switch/enable
+. "$(dirname "$0")/guest-lib.sh"
+guest_setup
 dmesg -C
 [ -x "$DRIVER" ] || fail "$DRIVER missing: build it with make -C selftests/mmcid_rs"
 
