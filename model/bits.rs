@@ -61,3 +61,48 @@ pub const fn cid_on_task(cid: u32) -> bool {
 pub const fn task_mm_cid(cid: u32) -> u32 {
     cid & !(MM_CID_ONCPU | MM_CID_TRANSIT)
 }
+
+/// A CID as the explorer and the module print it: `UNSET`, `2`, `2|ONCPU`,
+/// `2|TRANSIT`.
+#[derive(Clone, Copy, Debug)]
+pub struct FmtCid(pub u32);
+
+impl ::core::fmt::Display for FmtCid {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let cid = self.0;
+        if cid & MM_CID_UNSET != 0 {
+            return f.write_str("UNSET");
+        }
+        write!(f, "{}", cid & !(MM_CID_ONCPU | MM_CID_TRANSIT))?;
+        if cid_on_cpu(cid) {
+            f.write_str("|ONCPU")?;
+        }
+        if cid_in_transit(cid) {
+            f.write_str("|TRANSIT")?;
+        }
+        Ok(())
+    }
+}
+
+/// The name of an `mm_cid::mode` value.
+pub const fn mode_name(mode: u32) -> &'static str {
+    match (cid_on_cpu(mode), cid_in_transit(mode)) {
+        (false, false) => "per task",
+        (false, true) => "TRANSIT (CPU -> task)",
+        (true, false) => "ONCPU",
+        (true, true) => "ONCPU|TRANSIT (task -> CPU)",
+    }
+}
+
+/// The first `.1` bits of a CID bitmap, CID 0 first: `1101`.
+#[derive(Clone, Copy, Debug)]
+pub struct FmtBitmap(pub u64, pub u32);
+
+impl ::core::fmt::Display for FmtBitmap {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        for b in 0..self.1.min(64) {
+            f.write_str(if self.0 & (1 << b) != 0 { "1" } else { "0" })?;
+        }
+        Ok(())
+    }
+}

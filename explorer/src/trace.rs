@@ -12,29 +12,14 @@ use std::fmt::Write;
 
 const COL: usize = 30;
 
-/// A CID with its flag bits spelled out.
+/// A CID as C would name its bits.
 pub fn fmt_cid(cid: u32) -> String {
-    if cid & MM_CID_UNSET != 0 {
-        return "UNSET".into();
-    }
-    let mut s = format!("{}", cid & !(MM_CID_ONCPU | MM_CID_TRANSIT));
-    if cid_on_cpu(cid) {
-        s.push_str("|ONCPU");
-    }
-    if cid_in_transit(cid) {
-        s.push_str("|TRANSIT");
-    }
-    s
+    FmtCid(cid).to_string()
 }
 
 /// The mode word as C would name it.
 pub fn fmt_mode(mode: u32) -> &'static str {
-    match (cid_on_cpu(mode), cid_in_transit(mode)) {
-        (false, false) => "per task",
-        (false, true) => "TRANSIT (CPU -> task)",
-        (true, false) => "ONCPU",
-        (true, true) => "ONCPU|TRANSIT (task -> CPU)",
-    }
+    mode_name(mode)
 }
 
 fn task_cpu(w: &World, t: u8) -> usize {
@@ -166,19 +151,12 @@ pub fn timeline(cfg: &Config, trace: &[Action]) -> String {
 pub fn summary(w: &World) -> String {
     let s = &w.s;
     let mut out = format!(
-        "mode {}, users {}, max_cids {}, bitmap ",
+        "mode {}, users {}, max_cids {}, bitmap {} |",
         fmt_mode(s.mm_cid.mode),
         s.mm_cid.users,
-        s.mm_cid.max_cids
+        s.mm_cid.max_cids,
+        FmtBitmap(s.mm_cid.cidmask, s.nr_possible_cpus)
     );
-    for b in 0..s.nr_possible_cpus {
-        out.push(if s.mm_cid.cidmask & (1 << b) != 0 {
-            '1'
-        } else {
-            '0'
-        });
-    }
-    out.push_str(" |");
     for c in s.possible_cpus() {
         let curr = s.curr(c).map_or("-".to_string(), |t| format!("T{}", t));
         let _ = write!(out, " CPU{}:{}/{}", c, curr, fmt_cid(s.mm_cid.pcpu[c]));
