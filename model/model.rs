@@ -6,6 +6,7 @@
 
 pub mod bits;
 pub mod core;
+pub mod livelock;
 pub mod sched;
 pub mod state;
 pub mod variant;
@@ -15,6 +16,7 @@ mod tests;
 
 pub use self::bits::*;
 pub use self::core::*;
+pub use self::livelock::LiveLockShape;
 pub use self::sched::*;
 pub use self::state::*;
 pub use self::variant::Variant;

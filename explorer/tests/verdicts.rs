@@ -24,16 +24,14 @@ fn assert_changelog_shape(w: &World, cpu: u8) {
     let t = w.s.curr(c).expect("the spinning CPU runs a task");
     let ncpu = w.s.nr_possible_cpus;
     assert_eq!(w.s.mm_cid.cidmask, (1u64 << ncpu) - 1, "pool exhausted");
-    let own = task_mm_cid(w.s.tasks[t].cid);
-    let holder =
-        w.s.possible_cpus()
-            .find(|&p| p != c && w.s.mm_cid.pcpu[p] == (own | MM_CID_ONCPU));
-    assert!(
-        holder.is_some(),
-        "T{}'s CID {} is owned by another CPU",
-        t,
-        own
+    let shape = LiveLockShape::of(
+        w.s.mm_cid.cidmask,
+        w.s.mm_cid.max_cids,
+        &w.s.mm_cid.pcpu[..ncpu as usize],
+        c,
+        w.s.tasks[t].cid,
     );
+    assert!(shape.is_changelog(), "T{}: {:?}", t, shape);
 }
 
 #[test]
