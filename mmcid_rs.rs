@@ -24,6 +24,8 @@ pub mod check;
 pub mod ffi;
 #[path = "module/report.rs"]
 pub mod report;
+#[path = "module/stall.rs"]
+pub mod stall;
 
 module! {
     type: MmcidRs,
@@ -41,6 +43,10 @@ extern "C" {
     fn mmcid_param_pid() -> kernel::ffi::c_int;
     fn mmcid_switch_snap_size() -> kernel::ffi::c_uint;
     fn mmcid_op_snap_size() -> kernel::ffi::c_uint;
+    fn mmcid_stall_snap_size() -> kernel::ffi::c_uint;
+    fn mmcid_param_stall_ms() -> kernel::ffi::c_uint;
+    fn mmcid_watchdog_start(stall_ms: kernel::ffi::c_uint);
+    fn mmcid_watchdog_stop();
 }
 
 /// The variant checked against, set once in init() before the hooks run.
@@ -91,6 +97,19 @@ pub unsafe extern "C" fn mmcid_rs_check_exit(pre: *const ffi::OpSnap, post: *con
     report::record_op(true, check::check_exit(variant(), pre, post), pre, post);
 }
 
+/// Called by glue/watchdog.c, once per load, from a hard interrupt on a
+/// CPU that holds no runqueue lock, when a CPU has stayed in a context
+/// switch for longer than `stall_ms`.
+///
+/// # Safety
+///
+/// `s` points to a valid snapshot for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn mmcid_rs_live_lock(s: *const ffi::StallSnap) {
+    // SAFETY: the caller passes a valid snapshot (function contract).
+    report::record_live_lock(unsafe { &*s });
+}
+
 /// Data of the debugfs files: everything they show is in statics.
 struct Files;
 
@@ -107,6 +126,10 @@ impl Files {
 
     fn mismatches(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         report::show_mismatches(f)
+    }
+
+    fn live_lock(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        report::show_live_lock(f)
     }
 
     /// `echo 1 > reset` zeroes the counters; anything else is EINVAL.
@@ -129,9 +152,12 @@ impl Files {
 
 struct MmcidRs {
     // Files before their directory: fields drop in declaration order.
-    _files: [Pin<KBox<File<Files>>>; 4],
+    _files: [Pin<KBox<File<Files>>>; 5],
     _dir: Dir,
 }
+
+/// The longest `stall_ms=` accepted.
+const MAX_STALL_MS: u32 = 10_000;
 
 /// Parse the `variant=` parameter.
 fn parse_variant() -> Result<model::Variant> {
@@ -151,14 +177,31 @@ fn parse_variant() -> Result<model::Variant> {
 impl kernel::Module for MmcidRs {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // SAFETY: no preconditions; they return constants.
-        let sizes = unsafe { (mmcid_switch_snap_size(), mmcid_op_snap_size()) };
+        let sizes = unsafe {
+            (
+                mmcid_switch_snap_size(),
+                mmcid_op_snap_size(),
+                mmcid_stall_snap_size(),
+            )
+        };
         if usize::try_from(sizes.0) != Ok(core::mem::size_of::<ffi::SwitchSnap>())
             || usize::try_from(sizes.1) != Ok(core::mem::size_of::<ffi::OpSnap>())
+            || usize::try_from(sizes.2) != Ok(core::mem::size_of::<ffi::StallSnap>())
         {
             pr_err!("include/mmcid_rs.h and module/ffi.rs disagree on the snapshot layouts\n");
             return Err(EINVAL);
         }
         let v = parse_variant()?;
+        // SAFETY: mmcid_param_stall_ms() only reads a uint module parameter.
+        let stall_ms = unsafe { mmcid_param_stall_ms() };
+        if stall_ms > MAX_STALL_MS {
+            pr_err!(
+                "stall_ms={}: too long; want 0 (no watchdog) to {}\n",
+                stall_ms,
+                MAX_STALL_MS
+            );
+            return Err(EINVAL);
+        }
         let idx = model::Variant::ALL
             .iter()
             .position(|&x| x == v)
@@ -184,6 +227,10 @@ impl kernel::Module for MmcidRs {
                 GFP_KERNEL,
             )?,
             KBox::pin_init(
+                dir.read_callback_file(c"live_lock", Files, &Files::live_lock),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
                 dir.write_callback_file(c"reset", Files, &Files::reset),
                 GFP_KERNEL,
             )?,
@@ -194,10 +241,14 @@ impl kernel::Module for MmcidRs {
         if ret != 0 {
             return Err(Error::from_errno(ret));
         }
+        // SAFETY: the hooks that stamp the switches are registered;
+        // mmcid_watchdog_stop() in drop() cancels the timers before they go.
+        unsafe { mmcid_watchdog_start(stall_ms) };
         pr_info!(
-            "loaded: checking mm_cid against model {} on {} possible CPUs\n",
+            "loaded: checking mm_cid against model {} on {} possible CPUs, live lock watchdog at {} ms\n",
             v.name(),
-            kernel::cpu::nr_cpu_ids()
+            kernel::cpu::nr_cpu_ids(),
+            stall_ms
         );
         Ok(Self {
             _files: files,
@@ -208,6 +259,9 @@ impl kernel::Module for MmcidRs {
 
 impl Drop for MmcidRs {
     fn drop(&mut self) {
+        // SAFETY: the timers were armed in init(), which succeeded; they
+        // go first, as they read what the hooks write.
+        unsafe { mmcid_watchdog_stop() };
         // SAFETY: the hooks were registered in init(), which succeeded.
         unsafe { mmcid_hooks_unregister() };
         pr_info!(

@@ -41,7 +41,7 @@ static void snap_task(struct mmcid_task_snap *s, struct task_struct *t)
 	s->cid = READ_ONCE(t->mm_cid.cid);
 	s->active = READ_ONCE(t->mm_cid.active);
 	s->pid = t->tgid;
-	s->pad = 0;
+	s->tid = t->pid;
 }
 
 static void snap_mm(struct mmcid_mm_snap *s, struct mm_struct *mm, int cpu)
@@ -95,6 +95,8 @@ static void probe_sched_switch(void *data, bool preempt,
 	struct mm_struct *mm;
 
 	p->valid = false;
+	if (next->mm && READ_ONCE(next->mm_cid.active))
+		mmcid_watch_switch_begin(next);
 	mm = switch_mm_of(prev, next);
 	if (!mm)
 		return;
@@ -112,6 +114,7 @@ static int kp_finish_task_switch(struct kprobe *kp, struct pt_regs *regs)
 	struct mmcid_pending *p = this_cpu_ptr(&mmcid_pending);
 	struct mmcid_switch_snap post;
 
+	mmcid_watch_switch_end();
 	if (!p->valid)
 		return 0;
 	p->valid = false;
@@ -139,11 +142,15 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
 	s->switches = READ_ONCE(current->nvcsw) + READ_ONCE(current->nivcsw);
 }
 
-/* Per call: the task and the snapshot at entry. */
+/* Per call: the task, the snapshot at entry and the watchdog's slot. */
 struct mmcid_op_call {
 	struct task_struct *t;
 	struct mmcid_op_snap pre;
+	int slot;
+	bool check;
 };
+
+static struct kretprobe krp_fork;
 
 static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -153,20 +160,22 @@ static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	if (!t->mm || t->mm != current->mm)
 		return 1;	/* not ours, or a failed fork's cleanup */
-	if (pid && t->tgid != pid)
-		return 1;
 	c->t = t;
-	snap_op(&c->pre, t);
+	c->slot = get_kretprobe(ri) == &krp_fork ? mmcid_watch_fork_begin(t) : -1;
+	c->check = !pid || t->tgid == pid;
+	if (c->check)
+		snap_op(&c->pre, t);
 	return 0;
 }
-
-static struct kretprobe krp_fork;
 
 static int op_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
 	struct mmcid_op_snap post;
 
+	mmcid_watch_fork_end(c->slot);
+	if (!c->check)
+		return 0;
 	snap_op(&post, c->t);
 	if (get_kretprobe(ri) == &krp_fork)
 		mmcid_rs_check_fork(&c->pre, &post);

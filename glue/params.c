@@ -25,3 +25,12 @@ int mmcid_param_pid(void)
 {
 	return pid;
 }
+
+static unsigned int stall_ms = 50;
+module_param(stall_ms, uint, 0444);
+MODULE_PARM_DESC(stall_ms, "name a live lock when a CPU stays this long in a context switch (0: off, at most 10000)");
+
+unsigned int mmcid_param_stall_ms(void)
+{
+	return stall_ms;
+}

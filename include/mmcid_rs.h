@@ -9,14 +9,16 @@
 
 #include <linux/types.h>
 
+struct task_struct;
+
 /* One task as mm_cid_switch_to() sees it. */
 struct mmcid_task_snap {
 	__u64 task;		/* task_struct address, an identity only */
 	__u64 mm;		/* its mm, an identity only; 0 for none */
 	__u32 cid;		/* t->mm_cid.cid */
 	__u32 active;		/* t->mm_cid.active */
-	__s32 pid;
-	__u32 pad;
+	__s32 pid;		/* t->tgid */
+	__s32 tid;		/* t->pid */
 };
 
 /* The mm_cid state of one mm that a context switch on @cpu reads. */
@@ -50,6 +52,35 @@ struct mmcid_op_snap {
 	__u64 switches;		/* current's nvcsw + nivcsw */
 };
 
+#define MMCID_STALL_CPUS	8
+#define MMCID_STALL_TASKS	16
+
+/*
+ * A CPU that has been inside a context switch to a task of @mm for longer
+ * than the stall_ms parameter: the watchdog's view, read without locks.
+ */
+struct mmcid_stall_snap {
+	__u32 cpu;		/* the CPU in the context switch */
+	__u32 nr_possible;
+	__u64 spin_ns;		/* since its sched_switch tracepoint */
+	struct mmcid_task_snap next;	/* the task it switches to */
+	__u64 mm;
+	__u32 mode;
+	__u32 max_cids;
+	__u32 users;
+	__u32 pcpu_thrs;
+	__u64 cidmask;
+	__u32 pcpu_cid[MMCID_STALL_CPUS];	/* each CPU's pcpu->cid */
+	__u32 nr_tasks;		/* threads of @next, kept up to MMCID_STALL_TASKS */
+	__u32 task_cpu[MMCID_STALL_TASKS];
+	struct mmcid_task_snap tasks[MMCID_STALL_TASKS];
+	__u64 fork_ns;		/* how long a fork in @mm has been in sched_mm_cid_fork(), 0: none */
+	__u32 fork_cpu;		/* the CPU of the forking task */
+	__u32 pad;
+	struct mmcid_task_snap fork_parent;
+	struct mmcid_task_snap fork_child;
+};
+
 /* C glue, called from Rust at load and unload. */
 int mmcid_hooks_register(void);
 void mmcid_hooks_unregister(void);
@@ -57,6 +88,16 @@ const char *mmcid_param_variant(void);
 int mmcid_param_pid(void);
 unsigned int mmcid_switch_snap_size(void);
 unsigned int mmcid_op_snap_size(void);
+unsigned int mmcid_stall_snap_size(void);
+unsigned int mmcid_param_stall_ms(void);
+void mmcid_watchdog_start(unsigned int stall_ms);
+void mmcid_watchdog_stop(void);
+
+/* Called by glue/hooks.c to tell the watchdog where each CPU is. */
+void mmcid_watch_switch_begin(struct task_struct *next);
+void mmcid_watch_switch_end(void);
+int mmcid_watch_fork_begin(struct task_struct *t);
+void mmcid_watch_fork_end(int slot);
 
 /*
  * Rust side, called with the runqueue lock held and interrupts off: must
@@ -78,5 +119,12 @@ void mmcid_rs_check_fork(const struct mmcid_op_snap *pre,
 			 const struct mmcid_op_snap *post);
 void mmcid_rs_check_exit(const struct mmcid_op_snap *pre,
 			 const struct mmcid_op_snap *post);
+
+/*
+ * Rust side, called once per load from the watchdog's hrtimer (hard
+ * interrupt, no runqueue lock held) when a CPU has stayed in a context
+ * switch for longer than stall_ms: formats and prints the live lock.
+ */
+void mmcid_rs_live_lock(const struct mmcid_stall_snap *s);
 
 #endif /* _MMCID_RS_H */

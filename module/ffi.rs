@@ -18,8 +18,8 @@ pub struct TaskSnap {
     pub active: u32,
     /// `t->tgid`.
     pub pid: i32,
-    /// Padding.
-    pub pad: u32,
+    /// `t->pid`.
+    pub tid: i32,
 }
 
 /// `struct mmcid_mm_snap`.
@@ -76,4 +76,54 @@ pub struct OpSnap {
     pub nr_cpus_allowed: u32,
     /// current's `nvcsw + nivcsw`.
     pub switches: u64,
+}
+
+/// `MMCID_STALL_CPUS`.
+pub const STALL_CPUS: usize = 8;
+/// `MMCID_STALL_TASKS`.
+pub const STALL_TASKS: usize = 16;
+
+/// `struct mmcid_stall_snap`: a CPU stuck in a context switch, as the
+/// watchdog read it without locks.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StallSnap {
+    /// The CPU in the context switch.
+    pub cpu: u32,
+    /// `num_possible_cpus()`.
+    pub nr_possible: u32,
+    /// Nanoseconds since its `sched_switch` tracepoint.
+    pub spin_ns: u64,
+    /// The task it switches to.
+    pub next: TaskSnap,
+    /// The mm, an identity only.
+    pub mm: u64,
+    /// `mm->mm_cid.mode`.
+    pub mode: u32,
+    /// `mm->mm_cid.max_cids`.
+    pub max_cids: u32,
+    /// `mm->mm_cid.users`.
+    pub users: u32,
+    /// `mm->mm_cid.pcpu_thrs`.
+    pub pcpu_thrs: u32,
+    /// The first 64 bits of `mm_cidmask()`.
+    pub cidmask: u64,
+    /// Each CPU's `pcpu->cid`.
+    pub pcpu_cid: [u32; STALL_CPUS],
+    /// Threads of `next` kept in `tasks`.
+    pub nr_tasks: u32,
+    /// `task_cpu()` of each kept thread.
+    pub task_cpu: [u32; STALL_TASKS],
+    /// The threads of `next`.
+    pub tasks: [TaskSnap; STALL_TASKS],
+    /// How long a fork in the mm has been in `sched_mm_cid_fork()`; 0: none.
+    pub fork_ns: u64,
+    /// The CPU of the forking task.
+    pub fork_cpu: u32,
+    /// Padding.
+    pub pad: u32,
+    /// The forking task.
+    pub fork_parent: TaskSnap,
+    /// The task it forks.
+    pub fork_child: TaskSnap,
 }

@@ -13,5 +13,8 @@ pub mod ffi;
 #[path = "check.rs"]
 pub mod check;
 
+#[path = "stall.rs"]
+pub mod stall;
+
 #[cfg(test)]
 mod tests;

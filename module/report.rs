@@ -5,7 +5,8 @@
 //! with their context.  Writers run under a runqueue lock: atomics only, fixed memory.
 
 use super::check::{OpKind, OpPrediction, OpVerdict, Prediction, Race, SwitchKind, Verdict};
-use super::ffi::{OpSnap, SwitchSnap, TaskSnap};
+use super::ffi::{OpSnap, StallSnap, SwitchSnap, TaskSnap};
+use super::stall::{describe, BufWriter};
 use core::cell::UnsafeCell;
 use core::fmt;
 use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
@@ -52,9 +53,11 @@ pub enum Counter {
     RacedOp,
     /// Forks and exits where the C did something else than the model.
     OpMismatch,
+    /// CPUs the watchdog found stuck in a context switch.
+    LiveLock,
 }
 
-const NR_COUNTERS: usize = Counter::OpMismatch as usize + 1;
+const NR_COUNTERS: usize = Counter::LiveLock as usize + 1;
 const NAMES: [&str; NR_COUNTERS] = [
     "switch_task_owned",
     "switch_cpu_owned",
@@ -75,6 +78,7 @@ const NAMES: [&str; NR_COUNTERS] = [
     "exit_last_user",
     "raced_fork_exit",
     "fork_exit_mismatches",
+    "live_locks",
 ];
 
 static COUNTS: [Atomic<i64>; NR_COUNTERS] = [const { Atomic::new(0) }; NR_COUNTERS];
@@ -121,16 +125,73 @@ impl<T> Slot<T> {
     }
 }
 
-/// Reserve the next free slot of `slots` through `next` and publish `e`.
-fn keep_in<T>(slots: &[Slot<T>], next: &Atomic<i64>, e: T) {
+/// Reserve the next free slot of `slots` through `next`, fill it in place
+/// with `fill` and publish it.  Returns the slot, or `None` when all are
+/// taken.
+fn keep_with<'a, T>(
+    slots: &'a [Slot<T>],
+    next: &Atomic<i64>,
+    fill: impl FnOnce(&mut T),
+) -> Option<&'a T> {
     let i = next.fetch_add(1, Relaxed);
-    let Ok(i) = usize::try_from(i) else { return };
-    let Some(slot) = slots.get(i) else { return };
+    let slot = slots.get(usize::try_from(i).ok()?)?;
     // SAFETY: this writer alone reserved slot `i` and `ready` is still
     // false, so nobody reads `entry` (type invariant).
-    unsafe { *slot.entry.get() = e };
+    fill(unsafe { &mut *slot.entry.get() });
     // INVARIANT: published after the write, never written again.
     slot.ready.store(1, Release);
+    slot.get()
+}
+
+/// Reserve the next free slot of `slots` through `next` and publish `e`.
+fn keep_in<T>(slots: &[Slot<T>], next: &Atomic<i64>, e: T) {
+    keep_with(slots, next, |slot| *slot = e);
+}
+
+/// The watchdog's message, as `stall::describe()` wrote it.
+struct LiveLockText {
+    buf: [u8; 1536],
+    len: usize,
+}
+
+impl LiveLockText {
+    /// The text; `describe()` writes ASCII only.
+    fn text(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("(not ASCII)\n")
+    }
+}
+
+static LIVE_LOCK: [Slot<LiveLockText>; 1] = [Slot {
+    ready: Atomic::new(0),
+    entry: UnsafeCell::new(LiveLockText {
+        buf: [0; 1536],
+        len: 0,
+    }),
+}];
+static LIVE_LOCK_NEXT: Atomic<i64> = Atomic::new(0);
+
+/// Count a CPU stuck in a context switch; describe the first one since
+/// load in `live_lock` and on the console.  Runs in the watchdog's hard
+/// interrupt, where no runqueue lock is held, so it may print.
+pub fn record_live_lock(s: &StallSnap) {
+    COUNTS[Counter::LiveLock as usize].add(1, Relaxed);
+    let kept = keep_with(&LIVE_LOCK, &LIVE_LOCK_NEXT, |t| {
+        let mut w = BufWriter::new(&mut t.buf);
+        let _ = describe(s, &mut w);
+        t.len = w.as_bytes().len();
+    });
+    let Some(t) = kept else { return };
+    for line in t.text().lines() {
+        kernel::pr_emerg!("{}\n", line);
+    }
+}
+
+/// The watchdog's message (`live_lock`).
+pub fn show_live_lock(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match LIVE_LOCK[0].get() {
+        Some(t) => f.write_str(t.text()),
+        None => writeln!(f, "no live lock seen since load"),
+    }
 }
 
 struct OpEntry {
@@ -177,6 +238,7 @@ static OP_NEXT: Atomic<i64> = Atomic::new(0);
 
 /// Count a fork or exit verdict; keep a mismatch if there is room.
 pub fn record_op(exit: bool, v: OpVerdict, pre: &OpSnap, post: &OpSnap) {
+    note_mm(pre.mm.mm);
     let c = match v {
         OpVerdict::Agree(k) => match k {
             OpKind::FirstUser => Counter::ForkFirst,
@@ -210,7 +272,7 @@ const EMPTY_TASK: TaskSnap = TaskSnap {
     cid: 0,
     active: 0,
     pid: 0,
-    pad: 0,
+    tid: 0,
 };
 
 const EMPTY: SwitchSnap = SwitchSnap {
@@ -244,8 +306,40 @@ static SLOTS: [Slot<Entry>; KEPT] = [const {
 }; KEPT];
 static NEXT: Atomic<i64> = Atomic::new(0);
 
+/// Distinct mm addresses seen since reset, in an open-addressed table.
+const MM_TABLE: usize = 64;
+/// How far an insertion probes before it gives up.
+const MM_PROBES: usize = 8;
+static MMS: [Atomic<u64>; MM_TABLE] = [const { Atomic::new(0) }; MM_TABLE];
+static MMS_SEEN: Atomic<i64> = Atomic::new(0);
+static MMS_LOST: Atomic<i64> = Atomic::new(0);
+
+/// Remember `mm` once (lock free, bounded).  A freed mm whose address is
+/// reused counts once.
+fn note_mm(mm: u64) {
+    if mm == 0 {
+        return;
+    }
+    // Fibonacci hashing of the address, cache-line bits dropped.
+    let h = (mm >> 6).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58;
+    let h = usize::try_from(h).unwrap_or(0);
+    for k in 0..MM_PROBES {
+        let slot = &MMS[(h + k) % MM_TABLE];
+        match slot.cmpxchg(0, mm, Relaxed) {
+            Ok(_) => {
+                MMS_SEEN.add(1, Relaxed);
+                return;
+            }
+            Err(old) if old == mm => return,
+            Err(_) => {}
+        }
+    }
+    MMS_LOST.add(1, Relaxed);
+}
+
 /// Count a verdict; keep a mismatch if there is room.
 pub fn record(v: Verdict, pre: &SwitchSnap, post: &SwitchSnap) {
+    note_mm(pre.mm.mm);
     let c = match v {
         Verdict::Agree(SwitchKind::TaskOwned) => Counter::TaskOwned,
         Verdict::Agree(SwitchKind::CpuOwned) => Counter::CpuOwned,
@@ -280,6 +374,11 @@ pub fn reset() {
     for c in &COUNTS {
         c.store(0, Relaxed);
     }
+    for m in &MMS {
+        m.store(0, Relaxed);
+    }
+    MMS_SEEN.store(0, Relaxed);
+    MMS_LOST.store(0, Relaxed);
 }
 
 /// Switches checked and found in agreement.
@@ -305,6 +404,13 @@ pub fn show_status(f: &mut fmt::Formatter<'_>, variant: &str, pid: i32) -> fmt::
     writeln!(f, "model variant: {}", variant)?;
     writeln!(f, "checking: {} (pid filter {})", filter, pid)?;
     writeln!(f, "model cpus max: {}", super::model::MAX_CPUS)?;
+    writeln!(
+        f,
+        "mms observed: {} (checks of mms past the {}-entry table: {})",
+        MMS_SEEN.load(Relaxed),
+        MM_TABLE,
+        MMS_LOST.load(Relaxed)
+    )?;
     writeln!(f, "context switches in agreement: {}", agreed())?;
     writeln!(
         f,
@@ -369,6 +475,11 @@ pub fn show_status(f: &mut fmt::Formatter<'_>, variant: &str, pid: i32) -> fmt::
     )?;
     writeln!(
         f,
+        "live locks named by the watchdog: {}",
+        count(Counter::LiveLock)
+    )?;
+    writeln!(
+        f,
         "mismatches: {}",
         count(Counter::Mismatch) + count(Counter::OpMismatch)
     )?;
@@ -400,6 +511,7 @@ pub fn agreed_ops() -> i64 {
 pub fn show_report(f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "agreed {}", agreed())?;
     writeln!(f, "agreed_fork_exit {}", agreed_ops())?;
+    writeln!(f, "mms {}", MMS_SEEN.load(Relaxed))?;
     for (i, name) in NAMES.iter().enumerate() {
         writeln!(f, "{} {}", name, COUNTS[i].load(Relaxed))?;
     }

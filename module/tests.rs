@@ -16,7 +16,7 @@ fn task(cid: u32) -> TaskSnap {
         cid,
         active: 1,
         pid: 7,
-        pad: 0,
+        tid: 0,
     }
 }
 
@@ -151,4 +151,93 @@ fn drop_and_reallocation_meanwhile_is_a_race() {
         check_switch(Variant::V7_3, &a, &b),
         Verdict::Agree(SwitchKind::Transit)
     );
+}
+
+/// The final state of the explorer's pre-fix trace (`--scenario bpf-ci`):
+/// CPU2 spins for T0, whose CID 0 went to CPU0, with all 4 CIDs taken.
+fn stall() -> StallSnap {
+    let mut s = StallSnap {
+        cpu: 2,
+        nr_possible: 4,
+        spin_ns: 63_000_000,
+        next: TaskSnap {
+            tid: 100,
+            pid: 100,
+            ..task(cid_to_cpu_cid(0))
+        },
+        mm: MM,
+        mode: MM_CID_ONCPU,
+        max_cids: 4,
+        users: 5,
+        pcpu_thrs: 4,
+        cidmask: 0b1111,
+        nr_tasks: 2,
+        fork_ns: 70_000_000,
+        fork_cpu: 0,
+        ..StallSnap::default()
+    };
+    s.pcpu_cid[..4].copy_from_slice(&[cid_to_cpu_cid(0), cid_to_cpu_cid(3), 2, cid_to_cpu_cid(1)]);
+    s.tasks[0] = s.next;
+    s.tasks[1] = TaskSnap {
+        tid: 101,
+        ..task(2)
+    };
+    s.task_cpu[..2].copy_from_slice(&[2, 1]);
+    s.fork_parent = s.next;
+    s.fork_child = TaskSnap {
+        tid: 104,
+        ..task(MM_CID_UNSET)
+    };
+    s
+}
+
+fn describe_to_string(s: &StallSnap) -> ([u8; 1024], usize) {
+    let mut buf = [0u8; 1024];
+    let mut w = super::stall::BufWriter::new(&mut buf);
+    super::stall::describe(s, &mut w).unwrap();
+    let n = w.as_bytes().len();
+    (buf, n)
+}
+
+#[test]
+fn stall_with_the_pre_fix_shape_is_named() {
+    let s = stall();
+    assert!(super::stall::shape(&s).is_changelog());
+    let (buf, n) = describe_to_string(&s);
+    let text = ::core::str::from_utf8(&buf[..n]).unwrap();
+    let want = concat!(
+        "live lock: CPU2 has spun in the context switch to pid 100 tid 100 for 63 ms with its runqueue lock held\n",
+        "  the fixup of the fork of tid 104 by pid 100 tid 100 on CPU0 waits: in sched_mm_cid_fork() for 70 ms\n",
+        "  CID state: mode ONCPU, users 5, max_cids 4, pcpu_thrs 4, bitmap 1111 | CPU0:0|ONCPU CPU1:3|ONCPU CPU2:2 CPU3:1|ONCPU\n",
+        "  threads: tid 100 on CPU2: 0|ONCPU; tid 101 on CPU1: 2;\n",
+        "  shape: pool exhausted (4 of 4 CIDs taken) and tid 100's own CID 0 is owned by CPU0: the live lock of the pre-fix variant\n",
+    );
+    assert_eq!(text, want);
+}
+
+#[test]
+fn stall_with_a_free_cid_is_not_the_pre_fix_shape() {
+    let mut s = stall();
+    s.cidmask = 0b1011;
+    assert!(!super::stall::shape(&s).is_changelog());
+    let (buf, n) = describe_to_string(&s);
+    let text = ::core::str::from_utf8(&buf[..n]).unwrap();
+    assert!(text.ends_with(
+        "  shape: 3 of 4 CIDs taken, own CID Some(0) owned by Some(0): not the live lock of the pre-fix variant\n"
+    ));
+}
+
+#[test]
+fn stall_whose_own_cid_stayed_home_is_not_the_pre_fix_shape() {
+    let mut s = stall();
+    s.pcpu_cid[0] = 2;
+    assert!(!super::stall::shape(&s).is_changelog());
+}
+
+#[test]
+fn stall_text_is_cut_at_the_buffer() {
+    let mut buf = [0u8; 16];
+    let mut w = super::stall::BufWriter::new(&mut buf);
+    super::stall::describe(&stall(), &mut w).unwrap();
+    assert_eq!(w.as_bytes(), b"live lock: CPU2 ");
 }

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Live lock watchdog of mmcid_rs. mm_get_cid() is inlined into __schedule(),
+ * so a CPU spinning in it is seen from outside: it passed the sched_switch
+ * tracepoint and has not reached finish_task_switch(). glue/hooks.c stamps
+ * both; a pinned hrtimer on every CPU looks at the stamps of all CPUs, and
+ * the first CPU still taking interrupts names a switch older than stall_ms.
+ *
+ * The timer takes no lock: the CPU it names holds its runqueue lock and
+ * other CPUs may wait for it. What it reads it reads with
+ * get_kernel_nofault() or under RCU, and it keeps the snapshot only if the
+ * stamp it started from is unchanged afterwards.
+ */
+#include <linux/atomic.h>
+#include <linux/cpumask.h>
+#include <linux/hrtimer.h>
+#include <linux/mm_types.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/clock.h>
+#include <linux/sched/signal.h>
+#include <linux/smp.h>
+#include <linux/uaccess.h>
+
+#include <mmcid_rs.h>
+
+/* A context switch in progress: written by its CPU, read by the timers. */
+struct mmcid_inflight {
+	struct task_struct *next;
+	u64 since;		/* local_clock() at sched_switch, 0: none */
+};
+
+static DEFINE_PER_CPU(struct mmcid_inflight, mmcid_inflight);
+
+/* sched_mm_cid_fork() calls in progress; more at once are not watched. */
+#define MMCID_FORK_SLOTS 8
+
+struct mmcid_fork_slot {
+	struct task_struct *parent;
+	struct task_struct *child;
+	struct mm_struct *mm;
+	u64 since;		/* 0: free */
+};
+
+static struct mmcid_fork_slot fork_slots[MMCID_FORK_SLOTS];
+static atomic_t fork_used[MMCID_FORK_SLOTS];
+
+static DEFINE_PER_CPU(struct hrtimer, mmcid_wd_timer);
+static u64 stall_ns;
+static ktime_t period;
+static atomic_t reported;
+static bool running;
+
+/* sched_switch, runqueue lock held: this CPU now switches to @next. */
+void mmcid_watch_switch_begin(struct task_struct *next)
+{
+	struct mmcid_inflight *f = this_cpu_ptr(&mmcid_inflight);
+
+	WRITE_ONCE(f->next, next);
+	smp_wmb();	/* next before since; pairs with stall_of() */
+	WRITE_ONCE(f->since, local_clock());
+}
+
+/* finish_task_switch(), runqueue lock still held: the switch is done. */
+void mmcid_watch_switch_end(void)
+{
+	WRITE_ONCE(this_cpu_ptr(&mmcid_inflight)->since, 0);
+}
+
+/* Entry of sched_mm_cid_fork(@t) by current: the slot to end, or -1. */
+int mmcid_watch_fork_begin(struct task_struct *t)
+{
+	int i;
+
+	for (i = 0; i < MMCID_FORK_SLOTS; i++) {
+		struct mmcid_fork_slot *s = &fork_slots[i];
+
+		if (atomic_cmpxchg(&fork_used[i], 0, 1))
+			continue;
+		WRITE_ONCE(s->parent, current);
+		WRITE_ONCE(s->child, t);
+		WRITE_ONCE(s->mm, t->mm);
+		smp_wmb();	/* fields before since; pairs with fork_of() */
+		WRITE_ONCE(s->since, local_clock());
+		return i;
+	}
+	return -1;
+}
+
+void mmcid_watch_fork_end(int slot)
+{
+	if (slot < 0)
+		return;
+	WRITE_ONCE(fork_slots[slot].since, 0);
+	atomic_set_release(&fork_used[slot], 0);
+}
+
+static bool read_task(struct mmcid_task_snap *s, struct task_struct *t)
+{
+	struct mm_struct *mm;
+
+	s->task = (unsigned long)t;
+	if (get_kernel_nofault(mm, &t->mm))
+		return false;
+	s->mm = (unsigned long)mm;
+	return !get_kernel_nofault(s->cid, &t->mm_cid.cid) &&
+	       !get_kernel_nofault(s->active, &t->mm_cid.active) &&
+	       !get_kernel_nofault(s->pid, &t->tgid) &&
+	       !get_kernel_nofault(s->tid, &t->pid);
+}
+
+static bool read_mm(struct mmcid_stall_snap *s, struct mm_struct *mm)
+{
+	struct mm_cid_pcpu __percpu *pcpu;
+	int cpu;
+
+	s->mm = (unsigned long)mm;
+	if (get_kernel_nofault(s->mode, &mm->mm_cid.mode) ||
+	    get_kernel_nofault(s->max_cids, &mm->mm_cid.max_cids) ||
+	    get_kernel_nofault(s->users, &mm->mm_cid.users) ||
+	    get_kernel_nofault(s->pcpu_thrs, &mm->mm_cid.pcpu_thrs) ||
+	    get_kernel_nofault(s->cidmask, (u64 *)mm_cidmask(mm)) ||
+	    get_kernel_nofault(pcpu, &mm->mm_cid.pcpu))
+		return false;
+	for (cpu = 0; cpu < MMCID_STALL_CPUS && cpu < nr_cpu_ids; cpu++) {
+		if (!cpu_possible(cpu))
+			continue;
+		if (get_kernel_nofault(s->pcpu_cid[cpu], &per_cpu_ptr(pcpu, cpu)->cid))
+			return false;
+	}
+	return true;
+}
+
+/* The threads of @next, under RCU: @next was alive when RCU was entered. */
+static void read_threads(struct mmcid_stall_snap *s, struct task_struct *next)
+{
+	struct task_struct *t;
+	unsigned int n = 0;
+
+	for_each_thread(next, t) {
+		if (n < MMCID_STALL_TASKS && read_task(&s->tasks[n], t))
+			s->task_cpu[n++] = task_cpu(t);
+	}
+	s->nr_tasks = n;
+}
+
+/* A fork in @mm that has not left sched_mm_cid_fork(), if any. */
+static void fork_of(struct mmcid_stall_snap *s, struct mm_struct *mm, u64 now)
+{
+	int i;
+
+	for (i = 0; i < MMCID_FORK_SLOTS; i++) {
+		struct mmcid_fork_slot *f = &fork_slots[i];
+		u64 since = READ_ONCE(f->since);
+
+		smp_rmb();
+		if (!since || READ_ONCE(f->mm) != mm)
+			continue;
+		if (!read_task(&s->fork_parent, READ_ONCE(f->parent)) ||
+		    !read_task(&s->fork_child, READ_ONCE(f->child)))
+			continue;
+		s->fork_cpu = task_cpu(READ_ONCE(f->parent));
+		smp_rmb();
+		if (READ_ONCE(f->since) != since)
+			continue;
+		s->fork_ns = now - since;
+		return;
+	}
+}
+
+/*
+ * Snapshot CPU @cpu's switch if it started more than stall_ns ago and is
+ * still the same switch after the reads.
+ */
+static bool stall_of(struct mmcid_stall_snap *s, int cpu, u64 now)
+{
+	struct mmcid_inflight *f = per_cpu_ptr(&mmcid_inflight, cpu);
+	u64 since = READ_ONCE(f->since);
+	struct task_struct *next;
+	struct mm_struct *mm;
+
+	if (!since || (s64)(now - since) < (s64)stall_ns)
+		return false;
+	smp_rmb();
+	next = READ_ONCE(f->next);
+	memset(s, 0, sizeof(*s));
+	s->cpu = cpu;
+	s->nr_possible = num_possible_cpus();
+	s->spin_ns = now - since;
+	/* Still in the switch, so @next lives until rcu_read_unlock(). */
+	if (READ_ONCE(f->since) != since || !read_task(&s->next, next))
+		return false;
+	mm = (struct mm_struct *)(unsigned long)s->next.mm;
+	if (!mm || !read_mm(s, mm))
+		return false;
+	read_threads(s, next);
+	fork_of(s, mm, now);
+	smp_rmb();
+	return READ_ONCE(f->since) == since;
+}
+
+static void watchdog_check(void)
+{
+	struct mmcid_stall_snap s;
+	u64 now = local_clock();
+	int cpu;
+
+	if (atomic_read(&reported))
+		return;
+	rcu_read_lock();
+	for_each_online_cpu(cpu) {
+		if (!stall_of(&s, cpu, now))
+			continue;
+		if (!atomic_cmpxchg(&reported, 0, 1))
+			mmcid_rs_live_lock(&s);
+		break;
+	}
+	rcu_read_unlock();
+}
+
+static enum hrtimer_restart watchdog_fn(struct hrtimer *t)
+{
+	watchdog_check();
+	hrtimer_forward_now(t, period);
+	return HRTIMER_RESTART;
+}
+
+static void watchdog_arm(void *unused)
+{
+	hrtimer_start(this_cpu_ptr(&mmcid_wd_timer), period,
+		      HRTIMER_MODE_REL_PINNED_HARD);
+}
+
+unsigned int mmcid_stall_snap_size(void)
+{
+	return sizeof(struct mmcid_stall_snap);
+}
+
+/*
+ * Arm a timer on every online CPU, firing five times per @stall_ms.
+ * CPUs brought online later are not watched.
+ */
+void mmcid_watchdog_start(unsigned int stall_ms)
+{
+	int cpu;
+
+	if (!stall_ms)
+		return;
+	stall_ns = (u64)stall_ms * NSEC_PER_MSEC;
+	period = ns_to_ktime(max_t(u64, stall_ns / 5, NSEC_PER_MSEC));
+	atomic_set(&reported, 0);
+	for_each_possible_cpu(cpu)
+		hrtimer_setup(per_cpu_ptr(&mmcid_wd_timer, cpu), watchdog_fn,
+			      CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+	on_each_cpu(watchdog_arm, NULL, 1);
+	running = true;
+}
+
+void mmcid_watchdog_stop(void)
+{
+	int cpu;
+
+	if (!running)
+		return;
+	/* Waits for a callback that is running. */
+	for_each_possible_cpu(cpu)
+		hrtimer_cancel(per_cpu_ptr(&mmcid_wd_timer, cpu));
+	running = false;
+}
