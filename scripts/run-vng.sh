@@ -16,6 +16,7 @@ ACCEL=auto
 APPEND=
 EXPECT_FAIL=0
 TCG_THREAD=single
+QUIET=0
 
 usage() {
 	cat <<EOF
@@ -37,6 +38,10 @@ directory), runs COMMAND as root and powers off.
                      stale code after text_poke_bp() here (Oops: int3 at
                      a just-patched kprobe or static branch) once in a few
                      hundred module loads; single-threaded TCG does not.
+  --quiet-limit S    also end the guest once its console has been silent
+                     for S seconds after the command started (a hung guest
+                     whose CPUs all spin with interrupts off says nothing
+                     more; default: off)
   --expect-splat     invert the splat check (for testing this script)
 
 Exit status: the command's, or 1 when the console shows an oops, BUG,
@@ -55,6 +60,7 @@ while [ $# -gt 0 ]; do
 	--accel) ACCEL=${2:?}; shift 2 ;;
 	--append) APPEND=${2:?}; shift 2 ;;
 	--tcg-thread) TCG_THREAD=${2:?}; shift 2 ;;
+	--quiet-limit) QUIET=${2:?}; shift 2 ;;
 	--expect-splat) EXPECT_FAIL=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	--) shift; break ;;
@@ -64,6 +70,7 @@ done
 [ $# -gt 0 ] || { usage >&2; exit 2; }
 [[ "${CPUS}" =~ ^[1-9][0-9]*$ ]] || die "--cpus wants a positive number, not '${CPUS}'"
 [[ "${TIMEOUT}" =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds, not '${TIMEOUT}'"
+[[ "${QUIET}" =~ ^[0-9]+$ ]] || die "--quiet-limit wants seconds, not '${QUIET}'"
 case "${ACCEL}" in kvm|tcg|auto) ;; *) die "--accel wants kvm, tcg or auto, not '${ACCEL}'" ;; esac
 case "${TCG_THREAD}" in single|multi) ;; *) die "--tcg-thread wants single or multi, not '${TCG_THREAD}'" ;; esac
 
@@ -89,15 +96,31 @@ KARGS+=" sysctl.kernel.panic_on_rcu_stall=1 ${APPEND}"
 vng_boot() {
 	local accel=$1 log=$2 limit=$3 cmd=$4 kvmflag=() rc=0 pid
 	[ "${accel}" = tcg ] && kvmflag=(--disable-kvm "--qemu-opts=-accel tcg,thread=${TCG_THREAD}")
-	setsid vng "${kvmflag[@]}" --run "${BZIMAGE}" --cpus "${CPUS}" --verbose \
+	PYTHONUNBUFFERED=1 setsid vng "${kvmflag[@]}" --run "${BZIMAGE}" --cpus "${CPUS}" --verbose \
 		--append "${KARGS}" --exec "${cmd}" </dev/null >"${log}" 2>&1 &
 	pid=$!
-	local waited=0
+	local waited=0 size= sum quiet=0
 	while kill -0 "${pid}" 2>/dev/null; do
 		if [ "${waited}" -ge "${limit}" ]; then
 			kill -KILL -- "-${pid}" 2>/dev/null || true
 			wait "${pid}" 2>/dev/null || true
 			return 124
+		fi
+		if [ "${QUIET}" -gt 0 ] && grep -q '^guest| ' "${log}"; then
+			# qemu and vng write the log through one descriptor at
+			# different offsets: its size lags, its contents do not.
+			sum=$(cksum <"${log}")
+			if [ "${sum}" = "${size}" ]; then
+				quiet=$((quiet + 1))
+			else
+				size=${sum}
+				quiet=0
+			fi
+			if [ "${quiet}" -ge "${QUIET}" ]; then
+				kill -KILL -- "-${pid}" 2>/dev/null || true
+				wait "${pid}" 2>/dev/null || true
+				return 125
+			fi
 		fi
 		sleep 1
 		waited=$((waited + 1))
@@ -140,7 +163,7 @@ vng_boot "${ACCEL}" "${LOG}" "${TIMEOUT}" "${GUEST_CMD}" || rc=$?
 # vng once exited (255) while the kernel was still probing PCI, before
 # the command started.  That says nothing about the command: boot once
 # more, and keep the first log.
-if [ "${rc}" != 0 ] && [ "${rc}" != 124 ] && ! grep -q '^guest| ' "${LOG}" &&
+if [ "${rc}" != 0 ] && [ "${rc}" != 124 ] && [ "${rc}" != 125 ] && ! grep -q '^guest| ' "${LOG}" &&
    ! grep -q 'virtme-ng-init: starting script' "${LOG}"; then
 	warn "vng exited ${rc} before the guest command started (log: ${LOG}); booting once more"
 	mv "${LOG}" "${LOG%.log}.first.log"
@@ -164,6 +187,9 @@ sed -n '/^guest| mmcid-guest-exit=/d; s/^guest| //p' "${LOG}"
 verdict=0
 if [ "${rc}" = 124 ]; then
 	warn "guest did not finish within ${TIMEOUT} s under ${ACCEL^^}"
+	verdict=1
+elif [ "${rc}" = 125 ]; then
+	warn "guest console silent for ${QUIET} s: no progress, stopped after ${elapsed} s"
 	verdict=1
 elif [ -n "${splat}" ]; then
 	warn "the guest kernel reported a problem:"
