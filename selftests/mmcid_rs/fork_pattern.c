@@ -3,7 +3,9 @@
  * The BPF CI fork pattern, as a plain program: per round, NR_CPUS-1
  * threads churn their affinity over the CPUs while the main thread
  * creates more threads past max_cids (task to CPU mode switch), then all
- * exit and are joined (CPU to task mode switch).
+ * exit and are joined (CPU to task mode switch). NR_CPUS is the number
+ * of CPUs the program may run on, so "taskset -c 0-3" leaves the others
+ * out of it.
  *
  * Usage: fork_pattern [seconds [progress-every-n-rounds]]
  */
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 static int nr_cpus;
+static int cpus[CPU_SETSIZE];	/* the CPUs this program may run on */
 
 static void *churn(void *arg)
 {
@@ -26,7 +29,7 @@ static void *churn(void *arg)
 
 	for (i = 0; i < 20; i++) {
 		CPU_ZERO(&set);
-		CPU_SET(rand_r(&seed) % nr_cpus, &set);
+		CPU_SET(cpus[rand_r(&seed) % nr_cpus], &set);
 		sched_setaffinity(0, sizeof(set), &set);
 		if (i & 1)
 			sched_yield();
@@ -50,16 +53,24 @@ int main(int argc, char **argv)
 	long every = argc > 2 ? atol(argv[2]) : 0;
 	time_t end = time(NULL) + seconds;
 	struct timespec t0;
+	cpu_set_t allowed;
 	long rounds = 0;
+	int i;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (sched_getaffinity(0, sizeof(allowed), &allowed)) {
+		perror("fork_pattern: sched_getaffinity");
+		return 4;
+	}
+	for (i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &allowed))
+			cpus[nr_cpus++] = i;
 	if (nr_cpus < 2) {
 		fprintf(stderr, "fork_pattern: needs 2 or more CPUs\n");
 		return 4;
 	}
 	while (time(NULL) < end) {
-		int n = nr_cpus + 1, i;
+		int n = nr_cpus + 1;
 		pthread_t th[64];
 
 		/* nr_cpus - 1 churners, then two more: users > max_cids */

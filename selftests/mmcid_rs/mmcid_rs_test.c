@@ -27,6 +27,7 @@
 
 #define REPORT "/sys/kernel/debug/mmcid_rs/report"
 #define RESET "/sys/kernel/debug/mmcid_rs/reset"
+#define STATUS "/sys/kernel/debug/mmcid_rs/status"
 #define MAX_SAMPLERS 64
 
 /* struct rseq as the kernel lays it out; libc headers may predate mm_cid. */
@@ -44,8 +45,17 @@ static struct rseq_abi *rseq_area(void)
 	return (struct rseq_abi *)((char *)__builtin_thread_pointer() + __rseq_offset);
 }
 
+/*
+ * MMCID_RS_FAKE_CID=N makes every thread see CID N instead of its own: a
+ * known-bad kernel for showing that the duplicate (N below the number of
+ * CPUs) and range (N at or above it) assertions fail.
+ */
+static long fake_cid = -1;
+
 static uint32_t my_cid(void)
 {
+	if (fake_cid >= 0)
+		return fake_cid;
 	return __atomic_load_n(&rseq_area()->mm_cid, __ATOMIC_ACQUIRE);
 }
 
@@ -189,6 +199,19 @@ static void *round_thread(void *arg)
 	return NULL;
 }
 
+/* Print the module's human-readable table. */
+static void print_status(void)
+{
+	char line[256];
+	FILE *f = fopen(STATUS, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		ksft_print_msg("%s", line);
+	fclose(f);
+}
+
 static long read_report(const char *key)
 {
 	char k[64];
@@ -227,6 +250,10 @@ FIXTURE_SETUP(mmcid)
 	/* With main, one more user than CPUs: past max_cids every round. */
 	self->p.nr_threads = online < MAX_SAMPLERS ? online : MAX_SAMPLERS;
 	self->seconds = getenv("MMCID_RS_SECONDS") ? atoi(getenv("MMCID_RS_SECONDS")) : 5;
+	if (getenv("MMCID_RS_FAKE_CID")) {
+		fake_cid = atol(getenv("MMCID_RS_FAKE_CID"));
+		ksft_print_msg("MMCID_RS_FAKE_CID: every thread sees CID %ld\n", fake_cid);
+	}
 }
 
 FIXTURE_TEARDOWN(mmcid)
@@ -272,6 +299,7 @@ TEST_F(mmcid, fork_pattern_keeps_promises_and_c_agrees_with_rust)
 	to_cpu = read_report("fork_to_cpu");
 	to_task = read_report("exit_to_task");
 	mism = read_report("mismatches") + read_report("fork_exit_mismatches");
+	print_status();
 	ksft_print_msg("%ld rounds; rseq: %ld samples, %ld pairs compared (%ld discarded); module: %ld switches and %ld forks/exits agreed, %ld to per CPU, %ld back, %ld mismatches\n",
 		       rounds, p->samples, p->compared, p->discarded, agreed, ops,
 		       to_cpu, to_task, mism);
@@ -283,6 +311,7 @@ TEST_F(mmcid, fork_pattern_keeps_promises_and_c_agrees_with_rust)
 	EXPECT_GT(agreed, 0);
 	EXPECT_GT(to_cpu, 0) TH_LOG("no switch to per CPU mode was checked");
 	EXPECT_GT(to_task, 0) TH_LOG("no switch back to per task mode was checked");
+	EXPECT_EQ(0, read_report("live_locks")) TH_LOG("the module named a live lock: see /sys/kernel/debug/mmcid_rs/live_lock");
 }
 
 TEST_HARNESS_MAIN
