@@ -37,7 +37,7 @@ test:
 
 # Boot 7.3 with the live lock fix reverted under the fork pattern.
 reproduce:
-	@$(CURDIR)/scripts/reproduce.sh --boots 5
+	@$(CURDIR)/scripts/reproduce.sh --boots 10
 
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Runs inside the guest: the kselftest without the module (it must skip),
-# then with the module loaded against VARIANT (it must pass for v7.3 and
-# fail for a variant the C does not follow).
+# then with the module loaded against VARIANT.  EXPECT is
+#   pass  it must pass; print the module's one-line verdict (make run);
+#   fail  it must fail (a variant the C does not follow);
+#   fake  with MMCID_RS_FAKE_CID it must fail on the duplicate CID and on
+#         the out-of-range CID assertions (known-bad input for both).
 set -u
 
 VARIANT=${1:-v7.3}
@@ -19,12 +22,36 @@ echo "$out" | grep -q 'SKIP.*mmcid_rs module not loaded' || {
 	exit 1
 }
 insmod ./mmcid-rs.ko variant="$VARIANT" || exit 1
+
+# fake_fails CID MESSAGE: the kselftest fails with MESSAGE when every
+# thread sees CID.
+fake_fails() {
+	out=$(MMCID_RS_SECONDS=2 MMCID_RS_FAKE_CID=$1 "$T" 2>&1)
+	rc=$?
+	echo "$out" | grep -E 'MMCID_RS_FAKE_CID|^# .*(seen by|possible CPUs)|^(not )?ok'
+	if [ $rc = 0 ] || ! echo "$out" | grep -q "$2"; then
+		echo "mmcid_rs: FAIL: the kselftest did not fail with '$2' on fake CID $1"
+		return 1
+	fi
+}
+
+if [ "$EXPECT" = fake ]; then
+	ncpus=$(( $(sed 's/.*-//' /sys/devices/system/cpu/possible) + 1 ))
+	fake_fails 0 'CID 0 seen by two running threads' &&
+	fake_fails "$ncpus" "CID $ncpus >= $ncpus possible CPUs"
+	rc=$?
+	rmmod mmcid_rs
+	[ $rc = 0 ] && echo "mmcid_rs: kselftest fails on a duplicate and on an out-of-range CID, as it must"
+	exit $rc
+fi
+
 "$T"
 rc=$?
+verdict=$(report_verdict "$VARIANT")
 rmmod mmcid_rs
 case "$EXPECT:$rc" in
-pass:0) echo "mmcid_rs: kselftest passed against $VARIANT" ;;
+pass:0) echo "$verdict; kselftest passed" ;;
 fail:0) echo "mmcid_rs: FAIL: kselftest passed against $VARIANT"; exit 1 ;;
-pass:*) echo "mmcid_rs: FAIL: kselftest failed against $VARIANT"; exit 1 ;;
+pass:*) echo "$verdict"; echo "mmcid_rs: FAIL: kselftest failed against $VARIANT"; exit 1 ;;
 fail:*) echo "mmcid_rs: kselftest failed against $VARIANT, as it must" ;;
 esac

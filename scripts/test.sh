@@ -9,7 +9,7 @@ set -uo pipefail
 
 usage() {
 	cat <<EOF
-Usage: $0 [--only cargo|module|vm|scripts]...
+Usage: $0 [--only cargo|module|vm|reproduce|scripts]...
 
 Installs what is missing and builds (or reuses) the kernel first.
 Logs of each test go to \${MMCID_CACHE}/logs/test-*.
@@ -132,6 +132,12 @@ if want vm; then
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh v7.3 pass
 	check "vm: kselftest fails against the pre-fix model" \
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh pre-fix fail
+	check "vm: kselftest fails on a duplicate and an out-of-range CID" \
+		"${GUEST[@]}" ./scripts/guest-kselftest.sh v7.3 fake
+fi
+if want reproduce; then
+	check "reproduce: pre-fix kernel live-locks, mmcid_rs names it; 7.3 does not" \
+		"${MMCID_TOP}/scripts/reproduce.sh" --boots 1
 fi
 if want scripts; then
 	VNG=("${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}")
