@@ -253,11 +253,23 @@ fn op_compare(s: &Sched, t: TaskId, pre: &OpSnap, post: &OpSnap, kind: OpKind) -
     }
 }
 
+/// Another fork or exit held `mm_cid::mutex` when this one entered: the
+/// mode is in transit only inside that critical section
+/// (sched_mm_cid_fork() and sched_mm_cid_exit() both set TRANSIT and call
+/// mm_cid_complete_transit() under `guard(mutex)(&mm->mm_cid.mutex)`), so
+/// this one ran after the transition had completed, from another state
+/// than the snapshot.  Counting users does not see it: the holder had
+/// already added or removed its user.  The waiter may even not sleep
+/// (mutex spinning), so its switch count does not see it either.
+fn entered_during_transit(pre: &OpSnap) -> bool {
+    cid_in_transit(pre.mm.mode)
+}
+
 /// Check `sched_mm_cid_fork(t)` from `pre` (its entry) to `post` (its
 /// return) against `variant`.
 pub fn check_fork(variant: Variant, pre: &OpSnap, post: &OpSnap) -> OpVerdict {
     // Another fork or exit took mm_cid::mutex before or after this one.
-    if post.mm.users != pre.mm.users + 1 {
+    if post.mm.users != pre.mm.users + 1 || entered_during_transit(pre) {
         return OpVerdict::Raced;
     }
     let Some((mut s, t)) = op_model(variant, pre) else {
@@ -282,7 +294,7 @@ pub fn check_exit(variant: Variant, pre: &OpSnap, post: &OpSnap) -> OpVerdict {
     if pre.t.active == 0 {
         return OpVerdict::Raced;
     }
-    if post.mm.users + 1 != pre.mm.users {
+    if post.mm.users + 1 != pre.mm.users || entered_during_transit(pre) {
         return OpVerdict::Raced;
     }
     let Some((mut s, t)) = op_model(variant, pre) else {

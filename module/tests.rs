@@ -153,6 +153,82 @@ fn drop_and_reallocation_meanwhile_is_a_race() {
     );
 }
 
+/// An exit seen in a guest (7.3, 60 s of the kselftest): current exits in
+/// per CPU mode, 5 -> 4 users, holding CID 1.
+fn exit_pre(mode: u32, cid: u32) -> OpSnap {
+    let cur = TaskSnap {
+        tid: 130,
+        ..task(cid)
+    };
+    OpSnap {
+        cpu: 3,
+        nr_possible: 4,
+        cur,
+        t: cur,
+        mm: MmSnap {
+            mm: MM,
+            mode,
+            max_cids: 4,
+            users: 5,
+            pcpu_cid: cid_to_cpu_cid(1),
+            cidmask: 0b1111,
+        },
+        pcpu_thrs: 2,
+        nr_cpus_allowed: 4,
+        switches: 10,
+    }
+}
+
+fn exit_post(pre: &OpSnap, mode: u32) -> OpSnap {
+    let gone = TaskSnap {
+        cid: MM_CID_UNSET,
+        active: 0,
+        ..pre.cur
+    };
+    OpSnap {
+        cur: gone,
+        t: gone,
+        mm: MmSnap {
+            mode,
+            users: 4,
+            ..pre.mm
+        },
+        ..*pre
+    }
+}
+
+#[test]
+fn exit_in_per_cpu_mode_agrees() {
+    let pre = exit_pre(MM_CID_ONCPU, cid_to_cpu_cid(1));
+    let post = exit_post(&pre, MM_CID_ONCPU);
+    assert_eq!(
+        check_exit(Variant::V7_3, &pre, &post),
+        OpVerdict::Agree(OpKind::Exit)
+    );
+}
+
+#[test]
+fn exit_that_keeps_its_cid_is_a_mismatch() {
+    let pre = exit_pre(MM_CID_ONCPU, cid_to_cpu_cid(1));
+    let mut post = exit_post(&pre, MM_CID_ONCPU);
+    post.t.cid = pre.t.cid;
+    post.cur.cid = pre.cur.cid;
+    assert!(matches!(
+        check_exit(Variant::V7_3, &pre, &post),
+        OpVerdict::Mismatch(OpKind::Exit, _)
+    ));
+}
+
+/// The guest's case: the exit entered while a fork held mm_cid::mutex in
+/// the middle of its task to CPU transition, waited (spinning, no switch)
+/// and ran after the fork had completed the transit.
+#[test]
+fn exit_entered_during_another_transition_is_a_race() {
+    let pre = exit_pre(MM_CID_ONCPU | MM_CID_TRANSIT, cid_to_transit_cid(1));
+    let post = exit_post(&pre, MM_CID_ONCPU);
+    assert_eq!(check_exit(Variant::V7_3, &pre, &post), OpVerdict::Raced);
+}
+
 /// The final state of the explorer's pre-fix trace (`--scenario bpf-ci`):
 /// CPU2 spins for T0, whose CID 0 went to CPU0, with all 4 CIDs taken.
 fn stall() -> StallSnap {
