@@ -31,6 +31,7 @@ report_verdict() {
 	to_task=$(report_get exit_to_task)
 	locks=$(report_get live_locks)
 	if [ "$mism" != 0 ]; then
+		head -20 /sys/kernel/debug/mmcid_rs/mismatches
 		echo "mmcid_rs: FAIL: C and Rust ($variant) disagree on $mism transitions (see the mismatches above)"
 		return 1
 	fi
