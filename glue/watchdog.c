@@ -58,7 +58,7 @@ void mmcid_watch_switch_begin(struct task_struct *next)
 	struct mmcid_inflight *f = this_cpu_ptr(&mmcid_inflight);
 
 	WRITE_ONCE(f->next, next);
-	smp_wmb();	/* next before since; pairs with stall_of() */
+	smp_wmb();	/* next before since; pairs with stall_of */
 	WRITE_ONCE(f->since, local_clock());
 }
 
@@ -81,7 +81,7 @@ int mmcid_watch_fork_begin(struct task_struct *t)
 		WRITE_ONCE(s->parent, current);
 		WRITE_ONCE(s->child, t);
 		WRITE_ONCE(s->mm, t->mm);
-		smp_wmb();	/* fields before since; pairs with fork_of() */
+		smp_wmb();	/* fields before since; pairs with fork_of */
 		WRITE_ONCE(s->since, local_clock());
 		return i;
 	}
@@ -154,14 +154,14 @@ static void fork_of(struct mmcid_stall_snap *s, struct mm_struct *mm, u64 now)
 		struct mmcid_fork_slot *f = &fork_slots[i];
 		u64 since = READ_ONCE(f->since);
 
-		smp_rmb();
+		smp_rmb();	/* since before the fields; pairs with fork_begin */
 		if (!since || READ_ONCE(f->mm) != mm)
 			continue;
 		if (!read_task(&s->fork_parent, READ_ONCE(f->parent)) ||
 		    !read_task(&s->fork_child, READ_ONCE(f->child)))
 			continue;
 		s->fork_cpu = task_cpu(READ_ONCE(f->parent));
-		smp_rmb();
+		smp_rmb();	/* the fields before since again */
 		if (READ_ONCE(f->since) != since)
 			continue;
 		s->fork_ns = now - since;
@@ -182,7 +182,7 @@ static bool stall_of(struct mmcid_stall_snap *s, int cpu, u64 now)
 
 	if (!since || (s64)(now - since) < (s64)stall_ns)
 		return false;
-	smp_rmb();
+	smp_rmb();	/* since before next; pairs with switch_begin */
 	next = READ_ONCE(f->next);
 	memset(s, 0, sizeof(*s));
 	s->cpu = cpu;
@@ -196,7 +196,7 @@ static bool stall_of(struct mmcid_stall_snap *s, int cpu, u64 now)
 		return false;
 	read_threads(s, next);
 	fork_of(s, mm, now);
-	smp_rmb();
+	smp_rmb();	/* the reads before since again */
 	return READ_ONCE(f->since) == since;
 }
 
