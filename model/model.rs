@@ -6,6 +6,7 @@
 
 pub mod bits;
 pub mod core;
+pub mod invariants;
 pub mod livelock;
 pub mod sched;
 pub mod state;

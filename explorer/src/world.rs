@@ -497,23 +497,24 @@ impl World {
     /// After `mm_cid_complete_transit(mode)`: in per CPU mode no task owns
     /// a CID, in per task mode no CPU does.
     fn check_transition_finished(&self, mode: u32) -> Option<Violation> {
-        if cid_on_cpu(mode) {
-            (0..self.s.nr_tasks)
-                .find(|&t| self.s.tasks[t].active && cid_on_task(self.s.tasks[t].cid))
-                .map(|t| Violation::TransitionUnfinished {
-                    mode,
-                    task: Some(t as u8),
-                    cpu: self.s.tasks[t].cpu,
-                })
-        } else {
-            self.s
-                .possible_cpus()
-                .find(|&cpu| cid_on_cpu(self.s.mm_cid.pcpu[cpu]))
-                .map(|cpu| Violation::TransitionUnfinished {
-                    mode,
-                    task: None,
-                    cpu: cpu as u8,
-                })
+        let n = self.s.nr_possible_cpus as usize;
+        let users = (0..self.s.nr_tasks).map(|t| (self.s.tasks[t].active, self.s.tasks[t].cid));
+        match invariants::transition_finished(mode, users, &self.s.mm_cid.pcpu[..n], u32::MAX)? {
+            invariants::Owner::Task(t) => Some(Violation::TransitionUnfinished {
+                mode,
+                task: Some(t as u8),
+                cpu: self.s.tasks[t].cpu,
+            }),
+            invariants::Owner::Cpu(cpu) => Some(Violation::TransitionUnfinished {
+                mode,
+                task: None,
+                cpu: cpu as u8,
+            }),
+            // The range is checked with the other promises, in check(),
+            // and mm_cid_complete_transit() clears TRANSIT by definition.
+            invariants::Owner::TaskOutOfRange(_)
+            | invariants::Owner::CpuOutOfRange(_)
+            | invariants::Owner::ModeInTransit => None,
         }
     }
 
