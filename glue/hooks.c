@@ -14,6 +14,7 @@
 #include <linux/kprobes.h>
 #include <linux/mm_types.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/smp.h>
@@ -168,6 +169,45 @@ static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
+static DEFINE_PER_CPU(struct mmcid_fixup_snap, mmcid_fixup);
+
+/*
+ * After a fork or exit of @mm that changed the mode, so ran a fixup walk:
+ * snapshot the mode, each CPU's CID and each user's CID while holding
+ * mm_cid::mutex, which every change of the mode and of the user list
+ * holds. Never waits: a taken mutex is reported as a race.
+ */
+static void snap_fixup(struct mm_struct *mm, bool exit)
+{
+	struct mmcid_fixup_snap *s = this_cpu_ptr(&mmcid_fixup);
+	struct task_struct *t;
+	unsigned int n = 0;
+	int cpu;
+
+	memset(s, 0, sizeof(*s));
+	s->mm = (unsigned long)mm;
+	s->exit = exit;
+	s->nr_possible = num_possible_cpus();
+	if (!mutex_trylock(&mm->mm_cid.mutex)) {
+		s->raced = 1;
+		mmcid_rs_check_fixup(s);
+		return;
+	}
+	s->mode = READ_ONCE(mm->mm_cid.mode);
+	for_each_possible_cpu(cpu) {
+		if (cpu < MMCID_STALL_CPUS)
+			s->pcpu_cid[cpu] = READ_ONCE(per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid);
+	}
+	hlist_for_each_entry(t, &mm->mm_cid.user_list, mm_cid.node) {
+		if (n < MMCID_FIXUP_USERS)
+			snap_task(&s->users[n], t);
+		n++;
+	}
+	mutex_unlock(&mm->mm_cid.mutex);
+	s->nr_users = n;
+	mmcid_rs_check_fixup(s);
+}
+
 static int op_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
@@ -181,6 +221,8 @@ static int op_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 		mmcid_rs_check_fork(&c->pre, &post);
 	else
 		mmcid_rs_check_exit(&c->pre, &post);
+	if ((c->pre.mm.mode ^ post.mm.mode) & MM_CID_ONCPU)
+		snap_fixup(c->t->mm, get_kretprobe(ri) != &krp_fork);
 	return 0;
 }
 
@@ -239,6 +281,11 @@ unsigned int mmcid_switch_snap_size(void)
 unsigned int mmcid_op_snap_size(void)
 {
 	return sizeof(struct mmcid_op_snap);
+}
+
+unsigned int mmcid_fixup_snap_size(void)
+{
+	return sizeof(struct mmcid_fixup_snap);
 }
 
 int mmcid_hooks_register(void)

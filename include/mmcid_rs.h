@@ -81,6 +81,26 @@ struct mmcid_stall_snap {
 	struct mmcid_task_snap fork_child;
 };
 
+#define MMCID_FIXUP_USERS	16
+
+/*
+ * The mm right after a fork or exit whose fixup walk changed the mode,
+ * read while holding mm_cid::mutex (taken with mutex_trylock() once the
+ * fork or exit released it), so that no other fork or exit changes the
+ * mode or the user list meanwhile.
+ */
+struct mmcid_fixup_snap {
+	__u64 mm;
+	__u32 mode;
+	__u32 nr_possible;
+	__u32 exit;		/* 1: after sched_mm_cid_exit(), 0: fork */
+	__u32 raced;		/* 1: the mutex was taken; nothing else is set */
+	__u32 nr_users;		/* on mm_cid::user_list, kept up to MMCID_FIXUP_USERS */
+	__u32 pad;
+	__u32 pcpu_cid[MMCID_STALL_CPUS];
+	struct mmcid_task_snap users[MMCID_FIXUP_USERS];
+};
+
 /* C glue, called from Rust at load and unload. */
 int mmcid_hooks_register(void);
 void mmcid_hooks_unregister(void);
@@ -89,6 +109,7 @@ int mmcid_param_pid(void);
 unsigned int mmcid_switch_snap_size(void);
 unsigned int mmcid_op_snap_size(void);
 unsigned int mmcid_stall_snap_size(void);
+unsigned int mmcid_fixup_snap_size(void);
 unsigned int mmcid_param_stall_ms(void);
 void mmcid_watchdog_start(unsigned int stall_ms);
 void mmcid_watchdog_stop(void);
@@ -119,6 +140,12 @@ void mmcid_rs_check_fork(const struct mmcid_op_snap *pre,
 			 const struct mmcid_op_snap *post);
 void mmcid_rs_check_exit(const struct mmcid_op_snap *pre,
 			 const struct mmcid_op_snap *post);
+
+/*
+ * Rust side, called from the kretprobe of a fork or exit that changed the
+ * mode, after mmcid_rs_check_fork() or mmcid_rs_check_exit().
+ */
+void mmcid_rs_check_fixup(const struct mmcid_fixup_snap *s);
 
 /*
  * Rust side, called once per load from the watchdog's hrtimer (hard

@@ -8,8 +8,10 @@
 //! them: the CID bitmap (their own allocations and drops) and, under
 //! `mm_cid::lock`, the mode and `max_cids` (a fork or exit elsewhere).
 //! Each such case is accepted as a race, counted, and never as agreement.
+//! The same goes for forks and exits, and for the state a fixup walk left.
 
-use super::ffi::{OpSnap, SwitchSnap};
+use super::ffi::{FixupSnap, OpSnap, SwitchSnap, FIXUP_USERS, STALL_CPUS};
+use super::model::invariants::{transition_finished, Owner};
 use super::model::*;
 
 /// What a context switch did with the CID of the task switched in.
@@ -309,4 +311,33 @@ pub fn check_exit(variant: Variant, pre: &OpSnap, post: &OpSnap) -> OpVerdict {
         _ => OpKind::Exit,
     };
     op_compare(&s, t, pre, post, kind)
+}
+
+/// What a completed fixup left behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixupVerdict {
+    /// The invariants of the new mode hold (`exit`: after an exit).
+    Agree {
+        /// After `sched_mm_cid_exit()` (to per task mode), else a fork.
+        exit: bool,
+    },
+    /// Another fork or exit held `mm_cid::mutex`: not decided.
+    Raced,
+    /// The invariant of `model/invariants.rs` is broken by this owner.
+    Violation(Owner),
+}
+
+/// Check the state a fixup walk left, read under `mm_cid::mutex`, against
+/// the model's invariants of the mode it completed to.
+pub fn check_fixup(s: &FixupSnap) -> FixupVerdict {
+    if s.raced != 0 {
+        return FixupVerdict::Raced;
+    }
+    let cpus = usize::try_from(s.nr_possible).map_or(STALL_CPUS, |n| n.min(STALL_CPUS));
+    let kept = usize::try_from(s.nr_users).map_or(FIXUP_USERS, |n| n.min(FIXUP_USERS));
+    let users = s.users[..kept].iter().map(|t| (t.active != 0, t.cid));
+    match transition_finished(s.mode, users, &s.pcpu_cid[..cpus], s.nr_possible) {
+        None => FixupVerdict::Agree { exit: s.exit != 0 },
+        Some(o) => FixupVerdict::Violation(o),
+    }
 }

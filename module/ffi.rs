@@ -127,3 +127,31 @@ pub struct StallSnap {
     /// The task it forks.
     pub fork_child: TaskSnap,
 }
+
+/// `MMCID_FIXUP_USERS`.
+pub const FIXUP_USERS: usize = 16;
+
+/// `struct mmcid_fixup_snap`: the mm after a fork or exit whose fixup walk
+/// changed the mode, read under `mm_cid::mutex`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FixupSnap {
+    /// The mm, an identity only.
+    pub mm: u64,
+    /// `mm->mm_cid.mode`.
+    pub mode: u32,
+    /// `num_possible_cpus()`.
+    pub nr_possible: u32,
+    /// 1 after `sched_mm_cid_exit()`, 0 after `sched_mm_cid_fork()`.
+    pub exit: u32,
+    /// 1 when the mutex was taken: nothing else is set.
+    pub raced: u32,
+    /// Users on `mm_cid::user_list`; the first `FIXUP_USERS` are kept.
+    pub nr_users: u32,
+    /// Padding.
+    pub pad: u32,
+    /// Each CPU's `pcpu->cid`.
+    pub pcpu_cid: [u32; STALL_CPUS],
+    /// The users.
+    pub users: [TaskSnap; FIXUP_USERS],
+}

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! What the module counted, for `/sys/kernel/debug/mmcid_rs/`: counters per
-//! kind of check since the last reset, and the first mismatches since load
+//! kind of check since the last reset, and the last mismatches since load
 //! with their context.  Writers run under a runqueue lock: atomics only, fixed memory.
 
-use super::check::{OpKind, OpPrediction, OpVerdict, Prediction, Race, SwitchKind, Verdict};
-use super::ffi::{OpSnap, StallSnap, SwitchSnap, TaskSnap};
+use super::check::{
+    FixupVerdict, OpKind, OpPrediction, OpVerdict, Prediction, Race, SwitchKind, Verdict,
+};
+use super::ffi::{FixupSnap, OpSnap, StallSnap, SwitchSnap, TaskSnap};
+use super::model::invariants::Owner;
+use super::model::{mode_name, FmtCid};
 use super::stall::{describe, BufWriter};
 use core::cell::UnsafeCell;
 use core::fmt;
@@ -55,9 +59,17 @@ pub enum Counter {
     OpMismatch,
     /// CPUs the watchdog found stuck in a context switch.
     LiveLock,
+    /// Walks to per CPU mode whose result kept the invariants.
+    FixupToCpu,
+    /// Walks to per task mode whose result kept the invariants.
+    FixupToTask,
+    /// Walks not checked: another fork or exit held the mutex.
+    RacedFixup,
+    /// Walks that left a CID with the wrong owner or out of range.
+    FixupViolation,
 }
 
-const NR_COUNTERS: usize = Counter::LiveLock as usize + 1;
+const NR_COUNTERS: usize = Counter::FixupViolation as usize + 1;
 const NAMES: [&str; NR_COUNTERS] = [
     "switch_task_owned",
     "switch_cpu_owned",
@@ -79,6 +91,10 @@ const NAMES: [&str; NR_COUNTERS] = [
     "raced_fork_exit",
     "fork_exit_mismatches",
     "live_locks",
+    "fixup_to_cpu",
+    "fixup_to_task",
+    "raced_fixup",
+    "fixup_violations",
 ];
 
 static COUNTS: [Atomic<i64>; NR_COUNTERS] = [const { Atomic::new(0) }; NR_COUNTERS];
@@ -87,7 +103,7 @@ fn count(c: Counter) -> i64 {
     COUNTS[c as usize].load(Relaxed)
 }
 
-/// Mismatches kept with their context.
+/// Context switch mismatches kept with their context: the last ones.
 pub const KEPT: usize = 16;
 
 struct Entry {
@@ -96,56 +112,83 @@ struct Entry {
     want: Prediction,
 }
 
-/// A slot written once after it is reserved, then published by `ready`.
+const SLOT_EMPTY: i32 = 0;
+const SLOT_BUSY: i32 = 1;
+const SLOT_FULL: i32 = 2;
+
+/// One place of a ring of kept entries.  Writers and readers take it with
+/// a compare-and-exchange and never wait for it: a writer that finds it
+/// busy drops its entry (counted in `LOST`), a reader skips it.
 ///
 /// # Invariants
 ///
-/// `entry` is written only by the one writer that reserved the slot
-/// through `NEXT` while `ready` is false, and read only while `ready` is
-/// true.
+/// `entry` is accessed only by the one that moved `state` to
+/// `SLOT_BUSY`, until it stores `SLOT_EMPTY` or `SLOT_FULL` again; it is
+/// initialised whenever `state` is `SLOT_FULL`.
 struct Slot<T> {
-    ready: Atomic<i32>,
+    state: Atomic<i32>,
+    /// Which entry of the ring's sequence it holds.
+    seq: Atomic<i64>,
     entry: UnsafeCell<T>,
 }
 
-// SAFETY: access to `entry` is ordered by `ready` (see the invariants):
-// the writer publishes with a release store, readers check it with an
-// acquire load.
+// SAFETY: `entry` is accessed under the slot's own try-lock (see the
+// invariants), taken with acquire and released with release ordering.
 unsafe impl<T: Send> Sync for Slot<T> {}
 
 impl<T> Slot<T> {
-    /// The entry, once published.
-    fn get(&self) -> Option<&T> {
-        if self.ready.load(Acquire) == 0 {
+    const fn new(e: T) -> Self {
+        Self {
+            state: Atomic::new(SLOT_EMPTY),
+            seq: Atomic::new(0),
+            entry: UnsafeCell::new(e),
+        }
+    }
+
+    /// Take the slot if its state is `from`, run `f` on the entry, and
+    /// leave it full.  `None` when somebody else holds it.
+    fn with<R>(&self, from: i32, f: impl FnOnce(&mut T, &Atomic<i64>) -> R) -> Option<R> {
+        self.state.cmpxchg(from, SLOT_BUSY, Acquire).ok()?;
+        // SAFETY: this caller moved `state` to `SLOT_BUSY`, so it alone
+        // accesses `entry` until the store below (type invariant).
+        let r = f(unsafe { &mut *self.entry.get() }, &self.seq);
+        // INVARIANT: `f` left the entry initialised, and it is released.
+        self.state.store(SLOT_FULL, Release);
+        Some(r)
+    }
+
+    /// Fill the slot with `fill` as entry `seq`, whether it held an older
+    /// entry or none.  `None` when somebody else holds it.
+    fn fill<R>(&self, seq: i64, fill: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let fill = |e: &mut T, s: &Atomic<i64>| {
+            s.store(seq, Relaxed);
+            fill(e)
+        };
+        let state = self.state.load(Relaxed);
+        if state == SLOT_BUSY {
             return None;
         }
-        // SAFETY: `ready` is set, so the writer is done and nobody writes
-        // it again (type invariant).
-        Some(unsafe { &*self.entry.get() })
+        self.with(state, fill)
+    }
+
+    /// Run `f` on a full slot's entry and its sequence number.
+    fn read<R>(&self, f: impl FnOnce(&T, i64) -> R) -> Option<R> {
+        self.with(SLOT_FULL, |e, s| f(e, s.load(Relaxed)))
     }
 }
 
-/// Reserve the next free slot of `slots` through `next`, fill it in place
-/// with `fill` and publish it.  Returns the slot, or `None` when all are
-/// taken.
-fn keep_with<'a, T>(
-    slots: &'a [Slot<T>],
-    next: &Atomic<i64>,
-    fill: impl FnOnce(&mut T),
-) -> Option<&'a T> {
-    let i = next.fetch_add(1, Relaxed);
-    let slot = slots.get(usize::try_from(i).ok()?)?;
-    // SAFETY: this writer alone reserved slot `i` and `ready` is still
-    // false, so nobody reads `entry` (type invariant).
-    fill(unsafe { &mut *slot.entry.get() });
-    // INVARIANT: published after the write, never written again.
-    slot.ready.store(1, Release);
-    slot.get()
-}
+/// Entries a writer dropped because a reader or another writer held the
+/// slot of the ring it fell on.
+static LOST: Atomic<i64> = Atomic::new(0);
 
-/// Reserve the next free slot of `slots` through `next` and publish `e`.
+/// Put `e` into the ring `slots` at the next place of `next`, overwriting
+/// the oldest entry.
 fn keep_in<T>(slots: &[Slot<T>], next: &Atomic<i64>, e: T) {
-    keep_with(slots, next, |slot| *slot = e);
+    let i = next.fetch_add(1, Relaxed);
+    let at = usize::try_from(i).unwrap_or(0) % slots.len();
+    if slots[at].fill(i, |slot| *slot = e).is_none() {
+        LOST.add(1, Relaxed);
+    }
 }
 
 /// The watchdog's message, as `stall::describe()` wrote it.
@@ -161,35 +204,31 @@ impl LiveLockText {
     }
 }
 
-static LIVE_LOCK: [Slot<LiveLockText>; 1] = [Slot {
-    ready: Atomic::new(0),
-    entry: UnsafeCell::new(LiveLockText {
-        buf: [0; 1536],
-        len: 0,
-    }),
-}];
-static LIVE_LOCK_NEXT: Atomic<i64> = Atomic::new(0);
+static LIVE_LOCK: Slot<LiveLockText> = Slot::new(LiveLockText {
+    buf: [0; 1536],
+    len: 0,
+});
 
 /// Count a CPU stuck in a context switch; describe the first one since
 /// load in `live_lock` and on the console.  Runs in the watchdog's hard
 /// interrupt, where no runqueue lock is held, so it may print.
 pub fn record_live_lock(s: &StallSnap) {
     COUNTS[Counter::LiveLock as usize].add(1, Relaxed);
-    let kept = keep_with(&LIVE_LOCK, &LIVE_LOCK_NEXT, |t| {
+    // Only the first: from empty to full, once.
+    LIVE_LOCK.with(SLOT_EMPTY, |t, _| {
         let mut w = BufWriter::new(&mut t.buf);
         let _ = describe(s, &mut w);
         t.len = w.as_bytes().len();
+        for line in t.text().lines() {
+            kernel::pr_emerg!("{}\n", line);
+        }
     });
-    let Some(t) = kept else { return };
-    for line in t.text().lines() {
-        kernel::pr_emerg!("{}\n", line);
-    }
 }
 
 /// The watchdog's message (`live_lock`).
 pub fn show_live_lock(f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    match LIVE_LOCK[0].get() {
-        Some(t) => f.write_str(t.text()),
+    match LIVE_LOCK.read(|t, _| f.write_str(t.text())) {
+        Some(r) => r,
         None => writeln!(f, "no live lock seen since load"),
     }
 }
@@ -216,23 +255,20 @@ const EMPTY_OP: OpSnap = OpSnap {
 const OP_KEPT: usize = 8;
 
 static OP_SLOTS: [Slot<OpEntry>; OP_KEPT] = [const {
-    Slot {
-        ready: Atomic::new(0),
-        entry: UnsafeCell::new(OpEntry {
-            exit: false,
-            kind: OpKind::Fork,
-            pre: EMPTY_OP,
-            post: EMPTY_OP,
-            want: OpPrediction {
-                mode: 0,
-                users: 0,
-                max_cids: 0,
-                pcpu_thrs: 0,
-                cur_cid: None,
-                t_cid_flags: 0,
-            },
-        }),
-    }
+    Slot::new(OpEntry {
+        exit: false,
+        kind: OpKind::Fork,
+        pre: EMPTY_OP,
+        post: EMPTY_OP,
+        want: OpPrediction {
+            mode: 0,
+            users: 0,
+            max_cids: 0,
+            pcpu_thrs: 0,
+            cur_cid: None,
+            t_cid_flags: 0,
+        },
+    })
 }; OP_KEPT];
 static OP_NEXT: Atomic<i64> = Atomic::new(0);
 
@@ -291,18 +327,15 @@ const EMPTY: SwitchSnap = SwitchSnap {
 };
 
 static SLOTS: [Slot<Entry>; KEPT] = [const {
-    Slot {
-        ready: Atomic::new(0),
-        entry: UnsafeCell::new(Entry {
-            pre: EMPTY,
-            post: EMPTY,
-            want: Prediction {
-                prev_cid: None,
-                next_cid: None,
-                pcpu_cid: 0,
-            },
-        }),
-    }
+    Slot::new(Entry {
+        pre: EMPTY,
+        post: EMPTY,
+        want: Prediction {
+            prev_cid: None,
+            next_cid: None,
+            pcpu_cid: 0,
+        },
+    })
 }; KEPT];
 static NEXT: Atomic<i64> = Atomic::new(0);
 
@@ -337,6 +370,40 @@ fn note_mm(mm: u64) {
     MMS_LOST.add(1, Relaxed);
 }
 
+const FIXUP_KEPT: usize = 4;
+
+static FIXUP_SLOTS: [Slot<(FixupSnap, Owner)>; FIXUP_KEPT] = [const {
+    Slot::new((
+        FixupSnap {
+            mm: 0,
+            mode: 0,
+            nr_possible: 0,
+            exit: 0,
+            raced: 0,
+            nr_users: 0,
+            pad: 0,
+            pcpu_cid: [0; super::ffi::STALL_CPUS],
+            users: [EMPTY_TASK; super::ffi::FIXUP_USERS],
+        },
+        Owner::ModeInTransit,
+    ))
+}; FIXUP_KEPT];
+static FIXUP_NEXT: Atomic<i64> = Atomic::new(0);
+
+/// Count the verdict on what a fixup walk left; keep a violation.
+pub fn record_fixup(v: FixupVerdict, s: &FixupSnap) {
+    let c = match v {
+        FixupVerdict::Agree { exit: false } => Counter::FixupToCpu,
+        FixupVerdict::Agree { exit: true } => Counter::FixupToTask,
+        FixupVerdict::Raced => Counter::RacedFixup,
+        FixupVerdict::Violation(o) => {
+            keep_in(&FIXUP_SLOTS, &FIXUP_NEXT, (*s, o));
+            Counter::FixupViolation
+        }
+    };
+    COUNTS[c as usize].add(1, Relaxed);
+}
+
 /// Count a verdict; keep a mismatch if there is room.
 pub fn record(v: Verdict, pre: &SwitchSnap, post: &SwitchSnap) {
     note_mm(pre.mm.mm);
@@ -367,9 +434,9 @@ fn keep(pre: &SwitchSnap, post: &SwitchSnap, want: Prediction) {
     keep_in(&SLOTS, &NEXT, e);
 }
 
-/// Zero every counter.  The kept mismatches stay: each slot is written
-/// once in the module's life.  Checks that run meanwhile may land on
-/// either side of the reset.
+/// Zero every counter.  The kept mismatches stay: they are the last
+/// ones since load.  Checks that run meanwhile may land on either side of
+/// the reset.
 pub fn reset() {
     for c in &COUNTS {
         c.store(0, Relaxed);
@@ -475,6 +542,18 @@ pub fn show_status(f: &mut fmt::Formatter<'_>, variant: &str, pid: i32) -> fmt::
     )?;
     writeln!(
         f,
+        "fixup walks that left the invariants of their mode: to per CPU {}, to per task {}",
+        count(Counter::FixupToCpu),
+        count(Counter::FixupToTask)
+    )?;
+    writeln!(
+        f,
+        "  not decided (mutex taken) {}, violations {}",
+        count(Counter::RacedFixup),
+        count(Counter::FixupViolation)
+    )?;
+    writeln!(
+        f,
         "live locks named by the watchdog: {}",
         count(Counter::LiveLock)
     )?;
@@ -523,13 +602,53 @@ pub fn show_mismatches(f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let total = count(Counter::Mismatch) + count(Counter::OpMismatch);
     writeln!(
         f,
-        "{} mismatches since reset; the first ones since load:",
-        total
+        "{} mismatches since reset; the last {} context switches and {} forks or exits since load, #n in the order found ({} dropped while a slot was busy):",
+        total,
+        KEPT,
+        OP_KEPT,
+        LOST.load(Relaxed)
     )?;
-    for e in SLOTS.iter().filter_map(Slot::get) {
-        writeln!(
+    for slot in &SLOTS {
+        slot.read(|e, seq| show_switch(f, e, seq))
+            .unwrap_or(Ok(()))?;
+    }
+    for slot in &OP_SLOTS {
+        slot.read(|e, seq| show_op(f, e, seq)).unwrap_or(Ok(()))?;
+    }
+    for slot in &FIXUP_SLOTS {
+        slot.read(|e, seq| show_fixup(f, &e.0, e.1, seq))
+            .unwrap_or(Ok(()))?;
+    }
+    Ok(())
+}
+
+fn show_fixup(f: &mut fmt::Formatter<'_>, s: &FixupSnap, o: Owner, seq: i64) -> fmt::Result {
+    let cpus = usize::try_from(s.nr_possible).map_or(0, |n| n.min(s.pcpu_cid.len()));
+    let users = usize::try_from(s.nr_users).map_or(0, |n| n.min(s.users.len()));
+    write!(
+        f,
+        "#{} fixup after {}: mm {:#x} mode {}; {:?} |",
+        seq,
+        if s.exit != 0 { "exit" } else { "fork" },
+        s.mm,
+        mode_name(s.mode),
+        o
+    )?;
+    for (c, cid) in s.pcpu_cid[..cpus].iter().enumerate() {
+        write!(f, " CPU{}:{}", c, FmtCid(*cid))?;
+    }
+    write!(f, " |")?;
+    for t in &s.users[..users] {
+        write!(f, " tid {}:{}", t.tid, FmtCid(t.cid))?;
+    }
+    writeln!(f)
+}
+
+fn show_switch(f: &mut fmt::Formatter<'_>, e: &Entry, seq: i64) -> fmt::Result {
+    writeln!(
             f,
-            "switch on cpu {}: mm {:#x} mode {:#x} max_cids {} bitmap {:#x}; prev pid {} cid {:#x} -> {:#x}; next pid {} cid {:#x} -> {:#x}; pcpu {:#x} -> {:#x}; model: prev {:x?} next {:x?} pcpu {:#x}",
+            "#{} switch on cpu {}: mm {:#x} mode {:#x} max_cids {} bitmap {:#x}; prev pid {} cid {:#x} -> {:#x}; next pid {} cid {:#x} -> {:#x}; pcpu {:#x} -> {:#x}; model: prev {:x?} next {:x?} pcpu {:#x}",
+            seq,
             e.pre.cpu,
             e.pre.mm.mm,
             e.pre.mm.mode,
@@ -546,12 +665,14 @@ pub fn show_mismatches(f: &mut fmt::Formatter<'_>) -> fmt::Result {
             e.want.prev_cid,
             e.want.next_cid,
             e.want.pcpu_cid
-        )?;
-    }
-    for e in OP_SLOTS.iter().filter_map(Slot::get) {
-        writeln!(
+        )
+}
+
+fn show_op(f: &mut fmt::Formatter<'_>, e: &OpEntry, seq: i64) -> fmt::Result {
+    writeln!(
             f,
-            "{} ({:?}) on cpu {}: pid {} mm {:#x}; mode {:#x} -> {:#x}, users {} -> {}, max_cids {} -> {}, pcpu_thrs {} -> {}; current cid {:#x} -> {:#x}; task cid {:#x} -> {:#x}; model: {:x?}",
+            "#{} {} ({:?}) on cpu {}: pid {} mm {:#x}; mode {:#x} -> {:#x}, users {} -> {}, max_cids {} -> {}, pcpu_thrs {} -> {}; current cid {:#x} -> {:#x}; task cid {:#x} -> {:#x}; model: {:x?}",
+            seq,
             if e.exit { "exit" } else { "fork" },
             e.kind,
             e.pre.cpu,
@@ -570,7 +691,5 @@ pub fn show_mismatches(f: &mut fmt::Formatter<'_>) -> fmt::Result {
             e.pre.t.cid,
             e.post.t.cid,
             e.want
-        )?;
-    }
-    Ok(())
+        )
 }

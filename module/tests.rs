@@ -317,3 +317,91 @@ fn stall_text_is_cut_at_the_buffer() {
     super::stall::describe(&stall(), &mut w).unwrap();
     assert_eq!(w.as_bytes(), b"live lock: CPU2 ");
 }
+
+/// A fork switched a 4-CPU mm with users 5 to per CPU mode: after the walk
+/// the running users hold `n|TRANSIT` or `n|ONCPU`, the others nothing.
+fn fixup_to_cpu() -> FixupSnap {
+    let mut s = FixupSnap {
+        mm: MM,
+        mode: MM_CID_ONCPU,
+        nr_possible: 4,
+        nr_users: 5,
+        ..FixupSnap::default()
+    };
+    s.pcpu_cid[..4].copy_from_slice(&[
+        cid_to_cpu_cid(0),
+        cid_to_transit_cid(1),
+        cid_to_cpu_cid(2),
+        MM_CID_UNSET,
+    ]);
+    for (i, cid) in [
+        cid_to_cpu_cid(0),
+        cid_to_transit_cid(1),
+        MM_CID_UNSET,
+        MM_CID_UNSET,
+        MM_CID_UNSET,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        s.users[i] = task(cid);
+    }
+    s
+}
+
+#[test]
+fn fixup_to_per_cpu_mode_that_finished_agrees() {
+    assert_eq!(
+        check_fixup(&fixup_to_cpu()),
+        FixupVerdict::Agree { exit: false }
+    );
+}
+
+#[test]
+fn task_owning_a_cid_after_the_walk_to_per_cpu_mode_is_a_violation() {
+    let mut s = fixup_to_cpu();
+    s.users[3] = task(3);
+    assert_eq!(
+        check_fixup(&s),
+        FixupVerdict::Violation(invariants::Owner::Task(3))
+    );
+}
+
+#[test]
+fn cpu_owning_a_cid_after_the_walk_to_per_task_mode_is_a_violation() {
+    let mut s = fixup_to_cpu();
+    s.mode = 0;
+    s.exit = 1;
+    assert_eq!(
+        check_fixup(&s),
+        FixupVerdict::Violation(invariants::Owner::Cpu(0))
+    );
+    s.pcpu_cid[..4].copy_from_slice(&[0, cid_to_transit_cid(1), 2, MM_CID_UNSET]);
+    s.users[0] = task(0);
+    assert_eq!(check_fixup(&s), FixupVerdict::Agree { exit: true });
+}
+
+#[test]
+fn mode_left_in_transit_or_cid_out_of_range_is_a_violation() {
+    let mut s = fixup_to_cpu();
+    s.mode = MM_CID_ONCPU | MM_CID_TRANSIT;
+    assert_eq!(
+        check_fixup(&s),
+        FixupVerdict::Violation(invariants::Owner::ModeInTransit)
+    );
+    let mut s = fixup_to_cpu();
+    s.pcpu_cid[3] = cid_to_cpu_cid(4);
+    assert_eq!(
+        check_fixup(&s),
+        FixupVerdict::Violation(invariants::Owner::CpuOutOfRange(3))
+    );
+}
+
+#[test]
+fn fixup_under_a_taken_mutex_is_not_decided() {
+    let s = FixupSnap {
+        raced: 1,
+        ..fixup_to_cpu()
+    };
+    assert_eq!(check_fixup(&s), FixupVerdict::Raced);
+}

@@ -20,16 +20,18 @@ report_get() {
 # transitions of both mode directions, no mismatch, no live lock.  Prints
 # "mmcid_rs: ..." and fails when the verdict is not agreement.
 report_verdict() {
-	local variant=$1 agreed ops raced mism to_cpu to_task locks
+	local variant=$1 agreed ops raced mism to_cpu to_task locks walks
 	agreed=$(report_get agreed)
 	ops=$(report_get agreed_fork_exit)
 	raced=$(( $(report_get raced_mode) + $(report_get raced_max_cids) + \
 		$(report_get raced_allocation) + $(report_get raced_pool_empty) + \
-		$(report_get raced_fork_exit) ))
-	mism=$(( $(report_get mismatches) + $(report_get fork_exit_mismatches) ))
+		$(report_get raced_fork_exit) + $(report_get raced_fixup) ))
+	mism=$(( $(report_get mismatches) + $(report_get fork_exit_mismatches) + \
+		$(report_get fixup_violations) ))
 	to_cpu=$(report_get fork_to_cpu)
 	to_task=$(report_get exit_to_task)
 	locks=$(report_get live_locks)
+	walks=$(( $(report_get fixup_to_cpu) + $(report_get fixup_to_task) ))
 	if [ "$mism" != 0 ]; then
 		head -20 /sys/kernel/debug/mmcid_rs/mismatches
 		echo "mmcid_rs: FAIL: C and Rust ($variant) disagree on $mism transitions (see the mismatches above)"
@@ -39,9 +41,9 @@ report_verdict() {
 		echo "mmcid_rs: FAIL: the watchdog named a live lock (see /sys/kernel/debug/mmcid_rs/live_lock)"
 		return 1
 	fi
-	if [ "$agreed" -le 0 ] || [ "$to_cpu" -le 0 ] || [ "$to_task" -le 0 ]; then
-		echo "mmcid_rs: FAIL: too little checked: $agreed switches, $to_cpu forks to per CPU mode, $to_task exits to per task mode"
+	if [ "$agreed" -le 0 ] || [ "$to_cpu" -le 0 ] || [ "$to_task" -le 0 ] || [ "$walks" -le 0 ]; then
+		echo "mmcid_rs: FAIL: too little checked: $agreed switches, $to_cpu forks to per CPU mode, $to_task exits to per task mode, $walks fixup walks"
 		return 1
 	fi
-	echo "mmcid_rs: C and Rust ($variant) agree on $((agreed + ops)) transitions ($agreed context switches, $ops forks and exits, $to_cpu switches to per CPU mode, $to_task back; $raced not decided)"
+	echo "mmcid_rs: C and Rust ($variant) agree on $((agreed + ops)) transitions ($agreed context switches, $ops forks and exits, $to_cpu switches to per CPU mode, $to_task back, $walks fixup walks left their mode's invariants; $raced not decided)"
 }
