@@ -9,8 +9,11 @@
  * the same runqueue lock. sched_switch is not exported to modules and is
  * found with for_each_kernel_tracepoint(); finish_task_switch() is a local
  * symbol that GCC may rename (finish_task_switch.isra.0), so the forms a
- * local clone can take are tried in turn.
+ * local clone can take are tried in turn, as ftrace filters. An ftrace_ops
+ * there costs less than a kprobe, which would sit on the same ftrace call
+ * site but save all registers for its handler.
  */
+#include <linux/ftrace.h>
 #include <linux/kprobes.h>
 #include <linux/mm_types.h>
 #include <linux/module.h>
@@ -33,7 +36,7 @@ struct mmcid_pending {
 
 static DEFINE_PER_CPU(struct mmcid_pending, mmcid_pending);
 static struct tracepoint *tp_sched_switch;
-static bool kp_registered;
+static bool probes_registered;
 
 static void snap_task(struct mmcid_task_snap *s, struct task_struct *t)
 {
@@ -109,23 +112,29 @@ static void probe_sched_switch(void *data, bool preempt,
 	p->valid = true;
 }
 
-/* Entry of finish_task_switch(): current is the task switched to. */
-static int kp_finish_task_switch(struct kprobe *kp, struct pt_regs *regs)
+/*
+ * Entry of finish_task_switch(), from its ftrace call site: current is the
+ * task switched to. Runs with the runqueue lock held and interrupts off,
+ * so it needs neither the registers of a kprobe nor ftrace's recursion
+ * guard: nothing it calls is traced by this ftrace_ops.
+ */
+static void ft_finish_task_switch(unsigned long ip, unsigned long parent_ip,
+				  struct ftrace_ops *op, struct ftrace_regs *fregs)
 {
 	struct mmcid_pending *p = this_cpu_ptr(&mmcid_pending);
 	struct mmcid_switch_snap post;
 
 	mmcid_watch_switch_end();
 	if (!p->valid)
-		return 0;
+		return;
 	p->valid = false;
 	snap_switch(&post, p->prev, current, p->mm, smp_processor_id());
 	mmcid_rs_check_switch(&p->pre, &post);
-	return 0;
 }
 
-static struct kprobe kp = {
-	.pre_handler = kp_finish_task_switch,
+static struct ftrace_ops finish_ops = {
+	.func = ft_finish_task_switch,
+	.flags = FTRACE_OPS_FL_RECURSION,
 };
 
 static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
@@ -252,19 +261,33 @@ static const char *const finish_names[] = {
 
 static int register_finish_probe(void)
 {
+	char name[40];
 	int i, ret = -ENOENT;
 
 	for (i = 0; i < ARRAY_SIZE(finish_names); i++) {
-		memset(&kp, 0, sizeof(kp));
-		kp.pre_handler = kp_finish_task_switch;
-		kp.symbol_name = finish_names[i];
-		ret = register_kprobe(&kp);
+		strscpy(name, finish_names[i]);
+		ret = ftrace_set_filter(&finish_ops, name, strlen(name), 1);
 		if (!ret)
-			return 0;
+			break;
 	}
-	pr_err("mmcid_rs: cannot probe finish_task_switch (tried %zu names): %d\n",
-	       ARRAY_SIZE(finish_names), ret);
+	if (ret) {
+		pr_err("mmcid_rs: cannot trace finish_task_switch (tried %zu names; CONFIG_DYNAMIC_FTRACE?): %d\n",
+		       ARRAY_SIZE(finish_names), ret);
+		return ret;
+	}
+	ret = register_ftrace_function(&finish_ops);
+	if (ret) {
+		pr_err("mmcid_rs: cannot attach to %s: %d\n", name, ret);
+		ftrace_free_filter(&finish_ops);
+	}
 	return ret;
+}
+
+static void unregister_finish_probe(void)
+{
+	/* Waits until no CPU runs the callback any more. */
+	unregister_ftrace_function(&finish_ops);
+	ftrace_free_filter(&finish_ops);
 }
 
 static void find_tp(struct tracepoint *tp, void *priv)
@@ -310,7 +333,7 @@ int mmcid_hooks_register(void)
 	ret = register_finish_probe();
 	if (ret)
 		goto out_exit;
-	kp_registered = true;
+	probes_registered = true;
 	ret = tracepoint_probe_register(tp_sched_switch, probe_sched_switch, NULL);
 	if (ret) {
 		pr_err("mmcid_rs: cannot attach to sched_switch: %d\n", ret);
@@ -319,8 +342,8 @@ int mmcid_hooks_register(void)
 	return 0;
 
 out_kp:
-	unregister_kprobe(&kp);
-	kp_registered = false;
+	unregister_finish_probe();
+	probes_registered = false;
 out_exit:
 	unregister_kretprobe(&krp_exit);
 out_fork:
@@ -336,11 +359,11 @@ void mmcid_hooks_unregister(void)
 	/* No tracepoint probe may still run into the module once it is gone. */
 	tracepoint_synchronize_unregister();
 	tp_sched_switch = NULL;
-	if (kp_registered) {
+	if (probes_registered) {
 		/* These wait for handlers that are running. */
-		unregister_kprobe(&kp);
+		unregister_finish_probe();
 		unregister_kretprobe(&krp_exit);
 		unregister_kretprobe(&krp_fork);
 	}
-	kp_registered = false;
+	probes_registered = false;
 }
