@@ -57,6 +57,8 @@ void mmcid_watch_switch_begin(struct task_struct *next)
 {
 	struct mmcid_inflight *f = this_cpu_ptr(&mmcid_inflight);
 
+	if (!READ_ONCE(running))
+		return;		/* stall_ms=0 */
 	WRITE_ONCE(f->next, next);
 	smp_wmb();	/* next before since; pairs with stall_of */
 	WRITE_ONCE(f->since, local_clock());
@@ -73,6 +75,8 @@ int mmcid_watch_fork_begin(struct task_struct *t)
 {
 	int i;
 
+	if (!READ_ONCE(running))
+		return -1;
 	for (i = 0; i < MMCID_FORK_SLOTS; i++) {
 		struct mmcid_fork_slot *s = &fork_slots[i];
 
@@ -253,8 +257,8 @@ void mmcid_watchdog_start(unsigned int stall_ms)
 	for_each_possible_cpu(cpu)
 		hrtimer_setup(per_cpu_ptr(&mmcid_wd_timer, cpu), watchdog_fn,
 			      CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+	WRITE_ONCE(running, true);
 	on_each_cpu(watchdog_arm, NULL, 1);
-	running = true;
 }
 
 void mmcid_watchdog_stop(void)
@@ -264,7 +268,7 @@ void mmcid_watchdog_stop(void)
 	if (!running)
 		return;
 	/* Waits for a callback that is running. */
+	WRITE_ONCE(running, false);
 	for_each_possible_cpu(cpu)
 		hrtimer_cancel(per_cpu_ptr(&mmcid_wd_timer, cpu));
-	running = false;
 }

@@ -4,45 +4,54 @@
 # Runs inside the guest: context switch rate (pipe ping-pong between two
 # threads on one CPU) without the module, with it filtered to another
 # process, with it checking everything, and the same without the live lock
-# watchdog's timers.  Median of RUNS runs each.
+# watchdog's timers.  The four settings take turns, RUNS rounds of them,
+# so that drift during the boot spreads over all four; median of each.
 set -eu
 
 RUNS=${1:-5}
 SECS=${2:-2}
 PP=./selftests/mmcid_rs/pingpong
 KO=./mmcid-rs.ko
+OUT=$(mktemp -d)
 
 median() {
 	sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
 }
 
-rate() {
-	i=0
-	while [ $i -lt "$RUNS" ]; do
-		"$PP" "$SECS"
-		i=$((i + 1))
-	done | median
+# one SETTING [insmod parameters...]: one run in that setting
+one() {
+	setting=$1
+	shift
+	[ "$setting" = none ] || insmod "$KO" "$@"
+	"$PP" "$SECS" >>"$OUT/$setting"
+	if [ "$setting" = all ]; then
+		sed -n 's/^agreed //p' /sys/kernel/debug/mmcid_rs/report >"$OUT/agreed"
+	fi
+	[ "$setting" = none ] || rmmod mmcid_rs
 }
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-base=$(rate)
-insmod "$KO" pid=1
-filtered=$(rate)
-rmmod mmcid_rs
-insmod "$KO"
-all=$(rate)
-agreed=$(sed -n 's/^agreed //p' /sys/kernel/debug/mmcid_rs/report)
-rmmod mmcid_rs
-insmod "$KO" stall_ms=0
-nowatch=$(rate)
-rmmod mmcid_rs
+i=0
+while [ $i -lt "$RUNS" ]; do
+	one none
+	one filtered pid=1
+	one all
+	one nowatch stall_ms=0
+	i=$((i + 1))
+done
+base=$(median <"$OUT/none")
 pct() {
 	awk -v a="$1" -v b="$base" 'BEGIN {printf "%+.1f%%", (a - b) * 100 / b}'
 }
-echo "| module | round trips/s (median of $RUNS x ${SECS} s) | vs. unloaded |"
+row() {
+	m=$(median <"$OUT/$2")
+	echo "| $1 | $m | $(pct "$m") |"
+}
+echo "| module | round trips/s (median of $RUNS x ${SECS} s, settings in turn) | vs. unloaded |"
 echo "|---|---|---|"
 echo "| not loaded | $base | |"
-echo "| loaded, pid=1 (filtered out) | $filtered | $(pct "$filtered") |"
-echo "| loaded, checking everything | $all | $(pct "$all") |"
-echo "| loaded, checking everything, stall_ms=0 (no watchdog timers) | $nowatch | $(pct "$nowatch") |"
-echo "mmcid_rs: bench: $agreed switches checked in the last setting"
+row "loaded, pid=1 (filtered out)" filtered
+row "loaded, checking everything" all
+row "loaded, checking everything, stall_ms=0 (no watchdog timers)" nowatch
+echo "mmcid_rs: bench: $(cat "$OUT/agreed") switches checked in the last run checking everything"
+rm -rf "$OUT"
