@@ -2,14 +2,15 @@
 /*
  * Live lock watchdog of mmcid_rs. mm_get_cid() is inlined into __schedule(),
  * so a CPU spinning in it is seen from outside: it passed the sched_switch
- * tracepoint and has not reached finish_task_switch(). glue/hooks.c stamps
- * both; a pinned hrtimer on every CPU looks at the stamps of all CPUs, and
- * the first CPU still taking interrupts names a switch older than stall_ms.
+ * tracepoint and has not reached finish_task_switch(). glue/hooks.c marks
+ * both; a pinned hrtimer on every CPU looks at the marks of all CPUs (the
+ * first MMCID_STALL_CPUS), and the first CPU still taking interrupts that
+ * has seen one CPU in the same switch for stall_ms names it.
  *
  * The timer takes no lock: the CPU it names holds its runqueue lock and
  * other CPUs may wait for it. What it reads it reads with
  * get_kernel_nofault() or under RCU, and it keeps the snapshot only if the
- * stamp it started from is unchanged afterwards.
+ * mark it started from is unchanged afterwards.
  */
 #include <linux/atomic.h>
 #include <linux/cpumask.h>
@@ -25,13 +26,27 @@
 
 #include <mmcid_rs.h>
 
-/* A context switch in progress: written by its CPU, read by the timers. */
+/*
+ * A context switch in progress: written by its CPU, read by the timers.
+ * No clock is read on the switch path (under TCG a local_clock() per
+ * switch cost more than both hooks together): the timers time it.
+ */
 struct mmcid_inflight {
 	struct task_struct *next;
-	u64 since;		/* local_clock() at sched_switch, 0: none */
+	unsigned long gen;	/* odd from sched_switch to finish_task_switch() */
 };
 
 static DEFINE_PER_CPU(struct mmcid_inflight, mmcid_inflight);
+
+/* What one CPU's timer saw of each CPU's switch; only that timer writes it. */
+struct mmcid_seen {
+	struct {
+		unsigned long gen;	/* the odd gen first seen ... */
+		u64 since;		/* ... at this local_clock() */
+	} cpu[MMCID_STALL_CPUS];
+};
+
+static DEFINE_PER_CPU(struct mmcid_seen, mmcid_seen);
 
 /* sched_mm_cid_fork() calls in progress; more at once are not watched. */
 #define MMCID_FORK_SLOTS 8
@@ -60,14 +75,17 @@ void mmcid_watch_switch_begin(struct task_struct *next)
 	if (!READ_ONCE(running))
 		return;		/* stall_ms=0 */
 	WRITE_ONCE(f->next, next);
-	smp_wmb();	/* next before since; pairs with stall_of */
-	WRITE_ONCE(f->since, local_clock());
+	smp_wmb();	/* next before gen; pairs with stall_of */
+	WRITE_ONCE(f->gen, (f->gen | 1) + 2);	/* a new odd value */
 }
 
 /* finish_task_switch(), runqueue lock still held: the switch is done. */
 void mmcid_watch_switch_end(void)
 {
-	WRITE_ONCE(this_cpu_ptr(&mmcid_inflight)->since, 0);
+	struct mmcid_inflight *f = this_cpu_ptr(&mmcid_inflight);
+
+	if (f->gen & 1)
+		WRITE_ONCE(f->gen, f->gen + 1);
 }
 
 /* Entry of sched_mm_cid_fork(@t) by current: the slot to end, or -1. */
@@ -174,38 +192,49 @@ static void fork_of(struct mmcid_stall_snap *s, struct mm_struct *mm, u64 now)
 }
 
 /*
- * Snapshot CPU @cpu's switch if it started more than stall_ns ago and is
- * still the same switch after the reads.
+ * Snapshot CPU @cpu's switch if this timer has seen it in the same switch
+ * for stall_ns, and it is still the same switch after the reads.
  */
-static bool stall_of(struct mmcid_stall_snap *s, int cpu, u64 now)
+static bool stall_of(struct mmcid_stall_snap *s, int cpu, u64 now,
+		     struct mmcid_seen *seen)
 {
 	struct mmcid_inflight *f = per_cpu_ptr(&mmcid_inflight, cpu);
-	u64 since = READ_ONCE(f->since);
+	unsigned long gen = READ_ONCE(f->gen);
 	struct task_struct *next;
 	struct mm_struct *mm;
 
-	if (!since || (s64)(now - since) < (s64)stall_ns)
+	if (!(gen & 1)) {
+		seen->cpu[cpu].gen = 0;
 		return false;
-	smp_rmb();	/* since before next; pairs with switch_begin */
+	}
+	if (seen->cpu[cpu].gen != gen) {
+		seen->cpu[cpu].gen = gen;
+		seen->cpu[cpu].since = now;
+		return false;
+	}
+	if ((s64)(now - seen->cpu[cpu].since) < (s64)stall_ns)
+		return false;
+	smp_rmb();	/* gen before next; pairs with switch_begin */
 	next = READ_ONCE(f->next);
 	memset(s, 0, sizeof(*s));
 	s->cpu = cpu;
 	s->nr_possible = num_possible_cpus();
-	s->spin_ns = now - since;
+	s->spin_ns = now - seen->cpu[cpu].since;
 	/* Still in the switch, so @next lives until rcu_read_unlock(). */
-	if (READ_ONCE(f->since) != since || !read_task(&s->next, next))
+	if (READ_ONCE(f->gen) != gen || !read_task(&s->next, next))
 		return false;
 	mm = (struct mm_struct *)(unsigned long)s->next.mm;
 	if (!mm || !read_mm(s, mm))
 		return false;
 	read_threads(s, next);
 	fork_of(s, mm, now);
-	smp_rmb();	/* the reads before since again */
-	return READ_ONCE(f->since) == since;
+	smp_rmb();	/* the reads before gen again */
+	return READ_ONCE(f->gen) == gen;
 }
 
 static void watchdog_check(void)
 {
+	struct mmcid_seen *seen = this_cpu_ptr(&mmcid_seen);
 	struct mmcid_stall_snap s;
 	u64 now = local_clock();
 	int cpu;
@@ -214,7 +243,9 @@ static void watchdog_check(void)
 		return;
 	rcu_read_lock();
 	for_each_online_cpu(cpu) {
-		if (!stall_of(&s, cpu, now))
+		if (cpu >= MMCID_STALL_CPUS)
+			break;
+		if (!stall_of(&s, cpu, now, seen))
 			continue;
 		if (!atomic_cmpxchg(&reported, 0, 1))
 			mmcid_rs_live_lock(&s);
@@ -242,8 +273,12 @@ unsigned int mmcid_stall_snap_size(void)
 }
 
 /*
- * Arm a timer on every online CPU, firing five times per @stall_ms.
- * CPUs brought online later are not watched.
+ * Arm a timer on every online CPU, firing twice per @stall_ms: a timer
+ * first sees a switch at most half a stall_ms after it began, and names it
+ * at most half a stall_ms after it has seen it for stall_ms. Fewer wakeups
+ * matter under TCG on a small host, where an idle vCPU woken by a timer
+ * takes a host CPU from the busy ones. CPUs brought online later are not
+ * watched.
  */
 void mmcid_watchdog_start(unsigned int stall_ms)
 {
@@ -252,7 +287,7 @@ void mmcid_watchdog_start(unsigned int stall_ms)
 	if (!stall_ms)
 		return;
 	stall_ns = (u64)stall_ms * NSEC_PER_MSEC;
-	period = ns_to_ktime(max_t(u64, stall_ns / 5, NSEC_PER_MSEC));
+	period = ns_to_ktime(max_t(u64, stall_ns / 2, NSEC_PER_MSEC));
 	atomic_set(&reported, 0);
 	for_each_possible_cpu(cpu)
 		hrtimer_setup(per_cpu_ptr(&mmcid_wd_timer, cpu), watchdog_fn,

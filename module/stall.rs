@@ -30,7 +30,7 @@ impl fmt::Display for Who<'_> {
 pub fn describe(s: &StallSnap, w: &mut impl Write) -> fmt::Result {
     writeln!(
         w,
-        "live lock: CPU{} has spun in the context switch to {} for {} ms with its runqueue lock held",
+        "live lock: CPU{} has spun in the context switch to {} for at least {} ms with its runqueue lock held",
         s.cpu,
         Who(&s.next),
         s.spin_ns / NSEC_PER_MSEC

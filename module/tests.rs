@@ -282,7 +282,7 @@ fn stall_with_the_pre_fix_shape_is_named() {
     let (buf, n) = describe_to_string(&s);
     let text = ::core::str::from_utf8(&buf[..n]).unwrap();
     let want = concat!(
-        "live lock: CPU2 has spun in the context switch to pid 100 tid 100 for 63 ms with its runqueue lock held\n",
+        "live lock: CPU2 has spun in the context switch to pid 100 tid 100 for at least 63 ms with its runqueue lock held\n",
         "  the fixup of the fork of tid 104 by pid 100 tid 100 on CPU0 waits: in sched_mm_cid_fork() for 70 ms\n",
         "  CID state: mode ONCPU, users 5, max_cids 4, pcpu_thrs 4, bitmap 1111 | CPU0:0|ONCPU CPU1:3|ONCPU CPU2:2 CPU3:1|ONCPU\n",
         "  threads: tid 100 on CPU2: 0|ONCPU; tid 101 on CPU1: 2;\n",

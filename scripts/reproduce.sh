@@ -75,7 +75,7 @@ boot() {
 	[ -f "${log}" ] || { echo "result=failed"; echo "${out}" | tail -5 >&2; return; }
 	t0=$(stamp "${log}" 'mmcid_rs: the fork pattern starts')
 	named=$(stamp "${log}" 'mmcid_rs: live lock:')
-	spun=$(sed -n 's/.*mmcid_rs: live lock: .* for \([0-9]*\) ms .*/\1/p' "${log}" | head -1)
+	spun=$(sed -n 's/.*mmcid_rs: live lock: .* for at least \([0-9]*\) ms .*/\1/p' "${log}" | head -1)
 	shape=no
 	grep -q 'mmcid_rs: .*shape: .*the live lock of the pre-fix variant' "${log}" && shape=yes
 	rcu=$(stamp "${log}" 'rcu: INFO: .*detected stall')
@@ -123,7 +123,7 @@ for ((i = 1; i <= BOOTS; i++)); do
 		named=$((named + 1))
 		spins+=("$(field spun "${r}")")
 		msg+="; mmcid_rs named the live lock at $(after "${t0}" "$(field named "${r}")")"
-		msg+=" (CPU had spun $(field spun "${r}") ms; pre-fix shape: $(field shape "${r}"))"
+		msg+=" (CPU had spun at least $(field spun "${r}") ms; pre-fix shape: $(field shape "${r}"))"
 	else
 		msg+="; mmcid_rs named nothing"
 	fi
