@@ -170,6 +170,14 @@ struct MmcidRs {
     _dir: Dir,
 }
 
+/// A read-only debugfs file of `dir` that shows `show`.
+fn read_file<F>(dir: &Dir, name: &CStr, show: &'static F) -> Result<Pin<KBox<File<Files>>>>
+where
+    F: Fn(&Files, &mut fmt::Formatter<'_>) -> fmt::Result + Send + Sync,
+{
+    KBox::pin_init(dir.read_callback_file(name, Files, show), GFP_KERNEL)
+}
+
 /// The longest `stall_ms=` accepted.
 const MAX_STALL_MS: u32 = 10_000;
 
@@ -230,22 +238,10 @@ impl kernel::Module for MmcidRs {
 
         let dir = Dir::new(c"mmcid_rs");
         let files = [
-            KBox::pin_init(
-                dir.read_callback_file(c"status", Files, &Files::status),
-                GFP_KERNEL,
-            )?,
-            KBox::pin_init(
-                dir.read_callback_file(c"report", Files, &Files::report),
-                GFP_KERNEL,
-            )?,
-            KBox::pin_init(
-                dir.read_callback_file(c"mismatches", Files, &Files::mismatches),
-                GFP_KERNEL,
-            )?,
-            KBox::pin_init(
-                dir.read_callback_file(c"live_lock", Files, &Files::live_lock),
-                GFP_KERNEL,
-            )?,
+            read_file(&dir, c"status", &Files::status)?,
+            read_file(&dir, c"report", &Files::report)?,
+            read_file(&dir, c"mismatches", &Files::mismatches)?,
+            read_file(&dir, c"live_lock", &Files::live_lock)?,
             KBox::pin_init(
                 dir.write_callback_file(c"reset", Files, &Files::reset),
                 GFP_KERNEL,
