@@ -12,23 +12,13 @@ use std::fmt::Write;
 
 const COL: usize = 30;
 
-/// A CID as C would name its bits.
-pub fn fmt_cid(cid: u32) -> String {
-    FmtCid(cid).to_string()
-}
-
-/// The mode word as C would name it.
-pub fn fmt_mode(mode: u32) -> &'static str {
-    mode_name(mode)
-}
-
 fn task_cpu(w: &World, t: u8) -> usize {
     usize::from(w.s.tasks[usize::from(t)].cpu)
 }
 
 /// The CPU an action happens on and what it did, given the states around it.
 fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
-    let cid = |t: u8| fmt_cid(after.s.tasks[usize::from(t)].cid);
+    let cid = |t: u8| FmtCid(after.s.tasks[usize::from(t)].cid);
     match a {
         Action::Switch {
             cpu,
@@ -76,7 +66,7 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
                 let _ = write!(
                     s,
                     ", mode {}, T{} cid {}",
-                    fmt_mode(after.s.mm_cid.mode),
+                    mode_name(after.s.mm_cid.mode),
                     task,
                     cid(task)
                 );
@@ -106,20 +96,20 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
         Action::FixupCpu { task, cpu } => {
             let c = task_cpu(before, task);
             let p = after.s.mm_cid.pcpu[usize::from(cpu)];
-            (c, format!("walk: CPU{} pcpu {}", cpu, fmt_cid(p)))
+            (c, format!("walk: CPU{} pcpu {}", cpu, FmtCid(p)))
         }
         Action::Complete { task } => {
             let c = task_cpu(before, task);
             (
                 c,
-                format!("fixup done: mode {}", fmt_mode(after.s.mm_cid.mode)),
+                format!("fixup done: mode {}", mode_name(after.s.mm_cid.mode)),
             )
         }
         Action::Exit { task } => {
             let c = task_cpu(before, task);
             let mut s = format!("T{} exits: users {}", task, after.s.mm_cid.users);
             if before.s.mm_cid.mode != after.s.mm_cid.mode {
-                let _ = write!(s, ", mode {}", fmt_mode(after.s.mm_cid.mode));
+                let _ = write!(s, ", mode {}", mode_name(after.s.mm_cid.mode));
             }
             (c, s)
         }
@@ -152,19 +142,19 @@ pub fn summary(w: &World) -> String {
     let s = &w.s;
     let mut out = format!(
         "mode {}, users {}, max_cids {}, bitmap {} |",
-        fmt_mode(s.mm_cid.mode),
+        mode_name(s.mm_cid.mode),
         s.mm_cid.users,
         s.mm_cid.max_cids,
         FmtBitmap(s.mm_cid.cidmask, s.nr_possible_cpus)
     );
     for c in s.possible_cpus() {
         let curr = s.curr(c).map_or("-".to_string(), |t| format!("T{}", t));
-        let _ = write!(out, " CPU{}:{}/{}", c, curr, fmt_cid(s.mm_cid.pcpu[c]));
+        let _ = write!(out, " CPU{}:{}/{}", c, curr, FmtCid(s.mm_cid.pcpu[c]));
     }
     out.push_str(" |");
     for t in 0..s.nr_tasks {
         if matches!(w.task[t].life, Life::Alive | Life::Exiting) || w.task[t].op != Op::None {
-            let _ = write!(out, " T{}:{}", t, fmt_cid(s.tasks[t].cid));
+            let _ = write!(out, " T{}:{}", t, FmtCid(s.tasks[t].cid));
         }
     }
     out
@@ -229,7 +219,7 @@ pub fn explain_live_lock(w: &World, cpu: u8) -> String {
                         .find(|&t| {
                             w.s.tasks[t].cid != MM_CID_UNSET && task_mm_cid(w.s.tasks[t].cid) == cid
                         })
-                        .map(|t| format!("T{} ({})", t, fmt_cid(w.s.tasks[t].cid)))
+                        .map(|t| format!("T{} ({})", t, FmtCid(w.s.tasks[t].cid)))
                 })
                 .unwrap_or_else(|| "free".into());
         let _ = writeln!(out, "  CID {}: {}", cid, owner);
@@ -255,12 +245,12 @@ pub fn render(cfg: &Config, r: &Report) -> String {
             Violation::TransitionUnfinished { mode, task, cpu } => match task {
                 Some(t) => format!(
                     "TRANSITION UNFINISHED: mode {} but T{} still owns a CID",
-                    fmt_mode(*mode),
+                    mode_name(*mode),
                     t
                 ),
                 None => format!(
                     "TRANSITION UNFINISHED: mode {} but CPU{} still owns a CID",
-                    fmt_mode(*mode),
+                    mode_name(*mode),
                     cpu
                 ),
             },
