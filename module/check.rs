@@ -10,7 +10,7 @@
 //! Each such case is accepted as a race, counted, and never as agreement.
 //! The same goes for forks and exits, and for the state a fixup walk left.
 
-use super::ffi::{FixupSnap, OpSnap, SwitchSnap, FIXUP_USERS, STALL_CPUS};
+use super::ffi::{FixupSnap, OpSnap, SwitchSnap};
 use super::model::invariants::{transition_finished, Owner};
 use super::model::*;
 
@@ -316,10 +316,10 @@ pub fn check_exit(variant: Variant, pre: &OpSnap, post: &OpSnap) -> OpVerdict {
 /// What a completed fixup left behind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FixupVerdict {
-    /// The invariants of the new mode hold (`exit`: after an exit).
+    /// The invariants of the new mode hold.
     Agree {
-        /// After `sched_mm_cid_exit()` (to per task mode), else a fork.
-        exit: bool,
+        /// The walk went to per CPU mode, else to per task mode.
+        to_cpu: bool,
     },
     /// Another fork or exit held `mm_cid::mutex`: not decided.
     Raced,
@@ -333,11 +333,11 @@ pub fn check_fixup(s: &FixupSnap) -> FixupVerdict {
     if s.raced != 0 {
         return FixupVerdict::Raced;
     }
-    let cpus = usize::try_from(s.nr_possible).map_or(STALL_CPUS, |n| n.min(STALL_CPUS));
-    let kept = usize::try_from(s.nr_users).map_or(FIXUP_USERS, |n| n.min(FIXUP_USERS));
-    let users = s.users[..kept].iter().map(|t| (t.active != 0, t.cid));
-    match transition_finished(s.mode, users, &s.pcpu_cid[..cpus], s.nr_possible) {
-        None => FixupVerdict::Agree { exit: s.exit != 0 },
+    let users = s.kept_users().iter().map(|t| (t.active != 0, t.cid));
+    match transition_finished(s.mode, users, s.pcpu_cids(), s.nr_possible) {
+        None => FixupVerdict::Agree {
+            to_cpu: cid_on_cpu(s.mode),
+        },
         Some(o) => FixupVerdict::Violation(o),
     }
 }

@@ -155,3 +155,32 @@ pub struct FixupSnap {
     /// The users.
     pub users: [TaskSnap; FIXUP_USERS],
 }
+
+/// How many of `cap` places the C filled, when it says `n`.
+fn held(n: u32, cap: usize) -> usize {
+    usize::try_from(n).map_or(cap, |n| n.min(cap))
+}
+
+impl StallSnap {
+    /// Each possible CPU's `pcpu->cid`, as far as the snapshot holds them.
+    pub fn pcpu_cids(&self) -> &[u32] {
+        &self.pcpu_cid[..held(self.nr_possible, STALL_CPUS)]
+    }
+
+    /// The threads kept.
+    pub fn threads(&self) -> &[TaskSnap] {
+        &self.tasks[..held(self.nr_tasks, STALL_TASKS)]
+    }
+}
+
+impl FixupSnap {
+    /// Each possible CPU's `pcpu->cid`, as far as the snapshot holds them.
+    pub fn pcpu_cids(&self) -> &[u32] {
+        &self.pcpu_cid[..held(self.nr_possible, STALL_CPUS)]
+    }
+
+    /// The users kept.
+    pub fn kept_users(&self) -> &[TaskSnap] {
+        &self.users[..held(self.nr_users, FIXUP_USERS)]
+    }
+}

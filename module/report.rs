@@ -272,7 +272,7 @@ static OP_SLOTS: [Slot<OpEntry>; OP_KEPT] = [const {
 }; OP_KEPT];
 static OP_NEXT: Atomic<i64> = Atomic::new(0);
 
-/// Count a fork or exit verdict; keep a mismatch if there is room.
+/// Count a fork or exit verdict; keep a mismatch in the ring.
 pub fn record_op(exit: bool, v: OpVerdict, pre: &OpSnap, post: &OpSnap) {
     note_mm(pre.mm.mm);
     let c = match v {
@@ -393,8 +393,8 @@ static FIXUP_NEXT: Atomic<i64> = Atomic::new(0);
 /// Count the verdict on what a fixup walk left; keep a violation.
 pub fn record_fixup(v: FixupVerdict, s: &FixupSnap) {
     let c = match v {
-        FixupVerdict::Agree { exit: false } => Counter::FixupToCpu,
-        FixupVerdict::Agree { exit: true } => Counter::FixupToTask,
+        FixupVerdict::Agree { to_cpu: true } => Counter::FixupToCpu,
+        FixupVerdict::Agree { to_cpu: false } => Counter::FixupToTask,
         FixupVerdict::Raced => Counter::RacedFixup,
         FixupVerdict::Violation(o) => {
             keep_in(&FIXUP_SLOTS, &FIXUP_NEXT, (*s, o));
@@ -404,7 +404,7 @@ pub fn record_fixup(v: FixupVerdict, s: &FixupSnap) {
     COUNTS[c as usize].add(1, Relaxed);
 }
 
-/// Count a verdict; keep a mismatch if there is room.
+/// Count a switch verdict; keep a mismatch in the ring.
 pub fn record(v: Verdict, pre: &SwitchSnap, post: &SwitchSnap) {
     note_mm(pre.mm.mm);
     let c = match v {
@@ -623,8 +623,6 @@ pub fn show_mismatches(f: &mut fmt::Formatter<'_>) -> fmt::Result {
 }
 
 fn show_fixup(f: &mut fmt::Formatter<'_>, s: &FixupSnap, o: Owner, seq: i64) -> fmt::Result {
-    let cpus = usize::try_from(s.nr_possible).map_or(0, |n| n.min(s.pcpu_cid.len()));
-    let users = usize::try_from(s.nr_users).map_or(0, |n| n.min(s.users.len()));
     write!(
         f,
         "#{} fixup after {}: mm {:#x} mode {}; {:?} |",
@@ -634,11 +632,11 @@ fn show_fixup(f: &mut fmt::Formatter<'_>, s: &FixupSnap, o: Owner, seq: i64) -> 
         mode_name(s.mode),
         o
     )?;
-    for (c, cid) in s.pcpu_cid[..cpus].iter().enumerate() {
+    for (c, cid) in s.pcpu_cids().iter().enumerate() {
         write!(f, " CPU{}:{}", c, FmtCid(*cid))?;
     }
     write!(f, " |")?;
-    for t in &s.users[..users] {
+    for t in s.kept_users() {
         write!(f, " tid {}:{}", t.tid, FmtCid(t.cid))?;
     }
     writeln!(f)

@@ -4,7 +4,7 @@
 //! in the explorer's words, and whether it has the shape of the live lock
 //! that the fix removed (see `model/livelock.rs`).
 
-use super::ffi::{StallSnap, TaskSnap, STALL_CPUS, STALL_TASKS};
+use super::ffi::{StallSnap, TaskSnap};
 use super::model::{mode_name, FmtBitmap, FmtCid, LiveLockShape};
 use core::fmt::{self, Write};
 
@@ -12,9 +12,8 @@ const NSEC_PER_MSEC: u64 = 1_000_000;
 
 /// The shape of `s`, over the CPUs the snapshot holds.
 pub fn shape(s: &StallSnap) -> LiveLockShape {
-    let n = usize::try_from(s.nr_possible).map_or(STALL_CPUS, |n| n.min(STALL_CPUS));
     let cpu = usize::try_from(s.cpu).unwrap_or(usize::MAX);
-    LiveLockShape::of(s.cidmask, s.max_cids, &s.pcpu_cid[..n], cpu, s.next.cid)
+    LiveLockShape::of(s.cidmask, s.max_cids, s.pcpu_cids(), cpu, s.next.cid)
 }
 
 /// A task as `pid P tid T`.
@@ -54,14 +53,12 @@ pub fn describe(s: &StallSnap, w: &mut impl Write) -> fmt::Result {
         s.pcpu_thrs,
         FmtBitmap(s.cidmask, s.nr_possible)
     )?;
-    let n = usize::try_from(s.nr_possible).map_or(STALL_CPUS, |n| n.min(STALL_CPUS));
-    for (c, cid) in s.pcpu_cid[..n].iter().enumerate() {
+    for (c, cid) in s.pcpu_cids().iter().enumerate() {
         write!(w, " CPU{}:{}", c, FmtCid(*cid))?;
     }
     writeln!(w)?;
-    let kept = usize::try_from(s.nr_tasks).map_or(STALL_TASKS, |n| n.min(STALL_TASKS));
     write!(w, "  threads:")?;
-    for (t, cpu) in s.tasks[..kept].iter().zip(&s.task_cpu) {
+    for (t, cpu) in s.threads().iter().zip(&s.task_cpu) {
         write!(w, " tid {} on CPU{}: {}", t.tid, cpu, FmtCid(t.cid))?;
         if t.active == 0 {
             write!(w, " (inactive)")?;

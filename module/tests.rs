@@ -353,7 +353,7 @@ fn fixup_to_cpu() -> FixupSnap {
 fn fixup_to_per_cpu_mode_that_finished_agrees() {
     assert_eq!(
         check_fixup(&fixup_to_cpu()),
-        FixupVerdict::Agree { exit: false }
+        FixupVerdict::Agree { to_cpu: true }
     );
 }
 
@@ -378,7 +378,7 @@ fn cpu_owning_a_cid_after_the_walk_to_per_task_mode_is_a_violation() {
     );
     s.pcpu_cid[..4].copy_from_slice(&[0, cid_to_transit_cid(1), 2, MM_CID_UNSET]);
     s.users[0] = task(0);
-    assert_eq!(check_fixup(&s), FixupVerdict::Agree { exit: true });
+    assert_eq!(check_fixup(&s), FixupVerdict::Agree { to_cpu: false });
 }
 
 #[test]
