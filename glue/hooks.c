@@ -70,13 +70,12 @@ static void snap_switch(struct mmcid_switch_snap *s, struct task_struct *prev,
 
 /*
  * The mm whose state mm_cid_switch_to(prev, next) changes, or NULL when it
- * changes none or two: mm_cid_schedin() acts on an active @next,
+ * changes none or two: mm_cid_schedin() acts on an active @next (@in),
  * mm_cid_schedout() on a @prev holding a CID in transit.
  */
 static struct mm_struct *switch_mm_of(struct task_struct *prev,
-				      struct task_struct *next)
+				      struct task_struct *next, bool in)
 {
-	bool in = next->mm && READ_ONCE(next->mm_cid.active);
 	bool out = prev->mm && (READ_ONCE(prev->mm_cid.cid) & MM_CID_TRANSIT);
 
 	if (in && out && prev->mm != next->mm)
@@ -95,13 +94,14 @@ static void probe_sched_switch(void *data, bool preempt,
 			       unsigned int prev_state)
 {
 	struct mmcid_pending *p = this_cpu_ptr(&mmcid_pending);
+	bool in = next->mm && READ_ONCE(next->mm_cid.active);
 	int pid = mmcid_param_pid();
 	struct mm_struct *mm;
 
 	p->valid = false;
-	if (next->mm && READ_ONCE(next->mm_cid.active))
+	if (in)
 		mmcid_watch_switch_begin(next);
-	mm = switch_mm_of(prev, next);
+	mm = switch_mm_of(prev, next, in);
 	if (!mm)
 		return;
 	if (pid && next->tgid != pid && prev->tgid != pid)
@@ -220,18 +220,19 @@ static void snap_fixup(struct mm_struct *mm, bool exit)
 static int op_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
+	bool fork = get_kretprobe(ri) == &krp_fork;
 	struct mmcid_op_snap post;
 
 	mmcid_watch_fork_end(c->slot);
 	if (!c->check)
 		return 0;
 	snap_op(&post, c->t);
-	if (get_kretprobe(ri) == &krp_fork)
+	if (fork)
 		mmcid_rs_check_fork(&c->pre, &post);
 	else
 		mmcid_rs_check_exit(&c->pre, &post);
 	if ((c->pre.mm.mode ^ post.mm.mode) & MM_CID_ONCPU)
-		snap_fixup(c->t->mm, get_kretprobe(ri) != &krp_fork);
+		snap_fixup(c->t->mm, !fork);
 	return 0;
 }
 
