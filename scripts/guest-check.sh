@@ -84,7 +84,7 @@ fi
 echo 1 >"$D/reset"
 "$DRIVER" "$SECONDS_RUN" || fail "the fork pattern failed"
 cat "$D/status"
-mism=$(( $(report_get mismatches) + $(report_get fork_exit_mismatches) ))
+mism=$(report_mismatches)
 head -4 "$D/mismatches"
 verdict=$(report_verdict "$VARIANT") || true
 rmmod mmcid_rs || fail "rmmod failed"

@@ -16,6 +16,11 @@ report_get() {
 	sed -n "s/^$1 //p" /sys/kernel/debug/mmcid_rs/report
 }
 
+# Mismatches between the C and the model, switches and forks/exits.
+report_mismatches() {
+	echo $(( $(report_get mismatches) + $(report_get fork_exit_mismatches) ))
+}
+
 # The one-line verdict from the module's report: agreement on the checked
 # transitions of both mode directions, no mismatch, no live lock.  Prints
 # "mmcid_rs: ..." and fails when the verdict is not agreement.
@@ -26,8 +31,7 @@ report_verdict() {
 	raced=$(( $(report_get raced_mode) + $(report_get raced_max_cids) + \
 		$(report_get raced_allocation) + $(report_get raced_pool_empty) + \
 		$(report_get raced_fork_exit) + $(report_get raced_fixup) ))
-	mism=$(( $(report_get mismatches) + $(report_get fork_exit_mismatches) + \
-		$(report_get fixup_violations) ))
+	mism=$(( $(report_mismatches) + $(report_get fixup_violations) ))
 	to_cpu=$(report_get fork_to_cpu)
 	to_task=$(report_get exit_to_task)
 	locks=$(report_get live_locks)
