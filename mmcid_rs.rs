@@ -48,6 +48,15 @@ extern "C" {
     fn mmcid_param_stall_ms() -> kernel::ffi::c_uint;
     fn mmcid_watchdog_start(stall_ms: kernel::ffi::c_uint);
     fn mmcid_watchdog_stop();
+    fn mmcid_watchdog_starts() -> kernel::ffi::c_ulong;
+    fn mmcid_watchdog_stops() -> kernel::ffi::c_ulong;
+}
+
+/// The watchdog's timers, for the debugfs files.
+fn watchdog() -> report::Watchdog {
+    // SAFETY: both only read an atomic counter of glue/watchdog.c.
+    let (starts, stops) = unsafe { (mmcid_watchdog_starts(), mmcid_watchdog_stops()) };
+    report::Watchdog { starts, stops }
 }
 
 /// The variant checked against, set once in init() before the hooks run.
@@ -111,7 +120,7 @@ pub unsafe extern "C" fn mmcid_rs_check_fixup(s: *const ffi::FixupSnap) {
     report::record_fixup(check::check_fixup(s), s);
 }
 
-/// Called by glue/watchdog.c, once per load, from a hard interrupt on a
+/// Called by glue/watchdog.c, once per load, from a timer (softirq) on a
 /// CPU that holds no runqueue lock, when a CPU has stayed in a context
 /// switch for longer than `stall_ms`.
 ///
@@ -131,11 +140,11 @@ impl Files {
     fn status(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // SAFETY: mmcid_param_pid() only reads an int module parameter.
         let pid = unsafe { mmcid_param_pid() };
-        report::show_status(f, variant().name(), pid)
+        report::show_status(f, variant().name(), pid, watchdog())
     }
 
     fn report(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        report::show_report(f)
+        report::show_report(f, watchdog())
     }
 
     fn mismatches(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -254,7 +263,7 @@ impl kernel::Module for MmcidRs {
             return Err(Error::from_errno(ret));
         }
         // SAFETY: the hooks that stamp the switches are registered;
-        // mmcid_watchdog_stop() in drop() cancels the timers before they go.
+        // mmcid_watchdog_stop() in drop() shuts the timers down before they go.
         unsafe { mmcid_watchdog_start(stall_ms) };
         pr_info!(
             "loaded: checking mm_cid against model {} on {} possible CPUs, live lock watchdog at {} ms\n",
@@ -271,7 +280,7 @@ impl kernel::Module for MmcidRs {
 
 impl Drop for MmcidRs {
     fn drop(&mut self) {
-        // SAFETY: the timers were armed in init(), which succeeded; they
+        // SAFETY: the timers were set up in init(), which succeeded; they
         // go first, as they read what the hooks write.
         unsafe { mmcid_watchdog_stop() };
         // SAFETY: the hooks were registered in init(), which succeeded.

@@ -158,6 +158,7 @@ struct mmcid_op_call {
 	struct mmcid_op_snap pre;
 	int slot;
 	bool check;
+	bool watched;	/* counted by mmcid_watch_op_begin() */
 };
 
 static struct kretprobe krp_fork;
@@ -173,8 +174,11 @@ static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	c->t = t;
 	c->slot = get_kretprobe(ri) == &krp_fork ? mmcid_watch_fork_begin(t) : -1;
 	c->check = !pid || t->tgid == pid;
-	if (c->check)
-		snap_op(&c->pre, t);
+	c->watched = false;
+	if (!c->check)
+		return 0;
+	snap_op(&c->pre, t);
+	c->watched = mmcid_watch_op_begin();
 	return 0;
 }
 
@@ -224,6 +228,8 @@ static int op_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct mmcid_op_snap post;
 
 	mmcid_watch_fork_end(c->slot);
+	if (c->watched)
+		mmcid_watch_op_end();
 	if (!c->check)
 		return 0;
 	snap_op(&post, c->t);

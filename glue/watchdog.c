@@ -3,9 +3,17 @@
  * Live lock watchdog of mmcid_rs. mm_get_cid() is inlined into __schedule(),
  * so a CPU spinning in it is seen from outside: it passed the sched_switch
  * tracepoint and has not reached finish_task_switch(). glue/hooks.c marks
- * both; a pinned hrtimer on every CPU looks at the marks of all CPUs (the
+ * both; a pinned timer on every CPU looks at the marks of all CPUs (the
  * first MMCID_STALL_CPUS), and the first CPU still taking interrupts that
  * has seen one CPU in the same switch for stall_ms names it.
+ *
+ * The timers run only around the forks and exits that are checked: the
+ * mode and the CIDs change only inside sched_mm_cid_fork() and
+ * sched_mm_cid_exit(), under mm_cid::mutex, so a switch can start to wait
+ * for a CID only while one of them is in flight. The first one to begin
+ * arms the timers of all CPUs with add_timer_on(); a timer stops when none
+ * has been in flight for two stall_ms and it saw no CPU inside a switch.
+ * An idle system, or one whose checked process does not fork, has none.
  *
  * The timer takes no lock: the CPU it names holds its runqueue lock and
  * other CPUs may wait for it. What it reads it reads with
@@ -14,7 +22,7 @@
  */
 #include <linux/atomic.h>
 #include <linux/cpumask.h>
-#include <linux/hrtimer.h>
+#include <linux/jiffies.h>
 #include <linux/mm_types.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
@@ -22,6 +30,7 @@
 #include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/smp.h>
+#include <linux/timer.h>
 #include <linux/uaccess.h>
 
 #include <mmcid_rs.h>
@@ -61,9 +70,18 @@ struct mmcid_fork_slot {
 static struct mmcid_fork_slot fork_slots[MMCID_FORK_SLOTS];
 static atomic_t fork_used[MMCID_FORK_SLOTS];
 
-static DEFINE_PER_CPU(struct hrtimer, mmcid_wd_timer);
+/* Each CPU's timer; armed is 1 from the moment somebody arms it to its stop. */
+struct mmcid_wd {
+	struct timer_list timer;
+	atomic_t armed;
+};
+
+static DEFINE_PER_CPU(struct mmcid_wd, mmcid_wd);
+static atomic_long_t timer_starts, timer_stops;	/* for the status */
+static atomic_t ops_inflight;	/* checked forks and exits */
+static u64 last_op_end;		/* local_clock() when the last one ended */
 static u64 stall_ns;
-static ktime_t period;
+static unsigned long period;	/* jiffies */
 static atomic_t reported;
 static bool running;
 
@@ -116,6 +134,41 @@ void mmcid_watch_fork_end(int slot)
 		return;
 	WRITE_ONCE(fork_slots[slot].since, 0);
 	atomic_set_release(&fork_used[slot], 0);
+}
+
+/*
+ * Entry of a checked sched_mm_cid_fork() or sched_mm_cid_exit(): arm the
+ * timers that are not; false if the watchdog is off. Pairs with the stop
+ * in watchdog_fn(): either the timer sees this op in flight, or this sees
+ * the timer stopped.
+ */
+bool mmcid_watch_op_begin(void)
+{
+	int cpu;
+
+	if (!READ_ONCE(running))
+		return false;
+	atomic_inc(&ops_inflight);
+	smp_mb__after_atomic();	/* the count before armed; pairs with watchdog_fn */
+	for_each_online_cpu(cpu) {
+		struct mmcid_wd *w = per_cpu_ptr(&mmcid_wd, cpu);
+
+		if (cpu >= MMCID_STALL_CPUS)
+			break;
+		if (atomic_read(&w->armed) || atomic_cmpxchg(&w->armed, 0, 1))
+			continue;
+		add_timer_on(&w->timer, cpu);
+		atomic_long_inc(&timer_starts);
+	}
+	return true;
+}
+
+/* Return of an op that mmcid_watch_op_begin() counted. */
+void mmcid_watch_op_end(void)
+{
+	WRITE_ONCE(last_op_end, local_clock());
+	smp_mb__before_atomic();	/* the time before the count */
+	atomic_dec(&ops_inflight);
 }
 
 static bool read_task(struct mmcid_task_snap *s, struct task_struct *t)
@@ -232,39 +285,66 @@ static bool stall_of(struct mmcid_stall_snap *s, int cpu, u64 now,
 	return READ_ONCE(f->gen) == gen;
 }
 
-static void watchdog_check(void)
+/* Whether this timer has a switch in view, whose end it must see. */
+static bool watchdog_check(u64 now)
 {
 	struct mmcid_seen *seen = this_cpu_ptr(&mmcid_seen);
 	struct mmcid_stall_snap s;
-	u64 now = local_clock();
+	bool watching = false;
 	int cpu;
 
 	if (atomic_read(&reported))
-		return;
+		return false;
 	rcu_read_lock();
 	for_each_online_cpu(cpu) {
 		if (cpu >= MMCID_STALL_CPUS)
 			break;
-		if (!stall_of(&s, cpu, now, seen))
+		if (!stall_of(&s, cpu, now, seen)) {
+			watching |= seen->cpu[cpu].gen != 0;
 			continue;
+		}
 		if (!atomic_cmpxchg(&reported, 0, 1))
 			mmcid_rs_live_lock(&s);
 		break;
 	}
 	rcu_read_unlock();
+	return watching;
 }
 
-static enum hrtimer_restart watchdog_fn(struct hrtimer *t)
+/* A checked fork or exit is in flight or ended less than 2 stall_ms ago. */
+static bool ops_recent(u64 now)
 {
-	watchdog_check();
-	hrtimer_forward_now(t, period);
-	return HRTIMER_RESTART;
+	if (atomic_read(&ops_inflight))
+		return true;
+	smp_rmb();	/* the count before the time; pairs with op_end */
+	return (s64)(now - READ_ONCE(last_op_end)) < (s64)(2 * stall_ns);
 }
 
-static void watchdog_arm(void *unused)
+static void watchdog_fn(struct timer_list *t)
 {
-	hrtimer_start(this_cpu_ptr(&mmcid_wd_timer), period,
-		      HRTIMER_MODE_REL_PINNED_HARD);
+	struct mmcid_wd *w = container_of(t, struct mmcid_wd, timer);
+	u64 now = local_clock();
+
+	if (!watchdog_check(now) && !ops_recent(now)) {
+		atomic_set(&w->armed, 0);
+		smp_mb__after_atomic();	/* pairs with op_begin */
+		/* An op that began meanwhile re-arms it, or it re-arms itself. */
+		if (!ops_recent(now) || atomic_cmpxchg(&w->armed, 0, 1)) {
+			atomic_long_inc(&timer_stops);
+			return;
+		}
+	}
+	mod_timer(t, jiffies + period);
+}
+
+unsigned long mmcid_watchdog_starts(void)
+{
+	return atomic_long_read(&timer_starts);
+}
+
+unsigned long mmcid_watchdog_stops(void)
+{
+	return atomic_long_read(&timer_stops);
 }
 
 unsigned int mmcid_stall_snap_size(void)
@@ -273,12 +353,12 @@ unsigned int mmcid_stall_snap_size(void)
 }
 
 /*
- * Arm a timer on every online CPU, firing twice per @stall_ms: a timer
- * first sees a switch at most half a stall_ms after it began, and names it
- * at most half a stall_ms after it has seen it for stall_ms. Fewer wakeups
- * matter under TCG on a small host, where an idle vCPU woken by a timer
- * takes a host CPU from the busy ones. CPUs brought online later are not
- * watched.
+ * Set up a timer on every CPU, to fire twice per @stall_ms once armed: a
+ * timer first sees a switch at most half a stall_ms after it began, and
+ * names it at most half a stall_ms after it has seen it for stall_ms.
+ * Fewer wakeups matter under TCG on a small host, where an idle vCPU woken
+ * by a timer takes a host CPU from the busy ones. CPUs brought online
+ * later are not watched.
  */
 void mmcid_watchdog_start(unsigned int stall_ms)
 {
@@ -287,13 +367,20 @@ void mmcid_watchdog_start(unsigned int stall_ms)
 	if (!stall_ms)
 		return;
 	stall_ns = (u64)stall_ms * NSEC_PER_MSEC;
-	period = ns_to_ktime(max_t(u64, stall_ns / 2, NSEC_PER_MSEC));
+	period = max(msecs_to_jiffies(stall_ms / 2), 1UL);
 	atomic_set(&reported, 0);
-	for_each_possible_cpu(cpu)
-		hrtimer_setup(per_cpu_ptr(&mmcid_wd_timer, cpu), watchdog_fn,
-			      CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+	atomic_long_set(&timer_starts, 0);
+	atomic_long_set(&timer_stops, 0);
+	atomic_set(&ops_inflight, 0);
+	WRITE_ONCE(last_op_end, local_clock() - 2 * stall_ns);
+	for_each_possible_cpu(cpu) {
+		struct mmcid_wd *w = per_cpu_ptr(&mmcid_wd, cpu);
+
+		timer_setup(&w->timer, watchdog_fn, TIMER_PINNED);
+		atomic_set(&w->armed, 0);
+	}
+	smp_wmb();	/* the timers before running; pairs with READ_ONCE */
 	WRITE_ONCE(running, true);
-	on_each_cpu(watchdog_arm, NULL, 1);
 }
 
 void mmcid_watchdog_stop(void)
@@ -302,8 +389,12 @@ void mmcid_watchdog_stop(void)
 
 	if (!running)
 		return;
-	/* Waits for a callback that is running. */
 	WRITE_ONCE(running, false);
+	/*
+	 * Waits for a callback that is running; add_timer_on() and
+	 * mod_timer() by an op or a callback still in flight do nothing
+	 * after it.
+	 */
 	for_each_possible_cpu(cpu)
-		hrtimer_cancel(per_cpu_ptr(&mmcid_wd_timer, cpu));
+		timer_shutdown_sync(&per_cpu_ptr(&mmcid_wd, cpu)->timer);
 }

@@ -113,12 +113,17 @@ unsigned int mmcid_fixup_snap_size(void);
 unsigned int mmcid_param_stall_ms(void);
 void mmcid_watchdog_start(unsigned int stall_ms);
 void mmcid_watchdog_stop(void);
+/* Timers armed and timers that stopped, since load. */
+unsigned long mmcid_watchdog_starts(void);
+unsigned long mmcid_watchdog_stops(void);
 
 /* Called by glue/hooks.c to tell the watchdog where each CPU is. */
 void mmcid_watch_switch_begin(struct task_struct *next);
 void mmcid_watch_switch_end(void);
 int mmcid_watch_fork_begin(struct task_struct *t);
 void mmcid_watch_fork_end(int slot);
+bool mmcid_watch_op_begin(void);
+void mmcid_watch_op_end(void);
 
 /*
  * Rust side, called with the runqueue lock held and interrupts off: must
@@ -148,8 +153,8 @@ void mmcid_rs_check_exit(const struct mmcid_op_snap *pre,
 void mmcid_rs_check_fixup(const struct mmcid_fixup_snap *s);
 
 /*
- * Rust side, called once per load from the watchdog's hrtimer (hard
- * interrupt, no runqueue lock held) when a CPU has stayed in a context
+ * Rust side, called once per load from the watchdog's timer (softirq, no
+ * runqueue lock held) when a CPU has stayed in a context
  * switch for longer than stall_ms: formats and prints the live lock.
  */
 void mmcid_rs_live_lock(const struct mmcid_stall_snap *s);

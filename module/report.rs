@@ -210,8 +210,8 @@ static LIVE_LOCK: Slot<LiveLockText> = Slot::new(LiveLockText {
 });
 
 /// Count a CPU stuck in a context switch; describe the first one since
-/// load in `live_lock` and on the console.  Runs in the watchdog's hard
-/// interrupt, where no runqueue lock is held, so it may print.
+/// load in `live_lock` and on the console.  Runs in the watchdog's timer,
+/// where no runqueue lock is held, so it may print.
 pub fn record_live_lock(s: &StallSnap) {
     COUNTS[Counter::LiveLock as usize].add(1, Relaxed);
     // Only the first: from empty to full, once.
@@ -461,8 +461,23 @@ pub fn agreed() -> i64 {
     .sum()
 }
 
+/// How often the live lock watchdog's timers were armed and stopped since
+/// load: they run only around checked forks and exits.
+#[derive(Clone, Copy)]
+pub struct Watchdog {
+    /// Timers armed by a fork or exit.
+    pub starts: usize,
+    /// Timers that stopped, none being in flight.
+    pub stops: usize,
+}
+
 /// The human-readable table (`status`).
-pub fn show_status(f: &mut fmt::Formatter<'_>, variant: &str, pid: i32) -> fmt::Result {
+pub fn show_status(
+    f: &mut fmt::Formatter<'_>,
+    variant: &str,
+    pid: i32,
+    wd: Watchdog,
+) -> fmt::Result {
     let filter = if pid == 0 {
         "all processes"
     } else {
@@ -559,6 +574,11 @@ pub fn show_status(f: &mut fmt::Formatter<'_>, variant: &str, pid: i32) -> fmt::
     )?;
     writeln!(
         f,
+        "  its timers: armed {} times, stopped {} times (they run around checked forks and exits)",
+        wd.starts, wd.stops
+    )?;
+    writeln!(
+        f,
         "mismatches: {}",
         count(Counter::Mismatch) + count(Counter::OpMismatch)
     )?;
@@ -587,8 +607,10 @@ pub fn agreed_ops() -> i64 {
 }
 
 /// `key value` lines for programs (`report`).
-pub fn show_report(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+pub fn show_report(f: &mut fmt::Formatter<'_>, wd: Watchdog) -> fmt::Result {
     writeln!(f, "agreed {}", agreed())?;
+    writeln!(f, "watchdog_starts {}", wd.starts)?;
+    writeln!(f, "watchdog_stops {}", wd.stops)?;
     writeln!(f, "agreed_fork_exit {}", agreed_ops())?;
     writeln!(f, "mms {}", MMS_SEEN.load(Relaxed))?;
     for (i, name) in NAMES.iter().enumerate() {

@@ -83,6 +83,10 @@ if echo bogus >"$D/reset" 2>/dev/null; then
 fi
 echo 1 >"$D/reset"
 "$DRIVER" "$SECONDS_RUN" || fail "the fork pattern failed"
+# The watchdog's timers run around checked forks and exits, then stop.
+sleep 0.5
+[ "$(report_get watchdog_starts)" -gt 0 ] || fail "the watchdog's timers were never armed"
+[ "$(report_get watchdog_stops)" -gt 0 ] || fail "the watchdog's timers never stopped"
 cat "$D/status"
 mism=$(report_mismatches)
 head -4 "$D/mismatches"
