@@ -32,11 +32,14 @@ struct mmcid_pending {
 	struct task_struct *prev;
 	struct mm_struct *mm;
 	bool valid;
+	bool watched;	/* the watchdog saw the switch begin */
 };
 
 static DEFINE_PER_CPU(struct mmcid_pending, mmcid_pending);
 static struct tracepoint *tp_sched_switch;
 static bool probes_registered;
+/* pid=, read-only once loaded: kept here so the switch path makes no call. */
+static int filter_pid;
 
 static void snap_task(struct mmcid_task_snap *s, struct task_struct *t)
 {
@@ -95,16 +98,19 @@ static void probe_sched_switch(void *data, bool preempt,
 {
 	struct mmcid_pending *p = this_cpu_ptr(&mmcid_pending);
 	bool in = next->mm && READ_ONCE(next->mm_cid.active);
-	int pid = mmcid_param_pid();
+	int pid = filter_pid;
+	bool ours = !pid || next->tgid == pid;
 	struct mm_struct *mm;
 
 	p->valid = false;
-	if (in)
+	/* The filter holds for the watchdog too: it watches what is checked. */
+	p->watched = in && ours;
+	if (p->watched)
 		mmcid_watch_switch_begin(next);
+	if (!ours && prev->tgid != pid)
+		return;
 	mm = switch_mm_of(prev, next, in);
 	if (!mm)
-		return;
-	if (pid && next->tgid != pid && prev->tgid != pid)
 		return;
 	snap_switch(&p->pre, prev, next, mm, smp_processor_id());
 	p->prev = prev;
@@ -124,7 +130,10 @@ static void ft_finish_task_switch(unsigned long ip, unsigned long parent_ip,
 	struct mmcid_pending *p = this_cpu_ptr(&mmcid_pending);
 	struct mmcid_switch_snap post;
 
-	mmcid_watch_switch_end();
+	if (p->watched) {
+		p->watched = false;
+		mmcid_watch_switch_end();
+	}
 	if (!p->valid)
 		return;
 	p->valid = false;
@@ -132,9 +141,13 @@ static void ft_finish_task_switch(unsigned long ip, unsigned long parent_ip,
 	mmcid_rs_check_switch(&p->pre, &post);
 }
 
+/*
+ * No FTRACE_OPS_FL_RECURSION: that flag asks ftrace to wrap the callback in
+ * ftrace_ops_assist_func(), a recursion and preemption guard it does not
+ * need; without it the ops' trampoline calls it directly.
+ */
 static struct ftrace_ops finish_ops = {
 	.func = ft_finish_task_switch,
-	.flags = FTRACE_OPS_FL_RECURSION,
 };
 
 static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
@@ -167,7 +180,7 @@ static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
 	struct task_struct *t = (struct task_struct *)regs_get_kernel_argument(regs, 0);
-	int pid = mmcid_param_pid();
+	int pid = filter_pid;
 
 	if (!t->mm || t->mm != current->mm)
 		return 1;	/* not ours, or a failed fork's cleanup */
@@ -322,6 +335,7 @@ int mmcid_hooks_register(void)
 {
 	int ret;
 
+	filter_pid = mmcid_param_pid();
 	for_each_kernel_tracepoint(find_tp, NULL);
 	if (!tp_sched_switch) {
 		pr_err("mmcid_rs: tracepoint sched_switch not found\n");

@@ -14,7 +14,7 @@ MODULE_PARM_DESC(variant, "model variant to check the C code against: v7.3, pre-
 
 static int pid;
 module_param(pid, int, 0444);
-MODULE_PARM_DESC(pid, "check only the process with this tgid (0: all)");
+MODULE_PARM_DESC(pid, "check and watch only the process with this tgid (0: all)");
 
 const char *mmcid_param_variant(void)
 {
