@@ -9,7 +9,7 @@ use super::check::{
 };
 use super::ffi::{FixupSnap, OpSnap, StallSnap, SwitchSnap, TaskSnap};
 use super::model::invariants::Owner;
-use super::model::{mode_name, FmtCid};
+use super::model::{mode_name, FmtCid, MAX_CPUS};
 use super::stall::{describe, BufWriter};
 use core::cell::UnsafeCell;
 use core::fmt;
@@ -97,10 +97,31 @@ const NAMES: [&str; NR_COUNTERS] = [
     "fixup_violations",
 ];
 
-static COUNTS: [Atomic<i64>; NR_COUNTERS] = [const { Atomic::new(0) }; NR_COUNTERS];
+/// The counters of one CPU, on cache lines of their own.
+#[repr(align(64))]
+struct Row([Atomic<i64>; NR_COUNTERS]);
+
+/// A row per CPU the model holds, where that CPU counts its switches,
+/// forks and exits, so that CPUs do not pass one cache line around on every
+/// switch; a last row for the rest: other CPUs, fixup walks, live locks.
+static COUNTS: [Row; MAX_CPUS + 1] =
+    [const { Row([const { Atomic::new(0) }; NR_COUNTERS]) }; MAX_CPUS + 1];
+
+/// Count one `c` on `cpu` (any value: past the model's CPUs, the last row).
+fn add(cpu: u32, c: Counter) {
+    let row = usize::try_from(cpu).map_or(MAX_CPUS, |i| i.min(MAX_CPUS));
+    COUNTS[row].0[c as usize].add(1, Relaxed);
+}
+
+/// The shared row's CPU number, for counts of no particular CPU.
+const ANY_CPU: u32 = u32::MAX;
+
+fn count_at(i: usize) -> i64 {
+    COUNTS.iter().map(|r| r.0[i].load(Relaxed)).sum()
+}
 
 fn count(c: Counter) -> i64 {
-    COUNTS[c as usize].load(Relaxed)
+    count_at(c as usize)
 }
 
 /// Context switch mismatches kept with their context: the last ones.
@@ -213,7 +234,7 @@ static LIVE_LOCK: Slot<LiveLockText> = Slot::new(LiveLockText {
 /// load in `live_lock` and on the console.  Runs in the watchdog's timer,
 /// where no runqueue lock is held, so it may print.
 pub fn record_live_lock(s: &StallSnap) {
-    COUNTS[Counter::LiveLock as usize].add(1, Relaxed);
+    add(ANY_CPU, Counter::LiveLock);
     // Only the first: from empty to full, once.
     LIVE_LOCK.with(SLOT_EMPTY, |t, _| {
         let mut w = BufWriter::new(&mut t.buf);
@@ -299,7 +320,7 @@ pub fn record_op(exit: bool, v: OpVerdict, pre: &OpSnap, post: &OpSnap) {
             Counter::OpMismatch
         }
     };
-    COUNTS[c as usize].add(1, Relaxed);
+    add(post.cpu, c);
 }
 
 const EMPTY_TASK: TaskSnap = TaskSnap {
@@ -358,6 +379,10 @@ fn note_mm(mm: u64) {
     let h = usize::try_from(h).unwrap_or(0);
     for k in 0..MM_PROBES {
         let slot = &MMS[(h + k) % MM_TABLE];
+        // Seen before, the common case: no atomic write on the switch path.
+        if slot.load(Relaxed) == mm {
+            return;
+        }
         match slot.cmpxchg(0, mm, Relaxed) {
             Ok(_) => {
                 MMS_SEEN.add(1, Relaxed);
@@ -401,7 +426,7 @@ pub fn record_fixup(v: FixupVerdict, s: &FixupSnap) {
             Counter::FixupViolation
         }
     };
-    COUNTS[c as usize].add(1, Relaxed);
+    add(ANY_CPU, c);
 }
 
 /// Count a switch verdict; keep a mismatch in the ring.
@@ -422,7 +447,7 @@ pub fn record(v: Verdict, pre: &SwitchSnap, post: &SwitchSnap) {
             Counter::Mismatch
         }
     };
-    COUNTS[c as usize].add(1, Relaxed);
+    add(pre.cpu, c);
 }
 
 fn keep(pre: &SwitchSnap, post: &SwitchSnap, want: Prediction) {
@@ -438,7 +463,7 @@ fn keep(pre: &SwitchSnap, post: &SwitchSnap, want: Prediction) {
 /// ones since load.  Checks that run meanwhile may land on either side of
 /// the reset.
 pub fn reset() {
-    for c in &COUNTS {
+    for c in COUNTS.iter().flat_map(|r| &r.0) {
         c.store(0, Relaxed);
     }
     for m in &MMS {
@@ -614,7 +639,7 @@ pub fn show_report(f: &mut fmt::Formatter<'_>, wd: Watchdog) -> fmt::Result {
     writeln!(f, "agreed_fork_exit {}", agreed_ops())?;
     writeln!(f, "mms {}", MMS_SEEN.load(Relaxed))?;
     for (i, name) in NAMES.iter().enumerate() {
-        writeln!(f, "{} {}", name, COUNTS[i].load(Relaxed))?;
+        writeln!(f, "{} {}", name, count_at(i))?;
     }
     Ok(())
 }
