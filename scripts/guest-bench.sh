@@ -45,13 +45,16 @@ base=$(median <"$OUT/none")
 pct() {
 	awk -v a="$1" -v b="$base" 'BEGIN {printf "%+.1f%%", (a - b) * 100 / b}'
 }
+spread() {
+	sort -n "$OUT/$1" | awk 'NR == 1 {lo = $1} END {print lo "-" $1}'
+}
 row() {
 	m=$(median <"$OUT/$2")
-	echo "| $1 | $m | $(pct "$m") |"
+	echo "| $1 | $m | $(pct "$m") | $(spread "$2") |"
 }
-echo "| module | round trips/s (median of $RUNS x ${SECS} s, settings in turn) | vs. unloaded |"
-echo "|---|---|---|"
-echo "| not loaded | $base | |"
+echo "| module | round trips/s (median of $RUNS x ${SECS} s, settings in turn) | vs. unloaded | runs (min-max) |"
+echo "|---|---|---|---|"
+echo "| not loaded | $base | | $(spread none) |"
 row "loaded, pid=1 (filtered out)" filtered
 row "loaded, checking everything" all
 row "loaded, checking everything, stall_ms=0 (no watchdog)" nowatch
