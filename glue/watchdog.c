@@ -357,8 +357,9 @@ unsigned int mmcid_stall_snap_size(void)
  * timer first sees a switch at most half a stall_ms after it began, and
  * names it at most half a stall_ms after it has seen it for stall_ms.
  * Fewer wakeups matter under TCG on a small host, where an idle vCPU woken
- * by a timer takes a host CPU from the busy ones. CPUs brought online
- * later are not watched.
+ * by a timer takes a host CPU from the busy ones. A CPU brought online
+ * later is armed by the next checked fork or exit; the timer of one taken
+ * offline moves with the other timers and stops as they do.
  */
 void mmcid_watchdog_start(unsigned int stall_ms)
 {
