@@ -119,6 +119,20 @@ static void probe_sched_switch(void *data, bool preempt,
 }
 
 /*
+ * The check of a switch whose pre-state was taken. Out of line: its
+ * snapshot on the stack is zeroed on entry (CONFIG_INIT_STACK_ALL_ZERO),
+ * which a switch that is not checked should not pay for.
+ */
+static noinline void check_pending(struct mmcid_pending *p)
+{
+	struct mmcid_switch_snap post;
+
+	p->valid = false;
+	snap_switch(&post, p->prev, current, p->mm, smp_processor_id());
+	mmcid_rs_check_switch(&p->pre, &post);
+}
+
+/*
  * Entry of finish_task_switch(), from its ftrace call site: current is the
  * task switched to. Runs with the runqueue lock held and interrupts off,
  * so it needs neither the registers of a kprobe nor ftrace's recursion
@@ -128,17 +142,13 @@ static void ft_finish_task_switch(unsigned long ip, unsigned long parent_ip,
 				  struct ftrace_ops *op, struct ftrace_regs *fregs)
 {
 	struct mmcid_pending *p = this_cpu_ptr(&mmcid_pending);
-	struct mmcid_switch_snap post;
 
 	if (p->watched) {
 		p->watched = false;
 		mmcid_watch_switch_end();
 	}
-	if (!p->valid)
-		return;
-	p->valid = false;
-	snap_switch(&post, p->prev, current, p->mm, smp_processor_id());
-	mmcid_rs_check_switch(&p->pre, &post);
+	if (p->valid)
+		check_pending(p);
 }
 
 /*
