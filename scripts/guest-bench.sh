@@ -4,13 +4,18 @@
 # Runs inside the guest: context switch rate (pipe ping-pong between two
 # threads on one CPU) without the module, with it filtered to another
 # process, with it checking everything, the same without the live lock
-# watchdog, and filtered out without the watchdog.  The five settings take
+# watchdog, and filtered out without the watchdog.  The settings take
 # turns, RUNS rounds of them, so that drift during the boot spreads over
 # all of them; median of each.
+#
+# Usage: guest-bench.sh [RUNS [SECS [SETTING...]]], SETTING one of
+# filtered, all, nowatch, filtered_nowatch (default: all four; the run
+# without the module always takes part).
 set -eu
 
 RUNS=${1:-5}
 SECS=${2:-2}
+[ $# -gt 2 ] && shift 2 || set -- filtered all nowatch filtered_nowatch
 PP=./selftests/mmcid_rs/pingpong
 KO=./mmcid-rs.ko
 OUT=$(mktemp -d)
@@ -31,14 +36,35 @@ one() {
 	[ "$setting" = none ] || rmmod mmcid_rs
 }
 
+# params SETTING: its insmod parameters; label SETTING: its table row
+params() {
+	case "$1" in
+	filtered) echo pid=1 ;;
+	all) ;;
+	nowatch) echo stall_ms=0 ;;
+	filtered_nowatch) echo pid=1 stall_ms=0 ;;
+	*) echo "guest-bench.sh: unknown setting '$1'; want filtered, all, nowatch or filtered_nowatch" >&2
+	   exit 2 ;;
+	esac
+}
+label() {
+	case "$1" in
+	filtered) echo "loaded, pid=1 (filtered out)" ;;
+	all) echo "loaded, checking everything" ;;
+	nowatch) echo "loaded, checking everything, stall_ms=0 (no watchdog)" ;;
+	filtered_nowatch) echo "loaded, pid=1, stall_ms=0 (filtered out, no watchdog)" ;;
+	esac
+}
+for setting; do params "$setting" >/dev/null; done
+
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 i=0
 while [ $i -lt "$RUNS" ]; do
 	one none
-	one filtered pid=1
-	one all
-	one nowatch stall_ms=0
-	one filtered_nowatch pid=1 stall_ms=0
+	for setting; do
+		# shellcheck disable=SC2046 # the parameters are words
+		one "$setting" $(params "$setting")
+	done
 	i=$((i + 1))
 done
 base=$(median <"$OUT/none")
@@ -48,16 +74,14 @@ pct() {
 spread() {
 	sort -n "$OUT/$1" | awk 'NR == 1 {lo = $1} END {print lo "-" $1}'
 }
-row() {
-	m=$(median <"$OUT/$2")
-	echo "| $1 | $m | $(pct "$m") | $(spread "$2") |"
-}
 echo "| module | round trips/s (median of $RUNS x ${SECS} s, settings in turn) | vs. unloaded | runs (min-max) |"
 echo "|---|---|---|---|"
 echo "| not loaded | $base | | $(spread none) |"
-row "loaded, pid=1 (filtered out)" filtered
-row "loaded, checking everything" all
-row "loaded, checking everything, stall_ms=0 (no watchdog)" nowatch
-row "loaded, pid=1, stall_ms=0 (filtered out, no watchdog)" filtered_nowatch
-echo "mmcid_rs: bench: $(cat "$OUT/agreed") switches checked in the last run checking everything"
+for setting; do
+	m=$(median <"$OUT/$setting")
+	echo "| $(label "$setting") | $m | $(pct "$m") | $(spread "$setting") |"
+done
+if [ -s "$OUT/agreed" ]; then
+	echo "mmcid_rs: bench: $(cat "$OUT/agreed") switches checked in the last run checking everything"
+fi
 rm -rf "$OUT"
