@@ -88,27 +88,21 @@ static struct mm_struct *switch_mm_of(struct task_struct *prev,
 	return out ? prev->mm : NULL;
 }
 
-/* TP_PROTO(bool preempt, struct task_struct *prev, struct task_struct *next,
- *	    unsigned int prev_state), runqueue lock held.
+/*
+ * A switch that concerns the process of pid= (any, without it): mark it for
+ * the watchdog if @ours (the filter holds for the watchdog too: it watches
+ * what is checked), and snapshot the state mm_cid_switch_to() changes.
  */
-static void probe_sched_switch(void *data, bool preempt,
-			       struct task_struct *prev,
-			       struct task_struct *next,
-			       unsigned int prev_state)
+static noinline void switch_begin(struct mmcid_pending *p,
+				  struct task_struct *prev,
+				  struct task_struct *next, bool ours)
 {
-	struct mmcid_pending *p = this_cpu_ptr(&mmcid_pending);
 	bool in = next->mm && READ_ONCE(next->mm_cid.active);
-	int pid = filter_pid;
-	bool ours = !pid || next->tgid == pid;
 	struct mm_struct *mm;
 
-	p->valid = false;
-	/* The filter holds for the watchdog too: it watches what is checked. */
 	p->watched = in && ours;
 	if (p->watched)
 		mmcid_watch_switch_begin(next);
-	if (!ours && prev->tgid != pid)
-		return;
 	mm = switch_mm_of(prev, next, in);
 	if (!mm)
 		return;
@@ -116,6 +110,25 @@ static void probe_sched_switch(void *data, bool preempt,
 	p->prev = prev;
 	p->mm = mm;
 	p->valid = true;
+}
+
+/* TP_PROTO(bool preempt, struct task_struct *prev, struct task_struct *next,
+ *	    unsigned int prev_state), runqueue lock held. A switch that is
+ * filtered out costs two tests and two stores here.
+ */
+static void probe_sched_switch(void *data, bool preempt,
+			       struct task_struct *prev,
+			       struct task_struct *next,
+			       unsigned int prev_state)
+{
+	struct mmcid_pending *p = this_cpu_ptr(&mmcid_pending);
+	int pid = filter_pid;
+	bool ours = !pid || next->tgid == pid;
+
+	p->valid = false;
+	p->watched = false;
+	if (ours || prev->tgid == pid)
+		switch_begin(p, prev, next, ours);
 }
 
 /*
