@@ -327,7 +327,8 @@ static void watchdog_fn(struct timer_list *t)
 
 	if (!watchdog_check(now) && !ops_recent(now)) {
 		atomic_set(&w->armed, 0);
-		smp_mb__after_atomic();	/* pairs with op_begin */
+		/* A plain store: a full barrier orders it before the count. */
+		smp_mb();	/* pairs with op_begin */
 		/* An op that began meanwhile re-arms it, or it re-arms itself. */
 		if (!ops_recent(now) || atomic_cmpxchg(&w->armed, 0, 1)) {
 			atomic_long_inc(&timer_stops);
