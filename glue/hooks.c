@@ -32,7 +32,7 @@ struct mmcid_pending {
 	struct task_struct *prev;
 	struct mm_struct *mm;
 	bool valid;
-	bool watched;	/* the watchdog saw the switch begin */
+	bool watched;	/* the watchdog marked the switch's beginning */
 };
 
 static DEFINE_PER_CPU(struct mmcid_pending, mmcid_pending);
@@ -100,9 +100,7 @@ static noinline void switch_begin(struct mmcid_pending *p,
 	bool in = next->mm && READ_ONCE(next->mm_cid.active);
 	struct mm_struct *mm;
 
-	p->watched = in && ours;
-	if (p->watched)
-		mmcid_watch_switch_begin(next);
+	p->watched = in && ours && mmcid_watch_switch_begin(next);
 	mm = switch_mm_of(prev, next, in);
 	if (!mm)
 		return;
@@ -188,12 +186,11 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
 	s->switches = READ_ONCE(current->nvcsw) + READ_ONCE(current->nivcsw);
 }
 
-/* Per call: the task, the snapshot at entry and the watchdog's slot. */
+/* Per checked call: the task, the snapshot at entry and the watchdog's part. */
 struct mmcid_op_call {
 	struct task_struct *t;
 	struct mmcid_op_snap pre;
-	int slot;
-	bool check;
+	int slot;	/* mmcid_watch_fork_begin()'s, or -1 */
 	bool watched;	/* counted by mmcid_watch_op_begin() */
 };
 
@@ -207,14 +204,12 @@ static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	if (!t->mm || t->mm != current->mm)
 		return 1;	/* not ours, or a failed fork's cleanup */
+	if (pid && t->tgid != pid)
+		return 1;	/* filtered out, for the watchdog too */
 	c->t = t;
-	c->slot = get_kretprobe(ri) == &krp_fork ? mmcid_watch_fork_begin(t) : -1;
-	c->check = !pid || t->tgid == pid;
-	c->watched = false;
-	if (!c->check)
-		return 0;
 	snap_op(&c->pre, t);
 	c->watched = mmcid_watch_op_begin();
+	c->slot = get_kretprobe(ri) == &krp_fork ? mmcid_watch_fork_begin(t) : -1;
 	return 0;
 }
 
@@ -266,8 +261,6 @@ static int op_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	mmcid_watch_fork_end(c->slot);
 	if (c->watched)
 		mmcid_watch_op_end();
-	if (!c->check)
-		return 0;
 	snap_op(&post, c->t);
 	if (fork)
 		mmcid_rs_check_fork(&c->pre, &post);

@@ -85,28 +85,34 @@ static unsigned long period;	/* jiffies */
 static atomic_t reported;
 static bool running;
 
-/* sched_switch, runqueue lock held: this CPU now switches to @next. */
-void mmcid_watch_switch_begin(struct task_struct *next)
+/*
+ * sched_switch, runqueue lock held: this CPU now switches to @next. False
+ * if the watchdog is off (stall_ms=0) and nothing was marked.
+ */
+bool mmcid_watch_switch_begin(struct task_struct *next)
 {
 	struct mmcid_inflight *f = this_cpu_ptr(&mmcid_inflight);
 
 	if (!READ_ONCE(running))
-		return;		/* stall_ms=0 */
+		return false;
 	WRITE_ONCE(f->next, next);
 	smp_wmb();	/* next before gen; pairs with stall_of */
 	WRITE_ONCE(f->gen, (f->gen | 1) + 2);	/* a new odd value */
+	return true;
 }
 
-/* finish_task_switch(), runqueue lock still held: the switch is done. */
+/*
+ * finish_task_switch(), runqueue lock still held: the switch that
+ * mmcid_watch_switch_begin() marked on this CPU is done.
+ */
 void mmcid_watch_switch_end(void)
 {
 	struct mmcid_inflight *f = this_cpu_ptr(&mmcid_inflight);
 
-	if (f->gen & 1)
-		WRITE_ONCE(f->gen, f->gen + 1);
+	WRITE_ONCE(f->gen, f->gen + 1);
 }
 
-/* Entry of sched_mm_cid_fork(@t) by current: the slot to end, or -1. */
+/* Entry of a checked sched_mm_cid_fork(@t) by current: the slot to end, or -1. */
 int mmcid_watch_fork_begin(struct task_struct *t)
 {
 	int i;

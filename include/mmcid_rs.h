@@ -118,7 +118,7 @@ unsigned long mmcid_watchdog_starts(void);
 unsigned long mmcid_watchdog_stops(void);
 
 /* Called by glue/hooks.c to tell the watchdog where each CPU is. */
-void mmcid_watch_switch_begin(struct task_struct *next);
+bool mmcid_watch_switch_begin(struct task_struct *next);
 void mmcid_watch_switch_end(void);
 int mmcid_watch_fork_begin(struct task_struct *t);
 void mmcid_watch_fork_end(int slot);
