@@ -11,11 +11,12 @@ VARIANT=v7.3
 EXPECT=agree
 SECONDS_RUN=5
 RELOAD=0
+STALL_MS=
 DRIVER=./selftests/mmcid_rs/fork_pattern
 D=/sys/kernel/debug/mmcid_rs
 
 usage() {
-	echo "usage: $0 [--variant V] [--expect agree|mismatch] [--seconds S] [--reload N] [--ko PATH]"
+	echo "usage: $0 [--variant V] [--expect agree|mismatch] [--seconds S] [--reload N] [--stall-ms MS] [--ko PATH]"
 }
 
 while [ $# -gt 0 ]; do
@@ -24,6 +25,7 @@ while [ $# -gt 0 ]; do
 	--expect) EXPECT=$2; shift 2 ;;
 	--seconds) SECONDS_RUN=$2; shift 2 ;;
 	--reload) RELOAD=$2; shift 2 ;;
+	--stall-ms) STALL_MS=$2; shift 2 ;;
 	--ko) KO=$2; shift 2 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -75,7 +77,7 @@ if insmod "$KO" stall_ms=99999 2>/dev/null; then
 fi
 dmesg | grep -q 'mmcid_rs: stall_ms=99999: too long' || fail "no reason given for stall_ms=99999"
 
-insmod "$KO" variant="$VARIANT" || fail "insmod $KO failed"
+insmod "$KO" variant="$VARIANT" ${STALL_MS:+stall_ms="$STALL_MS"} || fail "insmod $KO failed"
 dmesg | grep -q 'mmcid_rs: loaded' || fail "no load line in dmesg"
 # A bad write to reset is refused; a good one zeroes the counters.
 if echo bogus >"$D/reset" 2>/dev/null; then

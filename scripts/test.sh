@@ -126,6 +126,9 @@ if want vm; then
 		"${GUEST[@]}" ./scripts/guest-check.sh --variant v7.3 --expect agree
 	check "vm: the check fails against the pre-fix model" \
 		"${GUEST[@]}" ./scripts/guest-check.sh --variant pre-fix --expect mismatch
+	check "vm: the watchdog's timer check fails with the watchdog off" \
+		must_fail "the watchdog's timers were never armed" -- \
+		"${GUEST[@]}" ./scripts/guest-check.sh --stall-ms 0
 	check "vm: 20 loads and unloads under the fork pattern, dmesg clean" \
 		"${GUEST[@]}" ./scripts/guest-check.sh --reload 20
 	check "vm: kselftest skips without the module, passes with it (v7.3)" \
