@@ -20,6 +20,13 @@ pub enum Owner {
     TaskOutOfRange(usize),
     /// This CPU has a CID of at least `nr_possible`.
     CpuOutOfRange(usize),
+    /// This CID has two owners.
+    Twice(u32),
+    /// This CID is set in the bitmap, but nobody owns it (a leak).
+    Leaked(u32),
+    /// This CID is owned, but clear in the bitmap (another allocation may
+    /// hand it out again).
+    NotInBitmap(u32),
 }
 
 fn out_of_range(cid: u32, nr_possible: u32) -> bool {
@@ -56,4 +63,55 @@ pub fn transition_finished(
     } else {
         pcpu.iter().position(|&cid| cid_on_cpu(cid)).map(Owner::Cpu)
     }
+}
+
+/// The CID a task owns: one it holds for itself or borrows in transit.
+/// A task's `MM_CID_ONCPU` CID is its CPU's, which the CPU owns.
+fn task_owns(cid: u32) -> Option<u32> {
+    (cid & (MM_CID_UNSET | MM_CID_ONCPU) == 0).then_some(cid_from_transit_cid(cid))
+}
+
+/// The CID a CPU owns: only a `MM_CID_ONCPU` one.  Any other value in
+/// `pcpu->cid` is a copy of its task's CID (per task mode, transit) or
+/// stale.
+fn cpu_owns(cid: u32) -> Option<u32> {
+    (cid & (MM_CID_UNSET | MM_CID_ONCPU) == MM_CID_ONCPU).then_some(cpu_cid_to_cid(cid))
+}
+
+/// Check the CID accounting of one consistent view of an mm (no CPU in a
+/// context switch, no fixup walk in flight): every owned CID has one owner
+/// and its bit set, and every set bit has an owner.  `users` are the
+/// mm's users' `mm_cid.cid`, `pcpu[c]` CPU c's `pcpu->cid`, `cidmask` the
+/// first 64 bits of `mm_cidmask()`.  The first offender, if any.
+pub fn cid_accounting(
+    users: impl Iterator<Item = u32>,
+    pcpu: &[u32],
+    cidmask: u64,
+    nr_possible: u32,
+) -> Option<Owner> {
+    let mut owned = 0u64;
+    let owners = users
+        .filter_map(task_owns)
+        .chain(pcpu.iter().filter_map(|&c| cpu_owns(c)));
+    for cid in owners {
+        if cid >= nr_possible.min(64) {
+            // transition_finished() names the owner out of range.
+            continue;
+        }
+        let bit = 1u64 << cid;
+        if owned & bit != 0 {
+            return Some(Owner::Twice(cid));
+        }
+        if cidmask & bit == 0 {
+            return Some(Owner::NotInBitmap(cid));
+        }
+        owned |= bit;
+    }
+    let valid = if nr_possible >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << nr_possible) - 1
+    };
+    let leaked = cidmask & valid & !owned;
+    (leaked != 0).then(|| Owner::Leaked(leaked.trailing_zeros()))
 }

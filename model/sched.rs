@@ -64,7 +64,11 @@ pub fn mm_drop_cid_on_cpu(s: &mut Sched, cpu: usize) {
 /// Mirrors `__mm_get_cid()`.
 pub fn __mm_get_cid(s: &mut Sched, max_cids: u32) -> u32 {
     // find_first_zero_bit() over max_cids bits
-    let cid = (!s.mm_cid.cidmask).trailing_zeros().min(max_cids);
+    let cid = match s.replay_alloc {
+        // The bitmap other CPUs changed had bits 0..r set and bit r clear.
+        Some(r) => r.min(max_cids),
+        None => (!s.mm_cid.cidmask).trailing_zeros().min(max_cids),
+    };
 
     if cid >= max_cids {
         return MM_CID_UNSET;

@@ -13,7 +13,7 @@ use super::variant::Variant;
 /// Most CPUs a model instance describes.
 pub const MAX_CPUS: usize = 8;
 /// Most tasks of one mm a model instance describes.
-pub const MAX_TASKS: usize = 8;
+pub const MAX_TASKS: usize = 16;
 
 /// Index of a task in [`Sched::tasks`].
 pub type TaskId = usize;
@@ -22,7 +22,8 @@ pub type TaskId = usize;
 /// CID bitmap `mm_cidmask()` and the mask `mm_cpus_allowed()`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MmMmCid {
-    /// `per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid` for each possible CPU.
+    /// `per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid` for each possible CPU
+    /// (0 until the CPU first runs the mm).
     pub pcpu: [u32; MAX_CPUS],
     /// 0, MM_CID_TRANSIT, MM_CID_ONCPU or MM_CID_ONCPU | MM_CID_TRANSIT.
     pub mode: u32,
@@ -150,6 +151,11 @@ pub struct Sched {
     /// may differ when another CPU got there first); the explorer zeroes
     /// it before comparing states.
     pub cid_allocs: u32,
+    /// Not C state: when set, every `__mm_get_cid()` finds the bitmap as
+    /// another CPU left it for the C, with bits below this CID set and
+    /// this CID clear.  The cross-check replays the C's allocation with
+    /// it; `None` (the explorer, the tests) reads the model's own bitmap.
+    pub replay_alloc: Option<u32>,
 }
 
 impl Sched {
@@ -163,7 +169,11 @@ impl Sched {
             variant,
             nr_possible_cpus: n,
             mm_cid: MmMmCid {
-                pcpu: [MM_CID_UNSET; MAX_CPUS],
+                // mm_alloc_cid_noprof(): "mm->mm_cid.pcpu =
+                // alloc_percpu_noprof(struct mm_cid_pcpu);".  alloc_percpu()
+                // zeroes it and mm_init_cid() leaves it alone: a CPU that
+                // never ran the mm reads CID 0, which looks task owned.
+                pcpu: [0; MAX_CPUS],
                 mode: 0,
                 max_cids: 0,
                 nr_cpus_allowed: 0,
@@ -183,6 +193,7 @@ impl Sched {
             rq_curr: [None; MAX_CPUS],
             fault: None,
             cid_allocs: 0,
+            replay_alloc: None,
         };
         super::core::mm_init_cid(&mut s, (1u64 << n) - 1);
         s

@@ -374,6 +374,26 @@ fn from_task_fast_path_converges_high_cid() {
 }
 
 #[test]
+fn from_task_on_a_cpu_that_never_ran_the_mm_converges() {
+    // alloc_percpu() left CPU5's pcpu->cid at 0, which is no CPU owned
+    // CID: cid_on_task(tcid | cpu_cid) holds and the fast path converges
+    // T3's CID 3, which two exits left above max_cids.  From MM_CID_UNSET
+    // the model would take the hand-over branch and keep CID 3.
+    let mut s = task_mode(Variant::V7_3, 8, 4);
+    for t in [1, 2] {
+        sched_mm_cid_exit(&mut s, t, t, t);
+        idle(&mut s, t);
+    }
+    idle(&mut s, 3);
+    assert_eq!((s.mm_cid.max_cids, s.mm_cid.cidmask), (2, 0b1001));
+    run(&mut s, 5, 3).unwrap();
+    assert_eq!(
+        (s.tasks[3].cid, s.mm_cid.pcpu[5], s.mm_cid.cidmask),
+        (1, 1, 0b0011)
+    );
+}
+
+#[test]
 fn from_task_drops_cpu_cid_when_task_owns_one() {
     let mut s = task_mode(Variant::V7_3, 4, 2);
     s.mm_cid.pcpu[1] = 2 | ONCPU;

@@ -515,6 +515,10 @@ impl World {
             invariants::Owner::TaskOutOfRange(_)
             | invariants::Owner::CpuOutOfRange(_)
             | invariants::Owner::ModeInTransit => None,
+            // Only cid_accounting() names these.
+            invariants::Owner::Twice(_)
+            | invariants::Owner::Leaked(_)
+            | invariants::Owner::NotInBitmap(_) => None,
         }
     }
 
