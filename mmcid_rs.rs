@@ -22,6 +22,8 @@ pub mod model;
 pub mod check;
 #[path = "module/ffi.rs"]
 pub mod ffi;
+#[path = "module/op.rs"]
+pub mod op;
 #[path = "module/report.rs"]
 pub mod report;
 #[path = "module/stall.rs"]
@@ -44,7 +46,6 @@ extern "C" {
     fn mmcid_switch_snap_size() -> kernel::ffi::c_uint;
     fn mmcid_op_snap_size() -> kernel::ffi::c_uint;
     fn mmcid_stall_snap_size() -> kernel::ffi::c_uint;
-    fn mmcid_fixup_snap_size() -> kernel::ffi::c_uint;
     fn mmcid_param_stall_ms() -> kernel::ffi::c_uint;
     fn mmcid_watchdog_start(stall_ms: kernel::ffi::c_uint);
     fn mmcid_watchdog_stop();
@@ -92,7 +93,7 @@ pub unsafe extern "C" fn mmcid_rs_check_switch(
 pub unsafe extern "C" fn mmcid_rs_check_fork(pre: *const ffi::OpSnap, post: *const ffi::OpSnap) {
     // SAFETY: the caller passes two valid snapshots (function contract).
     let (pre, post) = unsafe { (&*pre, &*post) };
-    report::record_op(false, check::check_fork(variant(), pre, post), pre, post);
+    report::record_op(false, op::check_op(variant(), false, pre, post), pre, post);
 }
 
 /// Called by glue/hooks.c when `sched_mm_cid_exit()` returns.
@@ -104,20 +105,7 @@ pub unsafe extern "C" fn mmcid_rs_check_fork(pre: *const ffi::OpSnap, post: *con
 pub unsafe extern "C" fn mmcid_rs_check_exit(pre: *const ffi::OpSnap, post: *const ffi::OpSnap) {
     // SAFETY: the caller passes two valid snapshots (function contract).
     let (pre, post) = unsafe { (&*pre, &*post) };
-    report::record_op(true, check::check_exit(variant(), pre, post), pre, post);
-}
-
-/// Called by glue/hooks.c after a fork or exit whose fixup walk changed
-/// the mode, with the state read under `mm_cid::mutex`.
-///
-/// # Safety
-///
-/// `s` points to a valid snapshot for the duration of the call.
-#[no_mangle]
-pub unsafe extern "C" fn mmcid_rs_check_fixup(s: *const ffi::FixupSnap) {
-    // SAFETY: the caller passes a valid snapshot (function contract).
-    let s = unsafe { &*s };
-    report::record_fixup(check::check_fixup(s), s);
+    report::record_op(true, op::check_op(variant(), true, pre, post), pre, post);
 }
 
 /// Called by glue/watchdog.c, once per load, from a timer (softirq) on a
@@ -213,13 +201,11 @@ impl kernel::Module for MmcidRs {
                 mmcid_switch_snap_size(),
                 mmcid_op_snap_size(),
                 mmcid_stall_snap_size(),
-                mmcid_fixup_snap_size(),
             )
         };
         if usize::try_from(sizes.0) != Ok(core::mem::size_of::<ffi::SwitchSnap>())
             || usize::try_from(sizes.1) != Ok(core::mem::size_of::<ffi::OpSnap>())
             || usize::try_from(sizes.2) != Ok(core::mem::size_of::<ffi::StallSnap>())
-            || usize::try_from(sizes.3) != Ok(core::mem::size_of::<ffi::FixupSnap>())
         {
             pr_err!("include/mmcid_rs.h and module/ffi.rs disagree on the snapshot layouts\n");
             return Err(EINVAL);

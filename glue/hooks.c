@@ -14,10 +14,10 @@
  * site but save all registers for its handler.
  */
 #include <linux/ftrace.h>
+#include <linux/hash.h>
 #include <linux/kprobes.h>
 #include <linux/mm_types.h>
 #include <linux/module.h>
-#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/smp.h>
@@ -26,16 +26,32 @@
 
 #include <mmcid_rs.h>
 
-/* The pre-switch snapshot of each CPU, waiting for its finish_task_switch(). */
+/*
+ * The pre-switch snapshots of each CPU, waiting for its finish_task_switch():
+ * one per mm whose state mm_cid_switch_to() changes (two when prev drops a
+ * CID in transit of one mm and next takes one of another).
+ */
 struct mmcid_pending {
-	struct mmcid_switch_snap pre;
+	struct mmcid_switch_snap pre[2];
 	struct task_struct *prev;
-	struct mm_struct *mm;
-	bool valid;
+	struct mm_struct *mm[2];
+	int nr;		/* snapshots taken; 0: nothing to check */
 	bool watched;	/* the watchdog marked the switch's beginning */
 };
 
 static DEFINE_PER_CPU(struct mmcid_pending, mmcid_pending);
+
+/*
+ * Each CPU's switches, for the fork and exit checks: @seq is odd from the
+ * sched_switch tracepoint to finish_task_switch() (mm_cid_switch_to() runs
+ * in between), @curr is rq->curr as the tracepoint saw it.
+ */
+struct mmcid_cpu_track {
+	unsigned long seq;
+	struct task_struct *curr;
+};
+
+static DEFINE_PER_CPU(struct mmcid_cpu_track, mmcid_track);
 static struct tracepoint *tp_sched_switch;
 static bool probes_registered;
 /* pid=, read-only once loaded: kept here so the switch path makes no call. */
@@ -72,47 +88,35 @@ static void snap_switch(struct mmcid_switch_snap *s, struct task_struct *prev,
 }
 
 /*
- * The mm whose state mm_cid_switch_to(prev, next) changes, or NULL when it
- * changes none or two: mm_cid_schedin() acts on an active @next (@in),
- * mm_cid_schedout() on a @prev holding a CID in transit.
- */
-static struct mm_struct *switch_mm_of(struct task_struct *prev,
-				      struct task_struct *next, bool in)
-{
-	bool out = prev->mm && (READ_ONCE(prev->mm_cid.cid) & MM_CID_TRANSIT);
-
-	if (in && out && prev->mm != next->mm)
-		return NULL;
-	if (in)
-		return next->mm;
-	return out ? prev->mm : NULL;
-}
-
-/*
  * A switch that concerns the process of pid= (any, without it): mark it for
  * the watchdog if @ours (the filter holds for the watchdog too: it watches
- * what is checked), and snapshot the state mm_cid_switch_to() changes.
+ * what is checked), and snapshot each mm whose state mm_cid_switch_to()
+ * changes: mm_cid_schedin() acts on an active @next, mm_cid_schedout() on a
+ * @prev holding a CID in transit.
  */
 static noinline void switch_begin(struct mmcid_pending *p,
 				  struct task_struct *prev,
 				  struct task_struct *next, bool ours)
 {
 	bool in = next->mm && READ_ONCE(next->mm_cid.active);
-	struct mm_struct *mm;
+	bool out = prev->mm && (READ_ONCE(prev->mm_cid.cid) & MM_CID_TRANSIT);
+	int cpu = smp_processor_id();
 
 	p->watched = in && ours && mmcid_watch_switch_begin(next);
-	mm = switch_mm_of(prev, next, in);
-	if (!mm)
-		return;
-	snap_switch(&p->pre, prev, next, mm, smp_processor_id());
 	p->prev = prev;
-	p->mm = mm;
-	p->valid = true;
+	if (out)
+		p->mm[p->nr++] = prev->mm;
+	if (in && !(out && prev->mm == next->mm))
+		p->mm[p->nr++] = next->mm;
+	if (p->nr > 0)
+		snap_switch(&p->pre[0], prev, next, p->mm[0], cpu);
+	if (p->nr > 1)
+		snap_switch(&p->pre[1], prev, next, p->mm[1], cpu);
 }
 
 /* TP_PROTO(bool preempt, struct task_struct *prev, struct task_struct *next,
  *	    unsigned int prev_state), runqueue lock held. A switch that is
- * filtered out costs two tests and two stores here.
+ * filtered out costs two tests and four stores here.
  */
 static void probe_sched_switch(void *data, bool preempt,
 			       struct task_struct *prev,
@@ -120,10 +124,15 @@ static void probe_sched_switch(void *data, bool preempt,
 			       unsigned int prev_state)
 {
 	struct mmcid_pending *p = this_cpu_ptr(&mmcid_pending);
+	struct mmcid_cpu_track *k = this_cpu_ptr(&mmcid_track);
 	int pid = filter_pid;
 	bool ours = !pid || next->tgid == pid;
 
-	p->valid = false;
+	/* A new odd value, then what the switch changes. */
+	WRITE_ONCE(k->seq, (k->seq | 1) + 2);
+	smp_wmb();	/* pairs with snap_cpus() */
+	WRITE_ONCE(k->curr, next);
+	p->nr = 0;
 	p->watched = false;
 	if (ours || prev->tgid == pid)
 		switch_begin(p, prev, next, ours);
@@ -137,10 +146,13 @@ static void probe_sched_switch(void *data, bool preempt,
 static noinline void check_pending(struct mmcid_pending *p)
 {
 	struct mmcid_switch_snap post;
+	int i, n = p->nr;
 
-	p->valid = false;
-	snap_switch(&post, p->prev, current, p->mm, smp_processor_id());
-	mmcid_rs_check_switch(&p->pre, &post);
+	p->nr = 0;
+	for (i = 0; i < n; i++) {
+		snap_switch(&post, p->prev, current, p->mm[i], smp_processor_id());
+		mmcid_rs_check_switch(&p->pre[i], &post);
+	}
 }
 
 /*
@@ -153,13 +165,17 @@ static void ft_finish_task_switch(unsigned long ip, unsigned long parent_ip,
 				  struct ftrace_ops *op, struct ftrace_regs *fregs)
 {
 	struct mmcid_pending *p = this_cpu_ptr(&mmcid_pending);
+	struct mmcid_cpu_track *k = this_cpu_ptr(&mmcid_track);
 
 	if (p->watched) {
 		p->watched = false;
 		mmcid_watch_switch_end();
 	}
-	if (p->valid)
+	if (p->nr)
 		check_pending(p);
+	/* An even value; +2 when the tracepoint was missed (loaded meanwhile). */
+	smp_wmb();	/* pairs with snap_cpus() */
+	WRITE_ONCE(k->seq, k->seq + ((k->seq & 1) ? 1 : 2));
 }
 
 /*
@@ -171,19 +187,116 @@ static struct ftrace_ops finish_ops = {
 	.func = ft_finish_task_switch,
 };
 
+/*
+ * Checked forks and exits per mm (hashed, so a collision only makes the
+ * check more careful): how many began or ended, how many are in flight.
+ */
+#define MMCID_OP_BUCKETS_BITS	6
+static atomic_long_t op_seq[1 << MMCID_OP_BUCKETS_BITS];
+static atomic_t op_in_flight[1 << MMCID_OP_BUCKETS_BITS];
+
+static unsigned int op_bucket(struct mm_struct *mm)
+{
+	return hash_ptr(mm, MMCID_OP_BUCKETS_BITS);
+}
+
+static struct kretprobe krp_fork, krp_exit;
+
+/*
+ * The switch sequence of each possible CPU, read before and after
+ * everything else of a snapshot: a CPU whose value is even and unchanged
+ * ran no mm_cid_switch_to() while the snapshot was read.
+ */
+static void snap_seq_begin(struct mmcid_op_snap *s)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		if (cpu >= MMCID_STALL_CPUS)
+			break;
+		s->cpus[cpu].seq = READ_ONCE(per_cpu_ptr(&mmcid_track, cpu)->seq);
+	}
+	smp_rmb();	/* pairs with the switch hooks' smp_wmb() */
+}
+
+static void snap_seq_end(struct mmcid_op_snap *s)
+{
+	int cpu;
+
+	smp_rmb();
+	for_each_possible_cpu(cpu) {
+		unsigned long seq = s->cpus[cpu].seq;
+
+		if (cpu >= MMCID_STALL_CPUS)
+			break;
+		s->cpus[cpu].stable = !(seq & 1) &&
+			READ_ONCE(per_cpu_ptr(&mmcid_track, cpu)->seq) == seq;
+	}
+}
+
+/* Each possible CPU's slot and current task. */
+static void snap_cpus(struct mmcid_op_snap *s, struct mm_struct *mm)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		if (cpu >= MMCID_STALL_CPUS)
+			break;
+		s->cpus[cpu].curr = (unsigned long)READ_ONCE(per_cpu_ptr(&mmcid_track, cpu)->curr);
+		s->cpus[cpu].pcpu_cid = READ_ONCE(per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid);
+	}
+}
+
+/*
+ * Everything a fork or exit of @t reads or changes, under mm_cid::lock, so
+ * that no other fork, exit or affinity change moves the users, the mode or
+ * max_cids meanwhile (a walk of another fork or exit still may: see
+ * ops_in_flight). A raw spinlock with interrupts off, as the C takes it: it
+ * nests inside no lock here, and nothing in it sleeps.
+ */
 static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
 {
 	struct mm_struct *mm = t->mm;
+	unsigned int b = op_bucket(mm);
+	struct task_struct *u;
+	unsigned long flags;
+	unsigned int n = 0;
 	int cpu = raw_smp_processor_id();
 
+	memset(s, 0, sizeof(*s));
 	s->cpu = cpu;
 	s->nr_possible = num_possible_cpus();
+	s->switches = READ_ONCE(current->nvcsw) + READ_ONCE(current->nivcsw);
+	s->missed = krp_fork.nmissed + krp_exit.nmissed +
+		    krp_fork.kp.nmissed + krp_exit.kp.nmissed;
+	raw_spin_lock_irqsave(&mm->mm_cid.lock, flags);
+	snap_seq_begin(s);
+	s->op_seq = atomic_long_read(&op_seq[b]);
+	s->ops_in_flight = atomic_read(&op_in_flight[b]);
 	snap_task(&s->cur, current);
 	snap_task(&s->t, t);
+	s->t_cpu = task_cpu(t);
 	snap_mm(&s->mm, mm, cpu);
 	s->pcpu_thrs = READ_ONCE(mm->mm_cid.pcpu_thrs);
 	s->nr_cpus_allowed = READ_ONCE(mm->mm_cid.nr_cpus_allowed);
-	s->switches = READ_ONCE(current->nvcsw) + READ_ONCE(current->nivcsw);
+	s->update_deferred = READ_ONCE(mm->mm_cid.update_deferred);
+	hlist_for_each_entry(u, &mm->mm_cid.user_list, mm_cid.node) {
+		if (n < MMCID_OP_USERS) {
+			struct mmcid_user_snap *us = &s->users[n];
+
+			us->task = (unsigned long)u;
+			us->cid = READ_ONCE(u->mm_cid.cid);
+			us->active = READ_ONCE(u->mm_cid.active);
+			us->cpu = task_cpu(u);
+			us->tid = u->pid;
+			us->switches = READ_ONCE(u->nvcsw) + READ_ONCE(u->nivcsw);
+		}
+		n++;
+	}
+	s->nr_users = n;
+	snap_cpus(s, mm);
+	snap_seq_end(s);
+	raw_spin_unlock_irqrestore(&mm->mm_cid.lock, flags);
 }
 
 /* Per checked call: the task, the snapshot at entry and the watchdog's part. */
@@ -194,18 +307,20 @@ struct mmcid_op_call {
 	bool watched;	/* counted by mmcid_watch_op_begin() */
 };
 
-static struct kretprobe krp_fork;
-
 static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
 	struct task_struct *t = (struct task_struct *)regs_get_kernel_argument(regs, 0);
 	int pid = filter_pid;
+	unsigned int b;
 
 	if (!t->mm || t->mm != current->mm)
 		return 1;	/* not ours, or a failed fork's cleanup */
 	if (pid && t->tgid != pid)
 		return 1;	/* filtered out, for the watchdog too */
+	b = op_bucket(t->mm);
+	atomic_inc(&op_in_flight[b]);
+	atomic_long_inc(&op_seq[b]);
 	c->t = t;
 	snap_op(&c->pre, t);
 	c->watched = mmcid_watch_op_begin();
@@ -213,61 +328,26 @@ static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-static DEFINE_PER_CPU(struct mmcid_fixup_snap, mmcid_fixup);
+/* The return snapshot of each CPU: too large for the stack of a probe. */
+static DEFINE_PER_CPU(struct mmcid_op_snap, mmcid_op_post);
 
-/*
- * After a fork or exit of @mm that changed the mode, so ran a fixup walk:
- * snapshot the mode, each CPU's CID and each user's CID while holding
- * mm_cid::mutex, which every change of the mode and of the user list
- * holds. Never waits: a taken mutex is reported as a race.
- */
-static void snap_fixup(struct mm_struct *mm, bool exit)
-{
-	struct mmcid_fixup_snap *s = this_cpu_ptr(&mmcid_fixup);
-	struct task_struct *t;
-	unsigned int n = 0;
-	int cpu;
-
-	memset(s, 0, sizeof(*s));
-	s->mm = (unsigned long)mm;
-	s->exit = exit;
-	s->nr_possible = num_possible_cpus();
-	if (!mutex_trylock(&mm->mm_cid.mutex)) {
-		s->raced = 1;
-		mmcid_rs_check_fixup(s);
-		return;
-	}
-	s->mode = READ_ONCE(mm->mm_cid.mode);
-	for_each_possible_cpu(cpu) {
-		if (cpu < MMCID_STALL_CPUS)
-			s->pcpu_cid[cpu] = READ_ONCE(per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid);
-	}
-	hlist_for_each_entry(t, &mm->mm_cid.user_list, mm_cid.node) {
-		if (n < MMCID_FIXUP_USERS)
-			snap_task(&s->users[n], t);
-		n++;
-	}
-	mutex_unlock(&mm->mm_cid.mutex);
-	s->nr_users = n;
-	mmcid_rs_check_fixup(s);
-}
-
+/* Runs with preemption disabled, as every kretprobe handler. */
 static int op_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
-	bool fork = get_kretprobe(ri) == &krp_fork;
-	struct mmcid_op_snap post;
+	struct mmcid_op_snap *post = this_cpu_ptr(&mmcid_op_post);
+	unsigned int b = op_bucket(c->t->mm);
 
 	mmcid_watch_fork_end(c->slot);
 	if (c->watched)
 		mmcid_watch_op_end();
-	snap_op(&post, c->t);
-	if (fork)
-		mmcid_rs_check_fork(&c->pre, &post);
+	snap_op(post, c->t);
+	atomic_long_inc(&op_seq[b]);
+	atomic_dec(&op_in_flight[b]);
+	if (get_kretprobe(ri) == &krp_fork)
+		mmcid_rs_check_fork(&c->pre, post);
 	else
-		mmcid_rs_check_exit(&c->pre, &post);
-	if ((c->pre.mm.mode ^ post.mm.mode) & MM_CID_ONCPU)
-		snap_fixup(c->t->mm, !fork);
+		mmcid_rs_check_exit(&c->pre, post);
 	return 0;
 }
 
@@ -340,11 +420,6 @@ unsigned int mmcid_switch_snap_size(void)
 unsigned int mmcid_op_snap_size(void)
 {
 	return sizeof(struct mmcid_op_snap);
-}
-
-unsigned int mmcid_fixup_snap_size(void)
-{
-	return sizeof(struct mmcid_fixup_snap);
 }
 
 int mmcid_hooks_register(void)

@@ -40,7 +40,38 @@ struct mmcid_switch_snap {
 	struct mmcid_mm_snap mm;
 };
 
-/* The state around sched_mm_cid_fork(@t) or sched_mm_cid_exit(@t). */
+#define MMCID_STALL_CPUS	8
+#define MMCID_STALL_TASKS	16
+#define MMCID_OP_USERS		32
+
+/* One task on mm_cid::user_list, read under mm_cid::lock. */
+struct mmcid_user_snap {
+	__u64 task;		/* task_struct address, an identity only */
+	__u32 cid;		/* t->mm_cid.cid */
+	__u32 active;		/* t->mm_cid.active */
+	__u32 cpu;		/* task_cpu(t) */
+	__s32 tid;		/* t->pid */
+	__u64 switches;		/* t->nvcsw + t->nivcsw */
+};
+
+/*
+ * One possible CPU as a fork or exit sees it. @seq is the CPU's switch
+ * sequence, odd from its sched_switch tracepoint to its
+ * finish_task_switch(), i.e. while mm_cid_switch_to() may run there.
+ */
+struct mmcid_cpu_snap {
+	__u64 curr;		/* task it last switched to; 0: none seen since load */
+	__u64 seq;
+	__u32 pcpu_cid;		/* per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid */
+	__u32 stable;		/* 1: @seq even and unchanged while this was read */
+};
+
+/*
+ * The state around sched_mm_cid_fork(@t) or sched_mm_cid_exit(@t), read
+ * under mm_cid::lock at the function's entry and after its return: the
+ * mm, every user and every CPU's slot, so that the fixup walk's effect on
+ * each of them is compared with the model's walk.
+ */
 struct mmcid_op_snap {
 	__u32 cpu;		/* current's CPU */
 	__u32 nr_possible;
@@ -50,10 +81,15 @@ struct mmcid_op_snap {
 	__u32 pcpu_thrs;
 	__u32 nr_cpus_allowed;
 	__u64 switches;		/* current's nvcsw + nivcsw */
+	__u32 update_deferred;
+	__u32 nr_users;		/* on user_list; the first MMCID_OP_USERS are kept */
+	__u64 op_seq;		/* checked forks and exits of this mm begun or ended */
+	__u32 ops_in_flight;	/* of this mm, this one included */
+	__u32 t_cpu;		/* task_cpu(@t) */
+	__u64 missed;		/* fork and exit calls the probes missed since load */
+	struct mmcid_cpu_snap cpus[MMCID_STALL_CPUS];
+	struct mmcid_user_snap users[MMCID_OP_USERS];
 };
-
-#define MMCID_STALL_CPUS	8
-#define MMCID_STALL_TASKS	16
 
 /*
  * A CPU that has been inside a context switch to a task of @mm for longer
@@ -81,26 +117,6 @@ struct mmcid_stall_snap {
 	struct mmcid_task_snap fork_child;
 };
 
-#define MMCID_FIXUP_USERS	16
-
-/*
- * The mm right after a fork or exit whose fixup walk changed the mode,
- * read while holding mm_cid::mutex (taken with mutex_trylock() once the
- * fork or exit released it), so that no other fork or exit changes the
- * mode or the user list meanwhile.
- */
-struct mmcid_fixup_snap {
-	__u64 mm;
-	__u32 mode;
-	__u32 nr_possible;
-	__u32 exit;		/* 1: after sched_mm_cid_exit(), 0: fork */
-	__u32 raced;		/* 1: the mutex was taken; nothing else is set */
-	__u32 nr_users;		/* on mm_cid::user_list, kept up to MMCID_FIXUP_USERS */
-	__u32 pad;
-	__u32 pcpu_cid[MMCID_STALL_CPUS];
-	struct mmcid_task_snap users[MMCID_FIXUP_USERS];
-};
-
 /* C glue, called from Rust at load and unload. */
 int mmcid_hooks_register(void);
 void mmcid_hooks_unregister(void);
@@ -109,7 +125,6 @@ int mmcid_param_pid(void);
 unsigned int mmcid_switch_snap_size(void);
 unsigned int mmcid_op_snap_size(void);
 unsigned int mmcid_stall_snap_size(void);
-unsigned int mmcid_fixup_snap_size(void);
 unsigned int mmcid_param_stall_ms(void);
 void mmcid_watchdog_start(unsigned int stall_ms);
 void mmcid_watchdog_stop(void);
@@ -137,20 +152,14 @@ void mmcid_rs_check_switch(const struct mmcid_switch_snap *pre,
 			   const struct mmcid_switch_snap *post);
 
 /*
- * Rust side, called in process context after sched_mm_cid_fork() or
- * sched_mm_cid_exit() returned, with the snapshot from their entry: may
- * not sleep either (kretprobe handler).
+ * Rust side, called after sched_mm_cid_fork() or sched_mm_cid_exit()
+ * returned, with the snapshots from their entry and return, preemption
+ * disabled (kretprobe handler): must not sleep, allocate or print.
  */
 void mmcid_rs_check_fork(const struct mmcid_op_snap *pre,
 			 const struct mmcid_op_snap *post);
 void mmcid_rs_check_exit(const struct mmcid_op_snap *pre,
 			 const struct mmcid_op_snap *post);
-
-/*
- * Rust side, called from the kretprobe of a fork or exit that changed the
- * mode, after mmcid_rs_check_fork() or mmcid_rs_check_exit().
- */
-void mmcid_rs_check_fixup(const struct mmcid_fixup_snap *s);
 
 /*
  * Rust side, called once per load from the watchdog's timer (softirq, no

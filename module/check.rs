@@ -7,11 +7,11 @@
 //! other CPUs may still change the shared parts of `mm->mm_cid` between
 //! them: the CID bitmap (their own allocations and drops) and, under
 //! `mm_cid::lock`, the mode and `max_cids` (a fork or exit elsewhere).
-//! Each such case is accepted as a race, counted, and never as agreement.
-//! The same goes for forks and exits, and for the state a fixup walk left.
+//! The model runs again with each state they may have left the C to read,
+//! and only what none of them explains is a mismatch (see
+//! [`check_switch`]).  Forks and exits are checked in `op.rs`.
 
-use super::ffi::{FixupSnap, OpSnap, SwitchSnap};
-use super::model::invariants::{transition_finished, Owner};
+use super::ffi::SwitchSnap;
 use super::model::*;
 
 /// What a context switch did with the CID of the task switched in.
@@ -27,30 +27,65 @@ pub enum SwitchKind {
     Out,
 }
 
+/// The way `mm_cid_schedin()` went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    /// Nothing to do: next is not an active task of this mm.
+    Out,
+    /// The fast path of `mm_cid_from_task()` / `mm_cid_from_cpu()`: the
+    /// owner's CID is below max_cids.
+    Kept,
+    /// `mm_cid_converge()` moved the owner's CID below max_cids.
+    Converged,
+    /// `mm_cid_converge()` took no CID below max_cids and kept the old one.
+    NotConverged,
+    /// "Hand over or drop the task owned CID" (or the CPU owned one) and
+    /// nothing to allocate.
+    HandOver,
+    /// `mm_get_cid()` took a CID.
+    Allocated,
+    /// `mm_get_cid()` took a CID though the snapshot's bitmap had none
+    /// free: another CPU freed one while the C spun (or before it looked).
+    Spun,
+}
+
+/// A switch the model explains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Agreement {
+    /// What next's CID is now.
+    pub kind: SwitchKind,
+    /// The way the schedule-in went.
+    pub path: Path,
+    /// The C read a mode that another CPU wrote after the first snapshot.
+    pub mode_changed: bool,
+    /// The C read a max_cids that another CPU wrote after the first snapshot.
+    pub max_cids_changed: bool,
+    /// The allocation returned another CID than the lowest one free in the
+    /// snapshot: other CPUs took or freed CIDs meanwhile.
+    pub other_cid: bool,
+}
+
 /// The outcome of one check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// The C did what the model predicts.
-    Agree(SwitchKind),
-    /// Another CPU changed shared state in between; not checked.
+    /// The C did what the model does from the first snapshot, or from a
+    /// state that other CPUs may have made of it by the time the C read it.
+    Agree(Agreement),
+    /// Not decided: see [`Race`].
     Raced(Race),
     /// The model cannot describe this machine (too many CPUs).
     Unsupported,
     /// The C did something else.
-    Mismatch(Prediction),
+    Mismatch(Mismatch),
 }
 
 /// Why a check was not decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Race {
-    /// `mm_cid::mode` changed between the snapshots.
-    Mode,
-    /// `mm_cid::max_cids` changed between the snapshots.
+    /// `users` moved by two or more between the snapshots, so several forks
+    /// or exits wrote max_cids meanwhile, not necessarily in one direction,
+    /// and only a max_cids value that neither snapshot holds explains the C.
     MaxCids,
-    /// The model allocated a CID and the C got another number.
-    Allocation,
-    /// The model's pool was empty; the C found a CID freed meanwhile.
-    Spun,
 }
 
 /// What the model expects after the switch.
@@ -64,59 +99,492 @@ pub struct Prediction {
     pub pcpu_cid: u32,
 }
 
+/// A switch the model does not explain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The model's prediction with every read seeing the first snapshot
+    /// and the allocation taking the lowest CID free in it, or, when it
+    /// has none, the lowest one another CPU may free; `None` when no CID
+    /// can be found at all.  With `bit_clear`, the C's CIDs.
+    pub want: Option<Prediction>,
+    /// The C's CIDs are explained, but this CID, which the switch leaves
+    /// owned on this CPU, has its bit clear in the second snapshot.
+    pub bit_clear: Option<u32>,
+}
+
 const PREV: TaskId = 0;
 const NEXT: TaskId = 1;
 
 /// Check one context switch of `pre` into `post` against `variant`.
+///
+/// Both snapshots are taken under the switching CPU's runqueue lock, so
+/// prev's and next's CIDs and this CPU's `pcpu->cid` change only by
+/// `mm_cid_switch_to()` in between.  Three things other CPUs may change
+/// meanwhile, and the check accepts exactly what each of them allows:
+///
+/// - The mode and max_cids, which forks and exits elsewhere write (under
+///   `mm_cid::lock`, and `mm_cid::mutex` for the mode).  The C reads them
+///   at four points: `mm_cid_schedout()` reads
+///   `READ_ONCE(mm->mm_cid.mode)` then `READ_ONCE(mm->mm_cid.max_cids)`,
+///   `mm_cid_schedin()` reads `READ_ONCE(mm->mm_cid.mode)`, and
+///   `mm_cid_from_cpu()` / `mm_cid_from_task()` read
+///   `READ_ONCE(mm->mm_cid.max_cids)`.  Each read sees the first or the
+///   second snapshot's value, in time order: once a read has seen a newer
+///   value, later reads of that field do too.  The mode also takes the
+///   values in between, as `mm_update_max_cids()` flips it (`mode ^
+///   (MM_CID_TRANSIT | MM_CID_ONCPU)`) and `mm_cid_complete_transit()`
+///   clears TRANSIT: see [`Values::mode_path`].  The fifth read, in
+///   `mm_get_cid()`, only bounds a search whose result is covered below.
+/// - The CID bitmap, with atomic bit operations and no lock.  A switch
+///   allocates at most once (`mm_cid_converge()` or `mm_get_cid()`;
+///   `mm_cid_schedout()` only drops), and `__mm_get_cid()` is a
+///   `find_first_zero_bit()` then `test_and_set_bit()` on the shared bitmap,
+///   so the C is free to return any CID that another CPU may have left
+///   free, or for `mm_cid_converge()` none below max_cids (a lost
+///   `test_and_set_bit()` is enough), but nothing else: see [`pinned`].
+/// - Whether `mm_get_cid()` spins: the second snapshot exists, so the C
+///   found a CID; which one is decided as above.
+///
+/// Then the CIDs the switch leaves owned on this CPU must have their bit
+/// set in the second snapshot (see [`unowned`]).
+///
+/// One case stays undecided ([`Race::MaxCids`]): a fork or exit writes
+/// max_cids once (`__mm_update_max_cids()` under `mm_cid::lock`), so with
+/// `users` at most one apart the C read the old or the new value; two or
+/// more apart, forks and exits may have moved it both ways in between and
+/// only a value neither snapshot holds may explain the C.  Forks and
+/// exits that cancel out in `users`, or an affinity change
+/// (`mm_update_cpus_allowed()` also writes max_cids) next to one, leave no
+/// trace: the check assumes they do not happen within one switch, and
+/// would call a switch that read such a value a mismatch.
 pub fn check_switch(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Verdict {
-    if pre.mm.mode != post.mm.mode {
-        return Verdict::Raced(Race::Mode);
-    }
-    if pre.mm.max_cids != post.mm.max_cids {
-        return Verdict::Raced(Race::MaxCids);
-    }
     let cpu = pre.cpu as usize;
     if pre.nr_possible as usize > MAX_CPUS || cpu >= MAX_CPUS {
         return Verdict::Unsupported;
     }
-    let mut s = Sched::new(variant, pre.nr_possible);
-    s.mm_cid.mode = pre.mm.mode;
-    s.mm_cid.max_cids = pre.mm.max_cids;
-    s.mm_cid.users = pre.mm.users;
-    s.mm_cid.cidmask = pre.mm.cidmask;
-    s.mm_cid.pcpu[cpu] = pre.mm.pcpu_cid;
-    let mine = |t: &super::ffi::TaskSnap| t.mm == pre.mm.mm;
-    let (prev, next) = (mine(&pre.prev), mine(&pre.next));
-    for (slot, t) in [(PREV, &pre.prev), (NEXT, &pre.next)] {
-        s.new_task(cpu);
-        s.tasks[slot].active = t.active != 0;
-        s.tasks[slot].cid = t.cid;
-    }
-    s.rq_curr[cpu] = next.then_some(NEXT as u8);
-    let r = mm_cid_switch_to(&mut s, cpu, prev.then_some(PREV), next.then_some(NEXT));
-    let want = Prediction {
-        prev_cid: prev.then_some(s.tasks[PREV].cid),
-        next_cid: next.then_some(s.tasks[NEXT].cid),
-        pcpu_cid: s.mm_cid.pcpu[cpu],
-    };
+    let sw = Switch::new(variant, pre);
     let got = Prediction {
-        prev_cid: prev.then_some(post.prev.cid),
-        next_cid: next.then_some(post.next.cid),
+        prev_cid: sw.prev.map(|_| post.prev.cid),
+        next_cid: sw.next.map(|_| post.next.cid),
         pcpu_cid: post.mm.pcpu_cid,
     };
-    if r.is_err() {
-        return Verdict::Raced(Race::Spun);
+    let modes = Values::mode_path(variant, pre.mm.mode, post.mm.mode);
+    let max_cids = Values::pre_post(pre.mm.max_cids, post.mm.max_cids);
+    let any_max_cids = Values::any_max_cids(pre.nr_possible);
+    let several = pre.mm.users.abs_diff(post.mm.users) >= 2;
+    let mut want = None;
+    let verdict = match sw.search(&modes, &max_cids, got, &mut want) {
+        Some(a) => Verdict::Agree(a),
+        None if several && sw.search(&modes, &any_max_cids, got, &mut None).is_some() => {
+            Verdict::Raced(Race::MaxCids)
+        }
+        None => {
+            return Verdict::Mismatch(Mismatch {
+                want,
+                bit_clear: None,
+            })
+        }
+    };
+    match unowned(pre, post, got) {
+        Some(cid) => Verdict::Mismatch(Mismatch {
+            want: Some(got),
+            bit_clear: Some(cid),
+        }),
+        None => verdict,
     }
-    if want == got {
-        return Verdict::Agree(kind(want.next_cid.filter(|_| s.tasks[NEXT].active)));
+}
+
+/// The bit of `cid` in a snapshot's bitmap (its first 64 bits).
+fn bit(cid: u32) -> u64 {
+    1u64.checked_shl(cid).unwrap_or(0)
+}
+
+/// The bits below `n` (all of them from 64 on).
+fn below(n: u32) -> u64 {
+    bit(n).wrapping_sub(1)
+}
+
+/// A CID that the C's result leaves owned on this CPU but whose bit is
+/// clear after the switch: next's CID, this CPU's CID, and a task owned CID
+/// prev kept.  No other CPU can have cleared it before the second
+/// snapshot, as it would need this runqueue's lock (see [`pinned`]).
+fn unowned(pre: &SwitchSnap, post: &SwitchSnap, got: Prediction) -> Option<u32> {
+    let next = got
+        .next_cid
+        .filter(|&c| pre.next.active != 0 && c & MM_CID_UNSET == 0);
+    let pcpu = Some(got.pcpu_cid).filter(|&c| cid_on_cpu(c));
+    let prev = got.prev_cid.filter(|&c| cid_on_task(c));
+    [next, pcpu, prev]
+        .into_iter()
+        .flatten()
+        .map(task_mm_cid)
+        .find(|&c| c < 64 && post.mm.cidmask & bit(c) == 0)
+}
+
+/// The CIDs no other CPU can free during the switch, as bits: a task owned
+/// (or in transit) CID of prev or next and this CPU's own CID.  Their
+/// owners do not run elsewhere meanwhile, and every remote change of them
+/// holds this runqueue's lock, which the switching CPU holds from the
+/// first snapshot to the second: `guard(task_rq_lock)(t)` in
+/// `mm_cid_fixup_task_to_cpu()` and `guard(rq_lock_irq)(rq)` in
+/// `mm_cid_fixup_cpus_to_tasks()` ("Remote access to mm::mm_cid::pcpu
+/// requires rq_lock").  A CPU's slot without ONCPU owns nothing: its
+/// number may be held, and dropped, by a task elsewhere; a task's ONCPU
+/// CID belongs to the CPU it last ran on.  Only bits that are set count:
+/// an owned CID whose bit is clear is an earlier switch's fault, and this
+/// one's `find_first_zero_bit()` may return it.  Taken after
+/// `mm_cid_schedout()`, which may drop prev's.
+fn pinned(s: &Sched, cpu: usize, tasks: [Option<TaskId>; 2]) -> u64 {
+    let task = |t: TaskId| {
+        let cid = s.tasks[t].cid;
+        if cid & (MM_CID_UNSET | MM_CID_ONCPU) == 0 {
+            bit(cid_from_transit_cid(cid))
+        } else {
+            0
+        }
+    };
+    let pcpu = s.mm_cid.pcpu[cpu];
+    let own = if cid_on_cpu(pcpu) {
+        bit(cpu_cid_to_cid(pcpu))
+    } else {
+        0
+    };
+    let theirs = tasks.into_iter().flatten().fold(0, |m, t| m | task(t));
+    (own | theirs) & s.mm_cid.cidmask
+}
+
+/// The values a field may have had at the C's reads, in the order other
+/// CPUs wrote them; the first is the first snapshot's.
+struct Values {
+    v: [u32; MAX_CPUS + 1],
+    len: usize,
+    /// Reads see them in this order (a later read never sees an earlier
+    /// value); otherwise in any order.
+    ordered: bool,
+}
+
+impl Values {
+    fn new(vals: impl Iterator<Item = u32>, ordered: bool) -> Self {
+        let mut s = Self {
+            v: [0; MAX_CPUS + 1],
+            len: 0,
+            ordered,
+        };
+        for x in vals.take(MAX_CPUS + 1) {
+            s.v[s.len] = x;
+            s.len += 1;
+        }
+        s
     }
-    // The model took the lowest CID free in the snapshot; another CPU may
-    // have taken or freed one before the C looked (__mm_get_cid() is a
-    // find_first_zero_bit() on the shared bitmap).
-    if s.cid_allocs > 0 && same_flags(want, got) {
-        return Verdict::Raced(Race::Allocation);
+
+    /// `pre`, then `post` if it differs.
+    fn pre_post(pre: u32, post: u32) -> Self {
+        let post = (post != pre).then_some(post);
+        Self::new([Some(pre), post].into_iter().flatten(), true)
     }
-    Verdict::Mismatch(want)
+
+    /// Every max_cids `__mm_update_max_cids()` can write.
+    fn any_max_cids(nr_possible: u32) -> Self {
+        Self::new(0..=nr_possible, false)
+    }
+
+    /// The modes from `pre` to `post` along the cycle that forks and exits
+    /// move the mode through: `mm_update_max_cids()` flips per task mode to
+    /// `MM_CID_ONCPU | MM_CID_TRANSIT` and per CPU mode to `MM_CID_TRANSIT`,
+    /// `mm_cid_fixup_tasks_to_cpus()` and `mm_cid_fixup_cpus_to_tasks()`
+    /// end with `mm_cid_complete_transit()` to `MM_CID_ONCPU` and 0 (one
+    /// fork's flip then its completion gives pre, an intermediate, post).
+    /// The variants without TRANSIT in a direction skip that step.  Equal
+    /// modes mean no change: a whole turn needs both walks to finish, and
+    /// each would wait for this runqueue's lock (`mm_cid_fixup_cpus_to_tasks()`
+    /// takes every CPU's, `mm_cid_fixup_tasks_to_cpus()` `task_rq_lock()`s
+    /// prev and next).  A mode off the variant's cycle gives just `pre` and
+    /// `post`.
+    fn mode_path(variant: Variant, pre: u32, post: u32) -> Self {
+        let mut cycle = [0; 4];
+        let mut n = 0;
+        for m in [
+            Some(0),
+            variant
+                .transit_to_cpu()
+                .then_some(MM_CID_ONCPU | MM_CID_TRANSIT),
+            Some(MM_CID_ONCPU),
+            variant.transit_to_task().then_some(MM_CID_TRANSIT),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            cycle[n] = m;
+            n += 1;
+        }
+        let at = |m: u32| cycle[..n].iter().position(|&c| c == m);
+        match (at(pre), at(post)) {
+            (Some(i), Some(j)) => {
+                let steps = (j + n - i) % n;
+                Self::new((0..=steps).map(|k| cycle[(i + k) % n]), true)
+            }
+            _ => Self::pre_post(pre, post),
+        }
+    }
+
+    /// Does an earlier value give the same `test` as value `i`?
+    fn repeats<T: PartialEq>(&self, i: usize, test: impl Fn(u32) -> T) -> bool {
+        self.v[..i].iter().any(|&x| test(x) == test(self.v[i]))
+    }
+
+    /// Indices a read may take once the read before it took `i`.
+    fn after(&self, i: usize) -> ::core::ops::Range<usize> {
+        if self.ordered {
+            i..self.len
+        } else {
+            0..self.len
+        }
+    }
+}
+
+/// The values of the shared fields that `mm_cid_switch_to()` read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Reads {
+    /// `mode` in `mm_cid_schedout()`.
+    out_mode: u32,
+    /// `max_cids` in `mm_cid_schedout()`.
+    out_max_cids: u32,
+    /// `mode` in `mm_cid_schedin()`.
+    in_mode: u32,
+    /// `max_cids` in `mm_cid_from_cpu()` / `mm_cid_from_task()`.
+    in_max_cids: u32,
+}
+
+/// What the one allocation of a switch returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Alloc {
+    /// The lowest CID free in the model's bitmap.
+    Snapshot,
+    /// This CID: other CPUs took every free CID below it meanwhile.  The
+    /// bitmap is forced so (bits below set, this one clear).  A CID at or
+    /// above max_cids also stands for `mm_cid_converge()` finding none
+    /// below max_cids (all taken, or its `test_and_set_bit()` lost), and
+    /// for `mm_get_cid()`'s first attempt failing and its
+    /// `num_possible_cpus()` retry finding this one.
+    Cid(u32),
+}
+
+/// What one run of the model gave.
+#[derive(Clone, Copy, Debug)]
+struct Outcome {
+    got: Prediction,
+    path: Path,
+    /// The run took a CID from the bitmap.
+    allocated: bool,
+}
+
+/// One switch as the model sees it: the first snapshot's mm with prev in
+/// slot [`PREV`] and next in slot [`NEXT`].
+struct Switch {
+    s: Sched,
+    cpu: usize,
+    /// [`PREV`] if prev has this mm.
+    prev: Option<TaskId>,
+    /// [`NEXT`] if next has this mm.
+    next: Option<TaskId>,
+}
+
+impl Switch {
+    fn new(variant: Variant, pre: &SwitchSnap) -> Self {
+        let cpu = pre.cpu as usize;
+        let mut s = Sched::new(variant, pre.nr_possible);
+        s.mm_cid.mode = pre.mm.mode;
+        s.mm_cid.max_cids = pre.mm.max_cids;
+        s.mm_cid.users = pre.mm.users;
+        s.mm_cid.cidmask = pre.mm.cidmask;
+        s.mm_cid.pcpu[cpu] = pre.mm.pcpu_cid;
+        let mine = |t: &super::ffi::TaskSnap| t.mm == pre.mm.mm;
+        for (slot, t) in [(PREV, &pre.prev), (NEXT, &pre.next)] {
+            s.new_task(cpu);
+            s.tasks[slot].active = t.active != 0;
+            s.tasks[slot].cid = t.cid;
+        }
+        let next = mine(&pre.next).then_some(NEXT);
+        s.rq_curr[cpu] = next.map(|t| t as u8);
+        Self {
+            s,
+            cpu,
+            prev: mine(&pre.prev).then_some(PREV),
+            next,
+        }
+    }
+
+    /// Does `mm_cid_schedout()` read the mode and max_cids?
+    fn reads_out(&self) -> bool {
+        self.prev
+            .is_some_and(|t| cid_in_transit(self.s.tasks[t].cid))
+    }
+
+    /// Does `mm_cid_schedin()` read them?
+    fn reads_in(&self) -> bool {
+        self.next.is_some_and(|t| self.s.tasks[t].active)
+    }
+
+    /// Run the model for every reading of `modes` and `max_cids` the C may
+    /// have had, the first snapshot's values first, and for each with every
+    /// value its allocation may have returned: what the first run that
+    /// gives `got` did.  `want` gets the first prediction found, if it has
+    /// none.
+    fn search(
+        &self,
+        modes: &Values,
+        max_cids: &Values,
+        got: Prediction,
+        want: &mut Option<Prediction>,
+    ) -> Option<Agreement> {
+        let (out, inn) = (self.reads_out(), self.reads_in());
+        // A read that does not happen takes one value and holds back no
+        // later read.
+        let span = |v: &Values, from: usize, reads: bool| {
+            let r = v.after(from);
+            if reads {
+                r
+            } else {
+                r.start..r.start + 1
+            }
+        };
+        // mm_cid_schedout() only tests the mode for TRANSIT and ONCPU and
+        // compares prev's CID with max_cids: a value that does the same as
+        // an earlier one gives nothing new, as the reads after the earlier
+        // one may take every value the reads after it may.
+        let cid = cid_from_transit_cid(self.s.tasks[PREV].cid);
+        let mode_test = |m: u32| (cid_in_transit(m), cid_on_cpu(m));
+        let max_test = |m: u32| cid < m;
+        for i1 in span(modes, 0, out) {
+            if modes.repeats(i1, mode_test) {
+                continue;
+            }
+            for j2 in span(max_cids, 0, out) {
+                if max_cids.repeats(j2, max_test) {
+                    continue;
+                }
+                for i3 in span(modes, i1, inn) {
+                    for j4 in span(max_cids, j2, inn) {
+                        let reads = Reads {
+                            out_mode: modes.v[i1],
+                            out_max_cids: max_cids.v[j2],
+                            in_mode: modes.v[i3],
+                            in_max_cids: max_cids.v[j4],
+                        };
+                        let Some((path, other_cid)) = self.allocations(reads, got, want) else {
+                            continue;
+                        };
+                        let (mode, max) = (modes.v[0], max_cids.v[0]);
+                        return Some(Agreement {
+                            kind: kind(got.next_cid.filter(|_| inn)),
+                            path,
+                            mode_changed: (out && reads.out_mode != mode)
+                                || (inn && reads.in_mode != mode),
+                            max_cids_changed: (out && reads.out_max_cids != max)
+                                || (inn && reads.in_max_cids != max),
+                            other_cid,
+                        });
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// The runs of one reading: with the snapshot's allocation, then, if
+    /// the switch allocates, with every other result.  For the first that
+    /// gives `got`, the path and whether its allocation differs from the
+    /// snapshot's.
+    fn allocations(
+        &self,
+        reads: Reads,
+        got: Prediction,
+        want: &mut Option<Prediction>,
+    ) -> Option<(Path, bool)> {
+        let mut note = |o: &Outcome| {
+            want.get_or_insert(o.got);
+            o.got == got
+        };
+        let first = self.run(reads, Alloc::Snapshot);
+        match first {
+            Some(o) if note(&o) => return Some((o.path, false)),
+            Some(o) if !o.allocated => return None,
+            _ => {}
+        }
+        let spun = first.is_none();
+        for r in 0..self.s.nr_possible_cpus {
+            match self.run(reads, Alloc::Cid(r)) {
+                Some(o) if note(&o) => {
+                    let path = match o.path {
+                        Path::Allocated if spun => Path::Spun,
+                        p => p,
+                    };
+                    return Some((path, true));
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// `mm_cid_switch_to()` on the model, with the C's `reads` and its
+    /// allocation returning `alloc`; `None` when it spins in
+    /// `mm_get_cid()` (nothing free).
+    fn run(&self, reads: Reads, alloc: Alloc) -> Option<Outcome> {
+        let (mut s, cpu) = (self.s, self.cpu);
+        if let Some(prev) = self.prev {
+            s.mm_cid.mode = reads.out_mode;
+            s.mm_cid.max_cids = reads.out_max_cids;
+            mm_cid_schedout(&mut s, cpu, prev);
+        }
+        s.mm_cid.mode = reads.in_mode;
+        s.mm_cid.max_cids = reads.in_max_cids;
+        // Nothing in mm_cid_schedin() drops a CID before it allocates, so
+        // the bitmap it allocates from is this one.
+        let pinned = pinned(&s, cpu, [self.prev, self.next]);
+        s.mm_cid.cidmask = match alloc {
+            Alloc::Snapshot => s.mm_cid.cidmask,
+            Alloc::Cid(r) => (s.mm_cid.cidmask | below(r)) & !bit(r) | pinned,
+        };
+        let before = s;
+        if let Some(next) = self.next {
+            mm_cid_schedin(&mut s, cpu, next).ok()?;
+        }
+        let allocated = s.cid_allocs > before.cid_allocs;
+        Some(Outcome {
+            got: Prediction {
+                prev_cid: self.prev.map(|t| s.tasks[t].cid),
+                next_cid: self.next.map(|t| s.tasks[t].cid),
+                pcpu_cid: s.mm_cid.pcpu[cpu],
+            },
+            path: path(&before, self.next, cpu, reads, allocated),
+            allocated,
+        })
+    }
+}
+
+/// The way `mm_cid_schedin()` went from `s`, by the tests with which
+/// `mm_cid_from_cpu()` and `mm_cid_from_task()` choose it, and whether it
+/// `allocated`.
+fn path(s: &Sched, next: Option<TaskId>, cpu: usize, reads: Reads, allocated: bool) -> Path {
+    let Some(t) = next.filter(|&t| s.tasks[t].active) else {
+        return Path::Out;
+    };
+    let (tcid, cpu_cid) = (s.tasks[t].cid, s.mm_cid.pcpu[cpu]);
+    // "Optimize for the common case": the CID of the mode's owner, if the
+    // fast path takes it.
+    let owned = if cid_on_cpu(reads.in_mode) {
+        cid_on_cpu(cpu_cid & tcid).then_some(cpu_cid_to_cid(cpu_cid))
+    } else {
+        cid_on_task(tcid | cpu_cid).then_some(tcid)
+    };
+    match (owned, allocated) {
+        (Some(_), true) => Path::Converged,
+        (Some(cid), false) if cid < reads.in_max_cids => Path::Kept,
+        (Some(_), false) => Path::NotConverged,
+        (None, true) => Path::Allocated,
+        (None, false) => Path::HandOver,
+    }
 }
 
 fn kind(next_cid: Option<u32>) -> SwitchKind {
@@ -125,219 +593,5 @@ fn kind(next_cid: Option<u32>) -> SwitchKind {
         Some(c) if cid_in_transit(c) => SwitchKind::Transit,
         Some(c) if cid_on_cpu(c) => SwitchKind::CpuOwned,
         Some(_) => SwitchKind::TaskOwned,
-    }
-}
-
-fn same_flags(a: Prediction, b: Prediction) -> bool {
-    let flags = |c: u32| c & (MM_CID_ONCPU | MM_CID_TRANSIT | MM_CID_UNSET);
-    a.prev_cid.map(flags) == b.prev_cid.map(flags)
-        && a.next_cid.map(flags) == b.next_cid.map(flags)
-        && flags(a.pcpu_cid) == flags(b.pcpu_cid)
-}
-
-/// Which path of `sched_mm_cid_fork()` / `sched_mm_cid_exit()` ran.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OpKind {
-    /// The first user of an mm (exec, or the first fork into it).
-    FirstUser,
-    /// A fork without mode change.
-    Fork,
-    /// A fork that switched to per CPU mode.
-    ForkToCpu,
-    /// A fork that switched back to per task mode.
-    ForkToTask,
-    /// An exit without mode change.
-    Exit,
-    /// An exit that switched back to per task mode.
-    ExitToTask,
-    /// The exit of the last user.
-    LastExit,
-}
-
-/// What the model expects after a fork or exit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OpPrediction {
-    /// `mm_cid::mode`.
-    pub mode: u32,
-    /// `mm_cid::users`.
-    pub users: u32,
-    /// `mm_cid::max_cids`.
-    pub max_cids: u32,
-    /// `mm_cid::pcpu_thrs`.
-    pub pcpu_thrs: u32,
-    /// current's CID; `None` when current was switched out meanwhile.
-    pub cur_cid: Option<u32>,
-    /// The forked or exiting task's CID flags (its number may race).
-    pub t_cid_flags: u32,
-}
-
-/// The outcome of one fork or exit check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OpVerdict {
-    /// The C did what the model predicts.
-    Agree(OpKind),
-    /// Another fork or exit ran between the snapshots, or the pool was
-    /// empty in the snapshot; not checked.
-    Raced,
-    /// The model cannot describe this machine.
-    Unsupported,
-    /// The C did something else.
-    Mismatch(OpKind, OpPrediction),
-}
-
-const CUR: TaskId = 0;
-const T: TaskId = 1;
-const FLAGS: u32 = MM_CID_ONCPU | MM_CID_TRANSIT | MM_CID_UNSET;
-
-/// A model instance holding `pre`'s mm, current (slot 0) and `t` (slot 1,
-/// or 0 when `t` is current).
-fn op_model(variant: Variant, pre: &OpSnap) -> Option<(Sched, TaskId)> {
-    let cpu = pre.cpu as usize;
-    if pre.nr_possible as usize > MAX_CPUS || cpu >= MAX_CPUS {
-        return None;
-    }
-    let mut s = Sched::new(variant, pre.nr_possible);
-    let mc = &mut s.mm_cid;
-    mc.mode = pre.mm.mode;
-    mc.max_cids = pre.mm.max_cids;
-    mc.pcpu_thrs = pre.pcpu_thrs;
-    mc.nr_cpus_allowed = pre.nr_cpus_allowed;
-    mc.cpus_allowed = (1u64 << pre.nr_cpus_allowed.min(63)) - 1;
-    mc.cidmask = pre.mm.cidmask;
-    mc.pcpu[cpu] = pre.mm.pcpu_cid;
-    s.new_task(cpu);
-    s.tasks[CUR].active = pre.cur.active != 0;
-    s.tasks[CUR].cid = pre.cur.cid;
-    s.rq_curr[cpu] = Some(CUR as u8);
-    let t = if pre.t.task == pre.cur.task {
-        CUR
-    } else {
-        s.new_task(cpu);
-        s.tasks[T].active = pre.t.active != 0;
-        s.tasks[T].cid = pre.t.cid;
-        T
-    };
-    // Current (and an exiting t) are on user_list; the other users are
-    // only counted: the fixup walks' effect on them races with their own
-    // context switches and is checked there.
-    if s.tasks[CUR].active {
-        s.mm_cid.user_list.add_head(CUR);
-    }
-    if t != CUR && s.tasks[T].active {
-        s.mm_cid.user_list.add_head(T);
-    }
-    s.mm_cid.users = pre.mm.users;
-    Some((s, t))
-}
-
-fn op_compare(s: &Sched, t: TaskId, pre: &OpSnap, post: &OpSnap, kind: OpKind) -> OpVerdict {
-    let undisturbed = pre.switches == post.switches && pre.cpu == post.cpu;
-    let want = OpPrediction {
-        mode: s.mm_cid.mode,
-        users: s.mm_cid.users,
-        max_cids: s.mm_cid.max_cids,
-        pcpu_thrs: s.mm_cid.pcpu_thrs,
-        cur_cid: undisturbed.then_some(s.tasks[CUR].cid),
-        t_cid_flags: s.tasks[t].cid & FLAGS,
-    };
-    let got = OpPrediction {
-        mode: post.mm.mode,
-        users: post.mm.users,
-        max_cids: post.mm.max_cids,
-        pcpu_thrs: post.pcpu_thrs,
-        cur_cid: undisturbed.then_some(post.cur.cid),
-        t_cid_flags: post.t.cid & FLAGS,
-    };
-    if want == got {
-        OpVerdict::Agree(kind)
-    } else {
-        OpVerdict::Mismatch(kind, want)
-    }
-}
-
-/// Another fork or exit held `mm_cid::mutex` when this one entered: the
-/// mode is in transit only inside that critical section
-/// (sched_mm_cid_fork() and sched_mm_cid_exit() both set TRANSIT and call
-/// mm_cid_complete_transit() under `guard(mutex)(&mm->mm_cid.mutex)`), so
-/// this one ran after the transition had completed, from another state
-/// than the snapshot.  Counting users does not see it: the holder had
-/// already added or removed its user.  The waiter may even not sleep
-/// (mutex spinning), so its switch count does not see it either.
-fn entered_during_transit(pre: &OpSnap) -> bool {
-    cid_in_transit(pre.mm.mode)
-}
-
-/// Check `sched_mm_cid_fork(t)` from `pre` (its entry) to `post` (its
-/// return) against `variant`.
-pub fn check_fork(variant: Variant, pre: &OpSnap, post: &OpSnap) -> OpVerdict {
-    // Another fork or exit took mm_cid::mutex before or after this one.
-    if post.mm.users != pre.mm.users + 1 || entered_during_transit(pre) {
-        return OpVerdict::Raced;
-    }
-    let Some((mut s, t)) = op_model(variant, pre) else {
-        return OpVerdict::Unsupported;
-    };
-    let cpu = pre.cpu as usize;
-    let mode = s.mm_cid.mode;
-    if sched_mm_cid_fork(&mut s, cpu, CUR, t).is_err() {
-        return OpVerdict::Raced;
-    }
-    let kind = match (pre.mm.users, cid_on_cpu(mode), cid_on_cpu(s.mm_cid.mode)) {
-        (0, _, _) => OpKind::FirstUser,
-        (_, false, true) => OpKind::ForkToCpu,
-        (_, true, false) => OpKind::ForkToTask,
-        _ => OpKind::Fork,
-    };
-    op_compare(&s, t, pre, post, kind)
-}
-
-/// Check `sched_mm_cid_exit(t)` from `pre` to `post` against `variant`.
-pub fn check_exit(variant: Variant, pre: &OpSnap, post: &OpSnap) -> OpVerdict {
-    if pre.t.active == 0 {
-        return OpVerdict::Raced;
-    }
-    if post.mm.users + 1 != pre.mm.users || entered_during_transit(pre) {
-        return OpVerdict::Raced;
-    }
-    let Some((mut s, t)) = op_model(variant, pre) else {
-        return OpVerdict::Unsupported;
-    };
-    let cpu = pre.cpu as usize;
-    let mode = s.mm_cid.mode;
-    sched_mm_cid_exit(&mut s, cpu, t, CUR);
-    let kind = match (pre.mm.users, cid_on_cpu(mode) && !cid_on_cpu(s.mm_cid.mode)) {
-        (1, _) => OpKind::LastExit,
-        (_, true) => OpKind::ExitToTask,
-        _ => OpKind::Exit,
-    };
-    op_compare(&s, t, pre, post, kind)
-}
-
-/// What a completed fixup left behind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FixupVerdict {
-    /// The invariants of the new mode hold.
-    Agree {
-        /// The walk went to per CPU mode, else to per task mode.
-        to_cpu: bool,
-    },
-    /// Another fork or exit held `mm_cid::mutex`: not decided.
-    Raced,
-    /// The invariant of `model/invariants.rs` is broken by this owner.
-    Violation(Owner),
-}
-
-/// Check the state a fixup walk left, read under `mm_cid::mutex`, against
-/// the model's invariants of the mode it completed to.
-pub fn check_fixup(s: &FixupSnap) -> FixupVerdict {
-    if s.raced != 0 {
-        return FixupVerdict::Raced;
-    }
-    let users = s.kept_users().iter().map(|t| (t.active != 0, t.cid));
-    match transition_finished(s.mode, users, s.pcpu_cids(), s.nr_possible) {
-        None => FixupVerdict::Agree {
-            to_cpu: cid_on_cpu(s.mode),
-        },
-        Some(o) => FixupVerdict::Violation(o),
     }
 }

@@ -56,6 +56,41 @@ pub struct SwitchSnap {
     pub mm: MmSnap,
 }
 
+/// `MMCID_OP_USERS`.
+pub const OP_USERS: usize = 32;
+
+/// `struct mmcid_user_snap`: one task on `mm_cid::user_list`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserSnap {
+    /// `task_struct` address, an identity only.
+    pub task: u64,
+    /// `t->mm_cid.cid`.
+    pub cid: u32,
+    /// `t->mm_cid.active`.
+    pub active: u32,
+    /// `task_cpu(t)`.
+    pub cpu: u32,
+    /// `t->pid`.
+    pub tid: i32,
+    /// `t->nvcsw + t->nivcsw`.
+    pub switches: u64,
+}
+
+/// `struct mmcid_cpu_snap`: one possible CPU as a fork or exit sees it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuSnap {
+    /// The task it last switched to; 0: none seen since load.
+    pub curr: u64,
+    /// Its switch sequence, odd while `mm_cid_switch_to()` may run.
+    pub seq: u64,
+    /// Its `pcpu->cid`.
+    pub pcpu_cid: u32,
+    /// 1: `seq` was even and unchanged while the snapshot was read.
+    pub stable: u32,
+}
+
 /// `struct mmcid_op_snap`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -76,6 +111,22 @@ pub struct OpSnap {
     pub nr_cpus_allowed: u32,
     /// current's `nvcsw + nivcsw`.
     pub switches: u64,
+    /// `mm->mm_cid.update_deferred`.
+    pub update_deferred: u32,
+    /// Users on `user_list`; the first `OP_USERS` are kept.
+    pub nr_users: u32,
+    /// Checked forks and exits of this mm begun or ended.
+    pub op_seq: u64,
+    /// Checked forks and exits of this mm in flight, this one included.
+    pub ops_in_flight: u32,
+    /// `task_cpu(t)`.
+    pub t_cpu: u32,
+    /// Fork and exit calls the probes missed since load.
+    pub missed: u64,
+    /// Each possible CPU, as far as `STALL_CPUS`.
+    pub cpus: [CpuSnap; STALL_CPUS],
+    /// The users, head of `user_list` first.
+    pub users: [UserSnap; OP_USERS],
 }
 
 /// `MMCID_STALL_CPUS`.
@@ -128,34 +179,6 @@ pub struct StallSnap {
     pub fork_child: TaskSnap,
 }
 
-/// `MMCID_FIXUP_USERS`.
-pub const FIXUP_USERS: usize = 16;
-
-/// `struct mmcid_fixup_snap`: the mm after a fork or exit whose fixup walk
-/// changed the mode, read under `mm_cid::mutex`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FixupSnap {
-    /// The mm, an identity only.
-    pub mm: u64,
-    /// `mm->mm_cid.mode`.
-    pub mode: u32,
-    /// `num_possible_cpus()`.
-    pub nr_possible: u32,
-    /// 1 after `sched_mm_cid_exit()`, 0 after `sched_mm_cid_fork()`.
-    pub exit: u32,
-    /// 1 when the mutex was taken: nothing else is set.
-    pub raced: u32,
-    /// Users on `mm_cid::user_list`; the first `FIXUP_USERS` are kept.
-    pub nr_users: u32,
-    /// Padding.
-    pub pad: u32,
-    /// Each CPU's `pcpu->cid`.
-    pub pcpu_cid: [u32; STALL_CPUS],
-    /// The users.
-    pub users: [TaskSnap; FIXUP_USERS],
-}
-
 /// How many of `cap` places the C filled, when it says `n`.
 fn held(n: u32, cap: usize) -> usize {
     usize::try_from(n).map_or(cap, |n| n.min(cap))
@@ -173,14 +196,19 @@ impl StallSnap {
     }
 }
 
-impl FixupSnap {
-    /// Each possible CPU's `pcpu->cid`, as far as the snapshot holds them.
-    pub fn pcpu_cids(&self) -> &[u32] {
-        &self.pcpu_cid[..held(self.nr_possible, STALL_CPUS)]
+impl OpSnap {
+    /// All zero, for static storage.
+    // SAFETY: every field is an integer or an array of integers, for which
+    // all-zero bytes are a valid value.
+    pub const ZERO: Self = unsafe { core::mem::zeroed() };
+
+    /// The possible CPUs the snapshot holds.
+    pub fn kept_cpus(&self) -> &[CpuSnap] {
+        &self.cpus[..held(self.nr_possible, STALL_CPUS)]
     }
 
     /// The users kept.
-    pub fn kept_users(&self) -> &[TaskSnap] {
-        &self.users[..held(self.nr_users, FIXUP_USERS)]
+    pub fn kept_users(&self) -> &[UserSnap] {
+        &self.users[..held(self.nr_users, OP_USERS)]
     }
 }

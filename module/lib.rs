@@ -13,8 +13,15 @@ pub mod ffi;
 #[path = "check.rs"]
 pub mod check;
 
+#[path = "op.rs"]
+pub mod op;
+
 #[path = "stall.rs"]
 pub mod stall;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "op_tests.rs"]
+mod op_tests;

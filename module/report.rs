@@ -4,12 +4,11 @@
 //! kind of check since the last reset, and the last mismatches since load
 //! with their context.  Writers run under a runqueue lock: atomics only, fixed memory.
 
-use super::check::{
-    FixupVerdict, OpKind, OpPrediction, OpVerdict, Prediction, Race, SwitchKind, Verdict,
-};
-use super::ffi::{FixupSnap, OpSnap, StallSnap, SwitchSnap, TaskSnap};
+use super::check::{Agreement, Mismatch, Path, Race, SwitchKind, Verdict};
+use super::ffi::{OpSnap, StallSnap, SwitchSnap, TaskSnap};
 use super::model::invariants::Owner;
 use super::model::{mode_name, FmtCid, MAX_CPUS};
+use super::op::{Accounting, OpCheck, OpDiff, OpKind, OpRace, OpVerdict};
 use super::stall::{describe, BufWriter};
 use core::cell::UnsafeCell;
 use core::fmt;
@@ -27,18 +26,32 @@ pub enum Counter {
     Transit,
     /// Switches that only touched the outgoing task.
     Out,
-    /// Not decided: the mode changed meanwhile.
-    RacedMode,
-    /// Not decided: max_cids changed meanwhile.
+    /// Not decided: several forks or exits changed max_cids meanwhile.
     RacedMaxCids,
-    /// Not decided: another CPU allocated or freed a CID meanwhile.
-    RacedAlloc,
-    /// Not decided: the pool was empty in the snapshot.
-    RacedSpun,
     /// More possible CPUs than the model holds.
     Unsupported,
     /// The C did something else than the model.
     Mismatch,
+    /// Switches in agreement that kept the owner's CID (fast path).
+    Kept,
+    /// Switches in agreement that converged into the optimal CID space.
+    Converged,
+    /// Switches in agreement whose converge found no CID and kept the old.
+    NotConverged,
+    /// Switches in agreement that handed a CID over or dropped one.
+    HandOver,
+    /// Switches in agreement that allocated a CID.
+    Allocated,
+    /// Switches in agreement that allocated a CID from a pool the snapshot
+    /// had empty.
+    Spun,
+    /// Switches in agreement whose C read a mode written meanwhile.
+    ModeChanged,
+    /// Switches in agreement whose C read a max_cids written meanwhile.
+    MaxCidsChanged,
+    /// Switches in agreement whose allocation got another CID than the
+    /// lowest free in the snapshot.
+    OtherCid,
     /// Forks into a fresh mm (first user).
     ForkFirst,
     /// Forks without mode change.
@@ -53,34 +66,51 @@ pub enum Counter {
     ExitToTask,
     /// Exits of the last user.
     ExitLast,
-    /// Forks and exits not decided: another one ran in between.
+    /// Forks and exits not decided: another one of the mm ran in between.
     RacedOp,
     /// Forks and exits where the C did something else than the model.
     OpMismatch,
     /// CPUs the watchdog found stuck in a context switch.
     LiveLock,
-    /// Walks to per CPU mode whose result kept the invariants.
+    /// Forks and exits whose walk to per CPU mode agreed user by user.
     FixupToCpu,
-    /// Walks to per task mode whose result kept the invariants.
+    /// Forks and exits whose walk to per task mode agreed user by user.
     FixupToTask,
-    /// Walks not checked: another fork or exit held the mutex.
-    RacedFixup,
-    /// Walks that left a CID with the wrong owner or out of range.
-    FixupViolation,
+    /// Forks and exits not decided: an affinity change meanwhile.
+    RacedAffinity,
+    /// Forks and exits not decided: more users than the model holds.
+    OpTooManyUsers,
+    /// Users and CPU slots a fork or exit check compared one by one.
+    OpCompared,
+    /// Users and CPU slots left out: a context switch touched them.
+    OpSwitched,
+    /// Consistent snapshots whose CID accounting and mode invariants held.
+    Accounting,
+    /// Forks and exits with no consistent snapshot at either end.
+    AccountingNotConsistent,
+    /// Snapshots with a CID owned twice, leaked, out of range or with the
+    /// wrong owner for the mode.
+    InvariantViolation,
 }
 
-const NR_COUNTERS: usize = Counter::FixupViolation as usize + 1;
+const NR_COUNTERS: usize = Counter::InvariantViolation as usize + 1;
 const NAMES: [&str; NR_COUNTERS] = [
     "switch_task_owned",
     "switch_cpu_owned",
     "switch_transit",
     "switch_out_only",
-    "raced_mode",
     "raced_max_cids",
-    "raced_allocation",
-    "raced_pool_empty",
     "unsupported",
     "mismatches",
+    "switch_kept",
+    "switch_converged",
+    "switch_not_converged",
+    "switch_hand_over",
+    "switch_allocated",
+    "switch_spun",
+    "switch_mode_changed",
+    "switch_max_cids_changed",
+    "switch_other_cid",
     "fork_first_user",
     "fork",
     "fork_to_cpu",
@@ -93,8 +123,13 @@ const NAMES: [&str; NR_COUNTERS] = [
     "live_locks",
     "fixup_to_cpu",
     "fixup_to_task",
-    "raced_fixup",
-    "fixup_violations",
+    "raced_affinity",
+    "op_too_many_users",
+    "op_compared",
+    "op_switched",
+    "accounting_checked",
+    "accounting_not_consistent",
+    "invariant_violations",
 ];
 
 /// The counters of one CPU, on cache lines of their own.
@@ -111,6 +146,14 @@ static COUNTS: [Row; MAX_CPUS + 1] =
 fn add(cpu: u32, c: Counter) {
     let row = usize::try_from(cpu).map_or(MAX_CPUS, |i| i.min(MAX_CPUS));
     COUNTS[row].0[c as usize].add(1, Relaxed);
+}
+
+/// Count `n` of `c` on `cpu`.
+fn add_n(cpu: u32, c: Counter, n: u32) {
+    if n > 0 {
+        let row = usize::try_from(cpu).map_or(MAX_CPUS, |i| i.min(MAX_CPUS));
+        COUNTS[row].0[c as usize].add(i64::from(n), Relaxed);
+    }
 }
 
 /// The shared row's CPU number, for counts of no particular CPU.
@@ -130,7 +173,7 @@ pub const KEPT: usize = 16;
 struct Entry {
     pre: SwitchSnap,
     post: SwitchSnap,
-    want: Prediction,
+    want: Mismatch,
 }
 
 const SLOT_EMPTY: i32 = 0;
@@ -254,73 +297,99 @@ pub fn show_live_lock(f: &mut fmt::Formatter<'_>) -> fmt::Result {
     }
 }
 
+/// A fork or exit kept with its context: a mismatch or a broken invariant.
 struct OpEntry {
     exit: bool,
-    kind: OpKind,
+    kind: Option<OpKind>,
     pre: OpSnap,
     post: OpSnap,
-    want: OpPrediction,
+    diff: Option<OpDiff>,
+    broken: Option<(bool, Owner)>,
 }
-
-const EMPTY_OP: OpSnap = OpSnap {
-    cpu: 0,
-    nr_possible: 0,
-    cur: EMPTY_TASK,
-    t: EMPTY_TASK,
-    mm: EMPTY.mm,
-    pcpu_thrs: 0,
-    nr_cpus_allowed: 0,
-    switches: 0,
-};
 
 const OP_KEPT: usize = 8;
 
 static OP_SLOTS: [Slot<OpEntry>; OP_KEPT] = [const {
     Slot::new(OpEntry {
         exit: false,
-        kind: OpKind::Fork,
-        pre: EMPTY_OP,
-        post: EMPTY_OP,
-        want: OpPrediction {
-            mode: 0,
-            users: 0,
-            max_cids: 0,
-            pcpu_thrs: 0,
-            cur_cid: None,
-            t_cid_flags: 0,
-        },
+        kind: None,
+        pre: OpSnap::ZERO,
+        post: OpSnap::ZERO,
+        diff: None,
+        broken: None,
     })
 }; OP_KEPT];
 static OP_NEXT: Atomic<i64> = Atomic::new(0);
 
-/// Count a fork or exit verdict; keep a mismatch in the ring.
-pub fn record_op(exit: bool, v: OpVerdict, pre: &OpSnap, post: &OpSnap) {
+/// Count a fork or exit check; keep a mismatch or violation in the ring.
+/// Runs in a kretprobe handler, preemption disabled.
+pub fn record_op(exit: bool, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
+    let cpu = post.cpu;
     note_mm(pre.mm.mm);
-    let c = match v {
-        OpVerdict::Agree(k) => match k {
-            OpKind::FirstUser => Counter::ForkFirst,
-            OpKind::Fork => Counter::Fork,
-            OpKind::ForkToCpu => Counter::ForkToCpu,
-            OpKind::ForkToTask => Counter::ForkToTask,
-            OpKind::Exit => Counter::Exit,
-            OpKind::ExitToTask => Counter::ExitToTask,
-            OpKind::LastExit => Counter::ExitLast,
-        },
-        OpVerdict::Raced => Counter::RacedOp,
+    let mut diff = None;
+    let mut kind = None;
+    let v = match c.verdict {
+        OpVerdict::Agree(k) => {
+            kind = Some(k);
+            if k.walked() {
+                let to_cpu = matches!(k, OpKind::ForkToCpu);
+                add(
+                    cpu,
+                    if to_cpu {
+                        Counter::FixupToCpu
+                    } else {
+                        Counter::FixupToTask
+                    },
+                );
+            }
+            match k {
+                OpKind::FirstUser => Counter::ForkFirst,
+                OpKind::Fork => Counter::Fork,
+                OpKind::ForkToCpu => Counter::ForkToCpu,
+                OpKind::ForkToTask => Counter::ForkToTask,
+                OpKind::Exit => Counter::Exit,
+                OpKind::ExitToTask => Counter::ExitToTask,
+                OpKind::LastExit => Counter::ExitLast,
+            }
+        }
+        OpVerdict::Raced(OpRace::Overlap) => Counter::RacedOp,
+        OpVerdict::Raced(OpRace::Affinity) => Counter::RacedAffinity,
+        OpVerdict::Raced(OpRace::TooManyUsers) => Counter::OpTooManyUsers,
         OpVerdict::Unsupported => Counter::Unsupported,
-        OpVerdict::Mismatch(kind, want) => {
-            let e = OpEntry {
-                exit,
-                kind,
-                pre: *pre,
-                post: *post,
-                want,
-            };
-            keep_in(&OP_SLOTS, &OP_NEXT, e);
+        OpVerdict::Mismatch(k, d) => {
+            kind = Some(k);
+            diff = Some(d);
             Counter::OpMismatch
         }
     };
-    add(post.cpu, c);
+    add(cpu, v);
+    add_n(cpu, Counter::OpCompared, c.compared);
+    add_n(cpu, Counter::OpSwitched, c.skipped);
+    let broken = match c.accounting {
+        Accounting::Kept(n) => {
+            add_n(cpu, Counter::Accounting, u32::from(n));
+            None
+        }
+        Accounting::NotConsistent => {
+            add(cpu, Counter::AccountingNotConsistent);
+            None
+        }
+        Accounting::Violation(at_return, o) => {
+            add(cpu, Counter::InvariantViolation);
+            Some((at_return, o))
+        }
+    };
+    if diff.is_some() || broken.is_some() {
+        let e = OpEntry {
+            exit,
+            kind,
+            pre: *pre,
+            post: *post,
+            diff,
+            broken,
+        };
+        keep_in(&OP_SLOTS, &OP_NEXT, e);
+    }
 }
 
 const EMPTY_TASK: TaskSnap = TaskSnap {
@@ -351,10 +420,9 @@ static SLOTS: [Slot<Entry>; KEPT] = [const {
     Slot::new(Entry {
         pre: EMPTY,
         post: EMPTY,
-        want: Prediction {
-            prev_cid: None,
-            next_cid: None,
-            pcpu_cid: 0,
+        want: Mismatch {
+            want: None,
+            bit_clear: None,
         },
     })
 }; KEPT];
@@ -395,52 +463,20 @@ fn note_mm(mm: u64) {
     MMS_LOST.add(1, Relaxed);
 }
 
-const FIXUP_KEPT: usize = 4;
-
-static FIXUP_SLOTS: [Slot<(FixupSnap, Owner)>; FIXUP_KEPT] = [const {
-    Slot::new((
-        FixupSnap {
-            mm: 0,
-            mode: 0,
-            nr_possible: 0,
-            exit: 0,
-            raced: 0,
-            nr_users: 0,
-            pad: 0,
-            pcpu_cid: [0; super::ffi::STALL_CPUS],
-            users: [EMPTY_TASK; super::ffi::FIXUP_USERS],
-        },
-        Owner::ModeInTransit,
-    ))
-}; FIXUP_KEPT];
-static FIXUP_NEXT: Atomic<i64> = Atomic::new(0);
-
-/// Count the verdict on what a fixup walk left; keep a violation.
-pub fn record_fixup(v: FixupVerdict, s: &FixupSnap) {
-    let c = match v {
-        FixupVerdict::Agree { to_cpu: true } => Counter::FixupToCpu,
-        FixupVerdict::Agree { to_cpu: false } => Counter::FixupToTask,
-        FixupVerdict::Raced => Counter::RacedFixup,
-        FixupVerdict::Violation(o) => {
-            keep_in(&FIXUP_SLOTS, &FIXUP_NEXT, (*s, o));
-            Counter::FixupViolation
-        }
-    };
-    add(ANY_CPU, c);
-}
-
 /// Count a switch verdict; keep a mismatch in the ring.
 pub fn record(v: Verdict, pre: &SwitchSnap, post: &SwitchSnap) {
     note_mm(pre.mm.mm);
     let c = match v {
-        Verdict::Agree(SwitchKind::TaskOwned) => Counter::TaskOwned,
-        Verdict::Agree(SwitchKind::CpuOwned) => Counter::CpuOwned,
-        Verdict::Agree(SwitchKind::Transit) => Counter::Transit,
-        Verdict::Agree(SwitchKind::Out) => Counter::Out,
-        Verdict::Raced(Race::Mode) => Counter::RacedMode,
+        Verdict::Agree(a) => {
+            record_agreement(pre.cpu, a);
+            match a.kind {
+                SwitchKind::TaskOwned => Counter::TaskOwned,
+                SwitchKind::CpuOwned => Counter::CpuOwned,
+                SwitchKind::Transit => Counter::Transit,
+                SwitchKind::Out => Counter::Out,
+            }
+        }
         Verdict::Raced(Race::MaxCids) => Counter::RacedMaxCids,
-        Verdict::Raced(Race::Allocation) => Counter::RacedAlloc,
-        Verdict::Raced(Race::Spun) => Counter::RacedSpun,
         Verdict::Unsupported => Counter::Unsupported,
         Verdict::Mismatch(want) => {
             keep(pre, post, want);
@@ -450,7 +486,30 @@ pub fn record(v: Verdict, pre: &SwitchSnap, post: &SwitchSnap) {
     add(pre.cpu, c);
 }
 
-fn keep(pre: &SwitchSnap, post: &SwitchSnap, want: Prediction) {
+/// Count an agreement's path and each change by another CPU it needed.
+/// Its kind is counted by [`record`]; `Path::Out` is the kind `Out`.
+fn record_agreement(cpu: u32, a: Agreement) {
+    let path = match a.path {
+        Path::Out => None,
+        Path::Kept => Some(Counter::Kept),
+        Path::Converged => Some(Counter::Converged),
+        Path::NotConverged => Some(Counter::NotConverged),
+        Path::HandOver => Some(Counter::HandOver),
+        Path::Allocated => Some(Counter::Allocated),
+        Path::Spun => Some(Counter::Spun),
+    };
+    let changes = [
+        (a.mode_changed, Counter::ModeChanged),
+        (a.max_cids_changed, Counter::MaxCidsChanged),
+        (a.other_cid, Counter::OtherCid),
+    ];
+    let changes = changes.into_iter().filter_map(|(yes, c)| yes.then_some(c));
+    for c in path.into_iter().chain(changes) {
+        add(cpu, c);
+    }
+}
+
+fn keep(pre: &SwitchSnap, post: &SwitchSnap, want: Mismatch) {
     let e = Entry {
         pre: *pre,
         post: *post,
@@ -535,24 +594,27 @@ pub fn show_status(
         count(Counter::Transit)
     )?;
     writeln!(f, "  outgoing task only:           {}", count(Counter::Out))?;
-    let raced = [
-        Counter::RacedMode,
-        Counter::RacedMaxCids,
-        Counter::RacedAlloc,
-        Counter::RacedSpun,
-    ];
     writeln!(
         f,
-        "not decided (another CPU changed shared state): {}",
-        raced.into_iter().map(count).sum::<i64>()
+        "  by path: kept {}, converged {}, not converged {}, hand-over {}, allocated {}, spun {}",
+        count(Counter::Kept),
+        count(Counter::Converged),
+        count(Counter::NotConverged),
+        count(Counter::HandOver),
+        count(Counter::Allocated),
+        count(Counter::Spun)
     )?;
     writeln!(
         f,
-        "  mode {}, max_cids {}, bitmap {}, pool empty in snapshot {}",
-        count(Counter::RacedMode),
-        count(Counter::RacedMaxCids),
-        count(Counter::RacedAlloc),
-        count(Counter::RacedSpun)
+        "  explained by another CPU's change meanwhile: mode {}, max_cids {}, CID taken or freed {}",
+        count(Counter::ModeChanged),
+        count(Counter::MaxCidsChanged),
+        count(Counter::OtherCid)
+    )?;
+    writeln!(
+        f,
+        "not decided (several forks or exits changed max_cids meanwhile): {}",
+        count(Counter::RacedMaxCids)
     )?;
     writeln!(f, "forks and exits in agreement: {}", agreed_ops())?;
     writeln!(
@@ -572,8 +634,10 @@ pub fn show_status(
     )?;
     writeln!(
         f,
-        "  not decided (another fork or exit ran between): {}",
-        count(Counter::RacedOp)
+        "  not decided: another fork or exit of the mm {}, affinity change {}, too many users {}",
+        count(Counter::RacedOp),
+        count(Counter::RacedAffinity),
+        count(Counter::OpTooManyUsers)
     )?;
     writeln!(
         f,
@@ -582,15 +646,22 @@ pub fn show_status(
     )?;
     writeln!(
         f,
-        "fixup walks that left the invariants of their mode: to per CPU {}, to per task {}",
+        "fixup walks that agreed user by user and CPU by CPU: to per CPU {}, to per task {}",
         count(Counter::FixupToCpu),
         count(Counter::FixupToTask)
     )?;
     writeln!(
         f,
-        "  not decided (mutex taken) {}, violations {}",
-        count(Counter::RacedFixup),
-        count(Counter::FixupViolation)
+        "  users and CPU slots compared {}, left out (a switch touched them) {}",
+        count(Counter::OpCompared),
+        count(Counter::OpSwitched)
+    )?;
+    writeln!(
+        f,
+        "CID accounting and mode invariants: held in {} snapshots, no consistent snapshot {}, violations {}",
+        count(Counter::Accounting),
+        count(Counter::AccountingNotConsistent),
+        count(Counter::InvariantViolation)
     )?;
     writeln!(
         f,
@@ -662,43 +733,22 @@ pub fn show_mismatches(f: &mut fmt::Formatter<'_>) -> fmt::Result {
     for slot in &OP_SLOTS {
         slot.read(|e, seq| show_op(f, e, seq)).unwrap_or(Ok(()))?;
     }
-    for slot in &FIXUP_SLOTS {
-        slot.read(|e, seq| show_fixup(f, &e.0, e.1, seq))
-            .unwrap_or(Ok(()))?;
-    }
     Ok(())
 }
 
-fn show_fixup(f: &mut fmt::Formatter<'_>, s: &FixupSnap, o: Owner, seq: i64) -> fmt::Result {
+fn show_switch(f: &mut fmt::Formatter<'_>, e: &Entry, seq: i64) -> fmt::Result {
     write!(
         f,
-        "#{} fixup after {}: mm {:#x} mode {}; {:?} |",
-        seq,
-        if s.exit != 0 { "exit" } else { "fork" },
-        s.mm,
-        mode_name(s.mode),
-        o
-    )?;
-    for (c, cid) in s.pcpu_cids().iter().enumerate() {
-        write!(f, " CPU{}:{}", c, FmtCid(*cid))?;
-    }
-    write!(f, " |")?;
-    for t in s.kept_users() {
-        write!(f, " tid {}:{}", t.tid, FmtCid(t.cid))?;
-    }
-    writeln!(f)
-}
-
-fn show_switch(f: &mut fmt::Formatter<'_>, e: &Entry, seq: i64) -> fmt::Result {
-    writeln!(
-        f,
-        "#{} switch on cpu {}: mm {:#x} mode {:#x} max_cids {} bitmap {:#x}; prev pid {} cid {:#x} -> {:#x}; next pid {} cid {:#x} -> {:#x}; pcpu {:#x} -> {:#x}; model: prev {:x?} next {:x?} pcpu {:#x}",
+        "#{} switch on cpu {}: mm {:#x} mode {:#x} -> {:#x} max_cids {} -> {} bitmap {:#x} -> {:#x}; prev pid {} cid {:#x} -> {:#x}; next pid {} cid {:#x} -> {:#x}; pcpu {:#x} -> {:#x}; ",
         seq,
         e.pre.cpu,
         e.pre.mm.mm,
         e.pre.mm.mode,
+        e.post.mm.mode,
         e.pre.mm.max_cids,
+        e.post.mm.max_cids,
         e.pre.mm.cidmask,
+        e.post.mm.cidmask,
         e.pre.prev.pid,
         e.pre.prev.cid,
         e.post.prev.cid,
@@ -706,35 +756,74 @@ fn show_switch(f: &mut fmt::Formatter<'_>, e: &Entry, seq: i64) -> fmt::Result {
         e.pre.next.cid,
         e.post.next.cid,
         e.pre.mm.pcpu_cid,
-        e.post.mm.pcpu_cid,
-        e.want.prev_cid,
-        e.want.next_cid,
-        e.want.pcpu_cid
-    )
+        e.post.mm.pcpu_cid
+    )?;
+    match (e.want.bit_clear, e.want.want) {
+        (Some(cid), _) => writeln!(
+            f,
+            "the model explains these CIDs, but CID {} stays owned on this CPU with its bit clear",
+            cid
+        ),
+        (None, Some(w)) => writeln!(
+            f,
+            "model (from the first snapshot): prev {:x?} next {:x?} pcpu {:#x}",
+            w.prev_cid, w.next_cid, w.pcpu_cid
+        ),
+        (None, None) => writeln!(f, "model: no CID is free, nor can be freed meanwhile"),
+    }
 }
 
 fn show_op(f: &mut fmt::Formatter<'_>, e: &OpEntry, seq: i64) -> fmt::Result {
-    writeln!(
+    write!(
         f,
-        "#{} {} ({:?}) on cpu {}: pid {} mm {:#x}; mode {:#x} -> {:#x}, users {} -> {}, max_cids {} -> {}, pcpu_thrs {} -> {}; current cid {:#x} -> {:#x}; task cid {:#x} -> {:#x}; model: {:x?}",
+        "#{} {} ({:?}) on cpu {}: pid {} mm {:#x}; mode {} -> {}, users {} -> {}, max_cids {} -> {}, pcpu_thrs {} -> {}, bitmap {:#x} -> {:#x}",
         seq,
         if e.exit { "exit" } else { "fork" },
         e.kind,
         e.pre.cpu,
         e.pre.t.pid,
         e.pre.mm.mm,
-        e.pre.mm.mode,
-        e.post.mm.mode,
+        mode_name(e.pre.mm.mode),
+        mode_name(e.post.mm.mode),
         e.pre.mm.users,
         e.post.mm.users,
         e.pre.mm.max_cids,
         e.post.mm.max_cids,
         e.pre.pcpu_thrs,
         e.post.pcpu_thrs,
-        e.pre.cur.cid,
-        e.post.cur.cid,
-        e.pre.t.cid,
-        e.post.t.cid,
-        e.want
-    )
+        e.pre.mm.cidmask,
+        e.post.mm.cidmask,
+    )?;
+    if let Some(d) = e.diff {
+        write!(
+            f,
+            "; differs: {:?} model {:#x} C {:#x}",
+            d.field, d.want, d.got
+        )?;
+    }
+    if let Some((at_return, o)) = e.broken {
+        let at = if at_return { "return" } else { "entry" };
+        write!(f, "; invariant broken at {}: {:?}", at, o)?;
+    }
+    write!(
+        f,
+        " | task tid {} {} -> {} |",
+        e.pre.t.tid,
+        FmtCid(e.pre.t.cid),
+        FmtCid(e.post.t.cid)
+    )?;
+    for (c, (a, b)) in e.pre.kept_cpus().iter().zip(e.post.kept_cpus()).enumerate() {
+        write!(
+            f,
+            " CPU{}:{}->{}",
+            c,
+            FmtCid(a.pcpu_cid),
+            FmtCid(b.pcpu_cid)
+        )?;
+    }
+    write!(f, " |")?;
+    for u in e.post.kept_users() {
+        write!(f, " tid {}:{}", u.tid, FmtCid(u.cid))?;
+    }
+    writeln!(f)
 }

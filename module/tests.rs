@@ -38,6 +38,44 @@ fn pre() -> SwitchSnap {
     }
 }
 
+/// What a switch that needed no change by another CPU agrees as.
+fn agree(kind: SwitchKind, path: Path) -> Verdict {
+    Verdict::Agree(Agreement {
+        kind,
+        path,
+        mode_changed: false,
+        max_cids_changed: false,
+        other_cid: false,
+    })
+}
+
+/// The same, with the changes by other CPUs `f` sets.
+fn agree_with(kind: SwitchKind, path: Path, f: impl FnOnce(&mut Agreement)) -> Verdict {
+    let Verdict::Agree(mut a) = agree(kind, path) else {
+        unreachable!()
+    };
+    f(&mut a);
+    Verdict::Agree(a)
+}
+
+fn is_mismatch(v: Verdict) -> bool {
+    matches!(
+        v,
+        Verdict::Mismatch(Mismatch {
+            bit_clear: None,
+            ..
+        })
+    )
+}
+
+/// A task of another mm.
+fn stranger() -> TaskSnap {
+    TaskSnap {
+        mm: 0x9000,
+        ..task(MM_CID_UNSET)
+    }
+}
+
 #[test]
 fn task_mode_switch_agrees() {
     let a = pre();
@@ -45,7 +83,7 @@ fn task_mode_switch_agrees() {
     b.mm.pcpu_cid = 2;
     assert_eq!(
         check_switch(Variant::V7_3, &a, &b),
-        Verdict::Agree(SwitchKind::TaskOwned)
+        agree(SwitchKind::TaskOwned, Path::Kept)
     );
 }
 
@@ -53,7 +91,13 @@ fn task_mode_switch_agrees() {
 fn wrong_pcpu_is_a_mismatch() {
     let a = pre();
     let b = a; // the C did not update pcpu->cid
-    assert!(matches!(check_switch(Variant::V7_3, &a, &b), Verdict::Mismatch(p) if p.pcpu_cid == 2));
+    assert!(matches!(
+        check_switch(Variant::V7_3, &a, &b),
+        Verdict::Mismatch(Mismatch {
+            want: Some(p),
+            bit_clear: None
+        }) if p.pcpu_cid == 2
+    ));
 }
 
 #[test]
@@ -66,41 +110,7 @@ fn transit_handover_in_cpu_mode_agrees() {
     b.mm.pcpu_cid = 2 | MM_CID_TRANSIT;
     assert_eq!(
         check_switch(Variant::V7_3, &a, &b),
-        Verdict::Agree(SwitchKind::Transit)
-    );
-}
-
-#[test]
-fn mode_change_meanwhile_is_a_race() {
-    let a = pre();
-    let mut b = a;
-    b.mm.mode = MM_CID_ONCPU | MM_CID_TRANSIT;
-    assert_eq!(
-        check_switch(Variant::V7_3, &a, &b),
-        Verdict::Raced(Race::Mode)
-    );
-}
-
-#[test]
-fn other_allocation_meanwhile_is_a_race() {
-    // next has no CID: the model allocates CID 3, the C got 0 because
-    // another CPU dropped it in between.
-    let mut a = pre();
-    a.next.cid = MM_CID_UNSET;
-    a.mm.cidmask = 0b0011;
-    let mut b = a;
-    b.next.cid = 0;
-    b.mm.pcpu_cid = 0;
-    assert_eq!(
-        check_switch(Variant::V7_3, &a, &b),
-        Verdict::Raced(Race::Allocation)
-    );
-    // Same number as the model: agreement.
-    b.next.cid = 2;
-    b.mm.pcpu_cid = 2;
-    assert_eq!(
-        check_switch(Variant::V7_3, &a, &b),
-        Verdict::Agree(SwitchKind::TaskOwned)
+        agree(SwitchKind::Transit, Path::HandOver)
     );
 }
 
@@ -112,10 +122,8 @@ fn wrong_owner_flags_are_a_mismatch_even_when_allocating() {
     let mut b = a;
     b.next.cid = 2 | MM_CID_ONCPU;
     b.mm.pcpu_cid = 2 | MM_CID_ONCPU;
-    assert!(matches!(
-        check_switch(Variant::V7_3, &a, &b),
-        Verdict::Mismatch(_)
-    ));
+    b.mm.cidmask = 0b0111;
+    assert!(is_mismatch(check_switch(Variant::V7_3, &a, &b)));
 }
 
 #[test]
@@ -125,8 +133,98 @@ fn too_many_cpus_is_unsupported() {
     assert_eq!(check_switch(Variant::V7_3, &a, &a), Verdict::Unsupported);
 }
 
+/// next has no CID and allocates; prev holds CID 1, another task CID 0.
+fn allocating() -> SwitchSnap {
+    let mut a = pre();
+    a.next.cid = MM_CID_UNSET;
+    a.mm.cidmask = 0b0011;
+    a
+}
+
+/// `pre` after next got `cid` (task owned) and the bitmap became `cidmask`.
+fn allocated(pre: &SwitchSnap, cid: u32, cidmask: u64) -> SwitchSnap {
+    let mut b = *pre;
+    b.next.cid = cid;
+    b.mm.pcpu_cid = cid;
+    b.mm.cidmask = cidmask;
+    b
+}
+
 #[test]
-fn drop_and_reallocation_meanwhile_is_a_race() {
+fn allocation_of_the_lowest_free_cid_agrees() {
+    let a = allocating();
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &allocated(&a, 2, 0b0111)),
+        agree(SwitchKind::TaskOwned, Path::Allocated)
+    );
+}
+
+#[test]
+fn allocation_of_another_free_cid_agrees() {
+    // The model takes CID 2.  Another CPU may have dropped CID 0 before
+    // the C looked, or taken CID 2.
+    let a = allocating();
+    let other = |a: &mut Agreement| a.other_cid = true;
+    for (cid, cidmask) in [(0, 0b0011), (3, 0b1111)] {
+        assert_eq!(
+            check_switch(Variant::V7_3, &a, &allocated(&a, cid, cidmask)),
+            agree_with(SwitchKind::TaskOwned, Path::Allocated, other),
+            "CID {}",
+            cid
+        );
+    }
+}
+
+#[test]
+fn allocation_of_a_cid_prev_holds_is_a_mismatch() {
+    // prev owns CID 1 and is on this runqueue: nobody can free it.
+    let a = allocating();
+    assert!(is_mismatch(check_switch(
+        Variant::V7_3,
+        &a,
+        &allocated(&a, 1, 0b0011)
+    )));
+}
+
+#[test]
+fn allocated_cid_with_its_bit_clear_is_a_mismatch() {
+    let a = allocating();
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &allocated(&a, 2, 0b0011)),
+        Verdict::Mismatch(Mismatch {
+            want: Some(Prediction {
+                prev_cid: Some(1),
+                next_cid: Some(2),
+                pcpu_cid: 2
+            }),
+            bit_clear: Some(2)
+        })
+    );
+}
+
+#[test]
+fn wrong_prev_cid_while_next_allocates_is_a_mismatch() {
+    // The transition to per task mode is over: prev takes its transit
+    // CID 1 along at schedule-out, next allocates.
+    let mut a = allocating();
+    a.prev.cid = 1 | MM_CID_TRANSIT;
+    a.mm.pcpu_cid = 1 | MM_CID_TRANSIT;
+    let mut b = allocated(&a, 2, 0b0111);
+    b.prev.cid = 1;
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &b),
+        agree(SwitchKind::TaskOwned, Path::Allocated)
+    );
+    // Whatever number next got, prev's CID is not the C's to choose.
+    b.prev.cid = 0;
+    assert!(is_mismatch(check_switch(Variant::V7_3, &a, &b)));
+    b = allocated(&a, 3, 0b1111);
+    b.prev.cid = 0;
+    assert!(is_mismatch(check_switch(Variant::V7_3, &a, &b)));
+}
+
+#[test]
+fn drop_and_reallocation_meanwhile_agrees() {
     // Seen in a guest: prev drops its transit CID 2 at schedout, next
     // allocates; the model takes 2 again, the C took 1, which another CPU
     // had dropped in between.  The bitmap is the same before and after.
@@ -142,91 +240,267 @@ fn drop_and_reallocation_meanwhile_is_a_race() {
     b.mm.pcpu_cid = 1 | MM_CID_TRANSIT;
     assert_eq!(
         check_switch(Variant::V7_3, &a, &b),
-        Verdict::Raced(Race::Allocation)
+        agree_with(SwitchKind::Transit, Path::Allocated, |a| a.other_cid = true)
     );
     // The model's own number agrees.
     b.next.cid = 2 | MM_CID_TRANSIT;
     b.mm.pcpu_cid = 2 | MM_CID_TRANSIT;
     assert_eq!(
         check_switch(Variant::V7_3, &a, &b),
-        Verdict::Agree(SwitchKind::Transit)
+        agree(SwitchKind::Transit, Path::Allocated)
     );
 }
 
-/// An exit seen in a guest (7.3, 60 s of the kselftest): current exits in
-/// per CPU mode, 5 -> 4 users, holding CID 1.
-fn exit_pre(mode: u32, cid: u32) -> OpSnap {
-    let cur = TaskSnap {
-        tid: 130,
-        ..task(cid)
-    };
-    OpSnap {
-        cpu: 3,
-        nr_possible: 4,
-        cur,
-        t: cur,
-        mm: MmSnap {
-            mm: MM,
-            mode,
-            max_cids: 4,
-            users: 5,
-            pcpu_cid: cid_to_cpu_cid(1),
-            cidmask: 0b1111,
-        },
-        pcpu_thrs: 2,
-        nr_cpus_allowed: 4,
-        switches: 10,
-    }
-}
-
-fn exit_post(pre: &OpSnap, mode: u32) -> OpSnap {
-    let gone = TaskSnap {
-        cid: MM_CID_UNSET,
-        active: 0,
-        ..pre.cur
-    };
-    OpSnap {
-        cur: gone,
-        t: gone,
-        mm: MmSnap {
-            mode,
-            users: 4,
-            ..pre.mm
-        },
-        ..*pre
-    }
+/// Per task mode after exits: max_cids 2, next owns CID 3 and converges,
+/// prev owns CID 1; CIDs 0 and 2 are free.
+fn converging() -> SwitchSnap {
+    let mut a = pre();
+    a.next = task(3);
+    a.mm.max_cids = 2;
+    a.mm.users = 2;
+    a.mm.cidmask = 0b1010;
+    a
 }
 
 #[test]
-fn exit_in_per_cpu_mode_agrees() {
-    let pre = exit_pre(MM_CID_ONCPU, cid_to_cpu_cid(1));
-    let post = exit_post(&pre, MM_CID_ONCPU);
+fn converge_into_the_lowest_free_cid_agrees() {
+    let a = converging();
     assert_eq!(
-        check_exit(Variant::V7_3, &pre, &post),
-        OpVerdict::Agree(OpKind::Exit)
+        check_switch(Variant::V7_3, &a, &allocated(&a, 0, 0b0011)),
+        agree(SwitchKind::TaskOwned, Path::Converged)
     );
 }
 
 #[test]
-fn exit_that_keeps_its_cid_is_a_mismatch() {
-    let pre = exit_pre(MM_CID_ONCPU, cid_to_cpu_cid(1));
-    let mut post = exit_post(&pre, MM_CID_ONCPU);
-    post.t.cid = pre.t.cid;
-    post.cur.cid = pre.cur.cid;
+fn converge_that_found_nothing_agrees() {
+    // Other CPUs took CID 0 before the C looked, or its test_and_set_bit()
+    // lost: mm_cid_converge() keeps CID 3.
+    let a = converging();
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &allocated(&a, 3, 0b1011)),
+        agree_with(SwitchKind::TaskOwned, Path::NotConverged, |a| {
+            a.other_cid = true
+        })
+    );
+}
+
+#[test]
+fn converge_into_a_cid_prev_holds_is_a_mismatch() {
+    let a = converging();
+    assert!(is_mismatch(check_switch(
+        Variant::V7_3,
+        &a,
+        &allocated(&a, 1, 0b0010)
+    )));
+}
+
+#[test]
+fn converge_outside_max_cids_is_a_mismatch() {
+    // CID 2 is free but not below max_cids: mm_cid_converge() does not
+    // look there.
+    let a = converging();
+    assert!(is_mismatch(check_switch(
+        Variant::V7_3,
+        &a,
+        &allocated(&a, 2, 0b0110)
+    )));
+}
+
+#[test]
+fn converge_below_max_cids_is_a_mismatch() {
+    // next's CID 1 is in the optimal space already: the fast path keeps it.
+    let mut a = converging();
+    a.prev = task(3);
+    a.next = task(1);
+    assert!(is_mismatch(check_switch(
+        Variant::V7_3,
+        &a,
+        &allocated(&a, 0, 0b1001)
+    )));
+}
+
+#[test]
+fn converged_cid_with_its_bit_clear_is_a_mismatch() {
+    let a = converging();
     assert!(matches!(
-        check_exit(Variant::V7_3, &pre, &post),
-        OpVerdict::Mismatch(OpKind::Exit, _)
+        check_switch(Variant::V7_3, &a, &allocated(&a, 0, 0b0010)),
+        Verdict::Mismatch(Mismatch {
+            bit_clear: Some(0),
+            ..
+        })
     ));
 }
 
-/// The guest's case: the exit entered while a fork held mm_cid::mutex in
-/// the middle of its task to CPU transition, waited (spinning, no switch)
-/// and ran after the fork had completed the transit.
 #[test]
-fn exit_entered_during_another_transition_is_a_race() {
-    let pre = exit_pre(MM_CID_ONCPU | MM_CID_TRANSIT, cid_to_transit_cid(1));
-    let post = exit_post(&pre, MM_CID_ONCPU);
-    assert_eq!(check_exit(Variant::V7_3, &pre, &post), OpVerdict::Raced);
+fn mode_flipped_between_schedout_and_schedin_agrees() {
+    // The task to CPU walk completed between the two: schedout saw
+    // ONCPU|TRANSIT and dropped prev's CID 2, schedin saw ONCPU and
+    // allocated a CPU owned CID without TRANSIT.
+    let mut a = pre();
+    a.mm.mode = MM_CID_ONCPU | MM_CID_TRANSIT;
+    a.prev.cid = 2 | MM_CID_TRANSIT;
+    a.next.cid = MM_CID_UNSET;
+    a.mm.pcpu_cid = 2 | MM_CID_TRANSIT;
+    let mut b = a;
+    b.mm.mode = MM_CID_ONCPU;
+    b.prev.cid = MM_CID_UNSET;
+    b.next.cid = 2 | MM_CID_ONCPU;
+    b.mm.pcpu_cid = 2 | MM_CID_ONCPU;
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &b),
+        agree_with(SwitchKind::CpuOwned, Path::Allocated, |a| {
+            a.mode_changed = true
+        })
+    );
+    // Schedout cannot have seen ONCPU and schedin ONCPU|TRANSIT.
+    b.prev.cid = 2 | MM_CID_ONCPU;
+    b.next.cid = 2 | MM_CID_TRANSIT;
+    b.mm.pcpu_cid = 2 | MM_CID_TRANSIT;
+    assert!(is_mismatch(check_switch(Variant::V7_3, &a, &b)));
+}
+
+#[test]
+fn mode_flipped_meanwhile_agrees_with_the_new_mode() {
+    // A fork flipped per task mode to ONCPU|TRANSIT: next's CID 2 goes in
+    // transit to CPU1, as mm_cid_from_cpu() does in that mode.
+    let a = pre();
+    let mut b = a;
+    b.mm.mode = MM_CID_ONCPU | MM_CID_TRANSIT;
+    b.next.cid = 2 | MM_CID_TRANSIT;
+    b.mm.pcpu_cid = 2 | MM_CID_TRANSIT;
+    let flipped = |a: &mut Agreement| a.mode_changed = true;
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &b),
+        agree_with(SwitchKind::Transit, Path::HandOver, flipped)
+    );
+    // The walk also completed: ONCPU|TRANSIT is on the way to ONCPU.
+    let mut c = b;
+    c.mm.mode = MM_CID_ONCPU;
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &c),
+        agree_with(SwitchKind::Transit, Path::HandOver, flipped)
+    );
+    // Had the C acted on ONCPU, which the mode reaches only after the walk,
+    // with only the flip seen in the second snapshot: a mismatch.
+    b.next.cid = 2 | MM_CID_ONCPU;
+    b.mm.pcpu_cid = 2 | MM_CID_ONCPU;
+    assert!(is_mismatch(check_switch(Variant::V7_3, &a, &b)));
+}
+
+#[test]
+fn mode_behind_the_first_snapshot_is_a_mismatch() {
+    // From ONCPU|TRANSIT to ONCPU the mode does not pass per task mode,
+    // whose fast path would leave next's CID 2 task owned.
+    let mut a = pre();
+    a.mm.mode = MM_CID_ONCPU | MM_CID_TRANSIT;
+    let mut b = a;
+    b.mm.mode = MM_CID_ONCPU;
+    b.mm.pcpu_cid = 2;
+    assert!(is_mismatch(check_switch(Variant::V7_3, &a, &b)));
+}
+
+/// Only prev, with transit CID 2, switches out in per task mode, and an
+/// exit moved users from `users` to `users - 1` meanwhile.
+fn transit_out(max_cids: u32, new_max_cids: u32, users: u32) -> (SwitchSnap, SwitchSnap) {
+    let mut a = pre();
+    a.prev.cid = 2 | MM_CID_TRANSIT;
+    a.next = stranger();
+    a.mm.pcpu_cid = 2 | MM_CID_TRANSIT;
+    a.mm.max_cids = max_cids;
+    a.mm.users = users;
+    a.mm.cidmask = 0b0111;
+    let mut b = a;
+    b.mm.max_cids = new_max_cids;
+    b.mm.users = users - 1;
+    // The C dropped CID 2: it saw max_cids at most 2.
+    b.prev.cid = MM_CID_UNSET;
+    b.mm.cidmask = 0b0011;
+    (a, b)
+}
+
+#[test]
+fn max_cids_lowered_meanwhile_agrees() {
+    let (a, b) = transit_out(4, 2, 3);
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &b),
+        agree_with(SwitchKind::Out, Path::Out, |a| a.max_cids_changed = true)
+    );
+}
+
+#[test]
+fn max_cids_that_neither_snapshot_holds_is_a_mismatch() {
+    let (a, b) = transit_out(4, 3, 4);
+    assert!(is_mismatch(check_switch(Variant::V7_3, &a, &b)));
+}
+
+#[test]
+fn max_cids_after_several_exits_is_not_decided() {
+    // Two exits: max_cids may have been 2 for a while.
+    let (a, mut b) = transit_out(4, 3, 4);
+    b.mm.users = 2;
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &b),
+        Verdict::Raced(Race::MaxCids)
+    );
+}
+
+#[test]
+fn max_cids_read_out_of_order_is_a_mismatch() {
+    // 8 CPUs, a fork moved max_cids from 3 to 5.  prev's transit CID 3 is
+    // dropped with 3, kept with 5; next's CID 4 converges with 3, stays
+    // with 5.  Schedout saw 5 and schedin 3: time runs backwards.
+    let mut a = pre();
+    a.nr_possible = 8;
+    a.prev = task(3 | MM_CID_TRANSIT);
+    a.next = task(4);
+    a.mm.pcpu_cid = 3 | MM_CID_TRANSIT;
+    a.mm.max_cids = 3;
+    a.mm.cidmask = 0b1_1000;
+    let mut b = a;
+    b.mm.max_cids = 5;
+    b.mm.users = a.mm.users + 1;
+    b.prev.cid = 3;
+    b.next.cid = 0;
+    b.mm.pcpu_cid = 0;
+    b.mm.cidmask = 0b0_1001;
+    assert!(is_mismatch(check_switch(Variant::V7_3, &a, &b)));
+    // Both saw 5: next keeps CID 4.
+    b.next.cid = 4;
+    b.mm.pcpu_cid = 4;
+    b.mm.cidmask = 0b1_1000;
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &b),
+        agree_with(SwitchKind::TaskOwned, Path::Kept, |a| {
+            a.max_cids_changed = true
+        })
+    );
+}
+
+/// Every CID is taken in the snapshot: prev holds 1, other tasks 0, 2, 3.
+fn pool_empty() -> SwitchSnap {
+    let mut a = allocating();
+    a.mm.cidmask = 0b1111;
+    a
+}
+
+#[test]
+fn allocation_from_an_empty_pool_agrees_with_a_freed_cid() {
+    // The C spun until another CPU freed CID 3.
+    let a = pool_empty();
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &allocated(&a, 3, 0b1111)),
+        agree_with(SwitchKind::TaskOwned, Path::Spun, |a| a.other_cid = true)
+    );
+}
+
+#[test]
+fn allocation_from_an_empty_pool_of_a_held_cid_is_a_mismatch() {
+    let a = pool_empty();
+    assert!(is_mismatch(check_switch(
+        Variant::V7_3,
+        &a,
+        &allocated(&a, 1, 0b1111)
+    )));
 }
 
 /// The final state of the explorer's pre-fix trace (`--scenario bpf-ci`):
@@ -316,92 +590,4 @@ fn stall_text_is_cut_at_the_buffer() {
     let mut w = super::stall::BufWriter::new(&mut buf);
     super::stall::describe(&stall(), &mut w).unwrap();
     assert_eq!(w.as_bytes(), b"live lock: CPU2 ");
-}
-
-/// A fork switched a 4-CPU mm with users 5 to per CPU mode: after the walk
-/// the running users hold `n|TRANSIT` or `n|ONCPU`, the others nothing.
-fn fixup_to_cpu() -> FixupSnap {
-    let mut s = FixupSnap {
-        mm: MM,
-        mode: MM_CID_ONCPU,
-        nr_possible: 4,
-        nr_users: 5,
-        ..FixupSnap::default()
-    };
-    s.pcpu_cid[..4].copy_from_slice(&[
-        cid_to_cpu_cid(0),
-        cid_to_transit_cid(1),
-        cid_to_cpu_cid(2),
-        MM_CID_UNSET,
-    ]);
-    for (i, cid) in [
-        cid_to_cpu_cid(0),
-        cid_to_transit_cid(1),
-        MM_CID_UNSET,
-        MM_CID_UNSET,
-        MM_CID_UNSET,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        s.users[i] = task(cid);
-    }
-    s
-}
-
-#[test]
-fn fixup_to_per_cpu_mode_that_finished_agrees() {
-    assert_eq!(
-        check_fixup(&fixup_to_cpu()),
-        FixupVerdict::Agree { to_cpu: true }
-    );
-}
-
-#[test]
-fn task_owning_a_cid_after_the_walk_to_per_cpu_mode_is_a_violation() {
-    let mut s = fixup_to_cpu();
-    s.users[3] = task(3);
-    assert_eq!(
-        check_fixup(&s),
-        FixupVerdict::Violation(invariants::Owner::Task(3))
-    );
-}
-
-#[test]
-fn cpu_owning_a_cid_after_the_walk_to_per_task_mode_is_a_violation() {
-    let mut s = fixup_to_cpu();
-    s.mode = 0;
-    s.exit = 1;
-    assert_eq!(
-        check_fixup(&s),
-        FixupVerdict::Violation(invariants::Owner::Cpu(0))
-    );
-    s.pcpu_cid[..4].copy_from_slice(&[0, cid_to_transit_cid(1), 2, MM_CID_UNSET]);
-    s.users[0] = task(0);
-    assert_eq!(check_fixup(&s), FixupVerdict::Agree { to_cpu: false });
-}
-
-#[test]
-fn mode_left_in_transit_or_cid_out_of_range_is_a_violation() {
-    let mut s = fixup_to_cpu();
-    s.mode = MM_CID_ONCPU | MM_CID_TRANSIT;
-    assert_eq!(
-        check_fixup(&s),
-        FixupVerdict::Violation(invariants::Owner::ModeInTransit)
-    );
-    let mut s = fixup_to_cpu();
-    s.pcpu_cid[3] = cid_to_cpu_cid(4);
-    assert_eq!(
-        check_fixup(&s),
-        FixupVerdict::Violation(invariants::Owner::CpuOutOfRange(3))
-    );
-}
-
-#[test]
-fn fixup_under_a_taken_mutex_is_not_decided() {
-    let s = FixupSnap {
-        raced: 1,
-        ..fixup_to_cpu()
-    };
-    assert_eq!(check_fixup(&s), FixupVerdict::Raced);
 }

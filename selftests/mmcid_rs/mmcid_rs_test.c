@@ -300,7 +300,7 @@ TEST_F_TIMEOUT(mmcid, fork_pattern_keeps_promises_and_c_agrees_with_rust, 120)
 	to_cpu = read_report("fork_to_cpu");
 	to_task = read_report("exit_to_task");
 	mism = read_report("mismatches") + read_report("fork_exit_mismatches") +
-	       read_report("fixup_violations");
+	       read_report("invariant_violations");
 	print_status();
 	ksft_print_msg("%ld rounds; rseq: %ld samples, %ld pairs compared (%ld discarded); module: %ld switches and %ld forks/exits agreed, %ld to per CPU, %ld back, %ld mismatches\n",
 		       rounds, p->samples, p->compared, p->discarded, agreed, ops,

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Tests of the fork and exit check: agreement, each allowance, and a bug
+//! just outside each allowance that must be reported.
+//!
+//! Snapshots are taken of a model state, so that "the C" is the model
+//! itself; each test then breaks the C side the way a bug would.
+
+use super::ffi::*;
+use super::model::invariants::Owner;
+use super::model::*;
+use super::op::*;
+
+const MM: u64 = 0x1000;
+
+fn addr(t: TaskId) -> u64 {
+    0x2000 + 0x100 * t as u64
+}
+
+/// Snapshot model state `s` as the glue would: `cur` forks or exits `t`
+/// on CPU `cpu`, every CPU quiet.
+fn snap(s: &Sched, cur: TaskId, t: TaskId, cpu: usize) -> OpSnap {
+    let task = |i: TaskId| TaskSnap {
+        task: addr(i),
+        mm: MM,
+        cid: s.tasks[i].cid,
+        active: u32::from(s.tasks[i].active),
+        pid: 7,
+        tid: i as i32,
+    };
+    let mut o = OpSnap::ZERO;
+    o.cpu = cpu as u32;
+    o.nr_possible = s.nr_possible_cpus;
+    o.cur = task(cur);
+    o.t = task(t);
+    o.t_cpu = u32::from(s.tasks[t].cpu);
+    o.mm = MmSnap {
+        mm: MM,
+        mode: s.mm_cid.mode,
+        max_cids: s.mm_cid.max_cids,
+        users: s.mm_cid.users,
+        pcpu_cid: s.mm_cid.pcpu[cpu],
+        cidmask: s.mm_cid.cidmask,
+    };
+    o.pcpu_thrs = s.mm_cid.pcpu_thrs;
+    o.nr_cpus_allowed = s.mm_cid.nr_cpus_allowed;
+    o.op_seq = 1;
+    o.ops_in_flight = 1;
+    for c in s.possible_cpus() {
+        o.cpus[c] = CpuSnap {
+            // A task of another mm (or idle) where none of ours runs.
+            curr: s.curr(c).map_or(0xdead_0000, addr),
+            seq: 10,
+            pcpu_cid: s.mm_cid.pcpu[c],
+            stable: 1,
+        };
+    }
+    let mut n = 0;
+    for i in s.mm_cid.user_list.iter() {
+        o.users[n] = UserSnap {
+            task: addr(i),
+            cid: s.tasks[i].cid,
+            active: u32::from(s.tasks[i].active),
+            cpu: u32::from(s.tasks[i].cpu),
+            tid: i as i32,
+            switches: 5,
+        };
+        n += 1;
+    }
+    o.nr_users = n as u32;
+    o
+}
+
+/// An mm on 4 CPUs with `n` users, T0 running on CPU0 and T1..Tn-1 each
+/// switched in once on CPU i % 4 and, except for those in `running`,
+/// out again.
+fn mm_with(n: usize, running: &[TaskId]) -> Sched {
+    let mut s = Sched::new(Variant::V7_3, 4);
+    let t0 = s.new_task(0).unwrap();
+    sched_mm_cid_fork(&mut s, 0, t0, t0).unwrap();
+    s.rq_curr[0] = Some(t0 as u8);
+    mm_cid_schedin(&mut s, 0, t0).unwrap();
+    for i in 1..n {
+        let cpu = i % 4;
+        let t = s.new_task(cpu).unwrap();
+        sched_mm_cid_fork(&mut s, 0, t0, t).unwrap();
+        if cpu != 0 {
+            s.rq_curr[cpu] = Some(t as u8);
+            mm_cid_schedin(&mut s, cpu, t).unwrap();
+        }
+    }
+    for cpu in 1..4 {
+        if let Some(t) = s.curr(cpu).filter(|t| !running.contains(t)) {
+            mm_cid_schedout(&mut s, cpu, t);
+            s.rq_curr[cpu] = None;
+        }
+    }
+    s
+}
+
+/// T0 forks a new task on CPU0 of `s`: the snapshots at entry and return,
+/// as a correct C leaves them.
+fn fork(s: &Sched) -> (OpSnap, OpSnap, Sched, TaskId) {
+    let mut after = *s;
+    let t = after.new_task(0).unwrap();
+    let pre = snap(&after, 0, t, 0);
+    sched_mm_cid_fork(&mut after, 0, 0, t).unwrap();
+    let mut post = snap(&after, 0, t, 0);
+    post.op_seq = pre.op_seq;
+    (pre, post, after, t)
+}
+
+/// `t` exits on its CPU of `s` (it is running there).
+fn exit(s: &Sched, t: TaskId) -> (OpSnap, OpSnap, Sched) {
+    let mut after = *s;
+    let cpu = usize::from(s.tasks[t].cpu);
+    let pre = snap(&after, t, t, cpu);
+    sched_mm_cid_exit(&mut after, cpu, t, t);
+    let post = snap(&after, t, t, cpu);
+    (pre, post, after)
+}
+
+fn check_fork(pre: &OpSnap, post: &OpSnap) -> OpCheck {
+    check_op(Variant::V7_3, false, pre, post)
+}
+
+fn user_index(o: &OpSnap, t: TaskId) -> usize {
+    o.kept_users()
+        .iter()
+        .position(|u| u.task == addr(t))
+        .unwrap()
+}
+
+#[test]
+fn fork_in_per_task_mode_agrees_and_accounts() {
+    let (pre, post, _, _) = fork(&mm_with(2, &[]));
+    let c = check_fork(&pre, &post);
+    assert_eq!(c.verdict, OpVerdict::Agree(OpKind::Fork));
+    assert_eq!(c.accounting, Accounting::Kept(2));
+    assert_eq!((c.compared, c.skipped), (4 + 2, 0));
+}
+
+#[test]
+fn child_cid_another_cpu_raced_for_is_replayed() {
+    // Another CPU took CID 2 between the snapshot and the C's
+    // mm_get_cid() and dropped it again: the child got CID 3.
+    let (pre, mut post, _, t) = fork(&mm_with(2, &[]));
+    assert_eq!(post.t.cid, 2);
+    post.t.cid = 3;
+    post.mm.cidmask = 0b1011;
+    let i = user_index(&post, t);
+    post.users[i].cid = 3;
+    let c = check_fork(&pre, &post);
+    assert_eq!(c.verdict, OpVerdict::Agree(OpKind::Fork));
+}
+
+#[test]
+fn child_cid_out_of_range_is_a_mismatch() {
+    let (pre, mut post, _, _) = fork(&mm_with(2, &[]));
+    post.t.cid = 4;
+    assert!(matches!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Mismatch(
+            OpKind::Fork,
+            OpDiff {
+                field: OpField::Task,
+                ..
+            }
+        )
+    ));
+}
+
+#[test]
+fn users_not_counted_is_a_mismatch_unless_another_call_ran() {
+    let (pre, mut post, _, _) = fork(&mm_with(2, &[]));
+    post.mm.users -= 1;
+    assert!(matches!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Mismatch(
+            _,
+            OpDiff {
+                field: OpField::Users,
+                ..
+            }
+        )
+    ));
+    // The same numbers with an exit of the mm in between: not decided.
+    post.op_seq += 2;
+    assert_eq!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Raced(OpRace::Overlap)
+    );
+}
+
+#[test]
+fn max_cids_and_pcpu_thrs_are_compared() {
+    let (pre, mut post, _, _) = fork(&mm_with(2, &[]));
+    post.mm.max_cids += 1;
+    assert!(matches!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Mismatch(
+            _,
+            OpDiff {
+                field: OpField::MaxCids,
+                ..
+            }
+        )
+    ));
+    let (pre, mut post, _, _) = fork(&mm_with(4, &[]));
+    assert_ne!(post.pcpu_thrs, 0);
+    post.pcpu_thrs += 1;
+    assert!(matches!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Mismatch(
+            OpKind::ForkToCpu,
+            OpDiff {
+                field: OpField::PcpuThrs,
+                ..
+            }
+        )
+    ));
+}
+
+#[test]
+fn walk_to_per_cpu_mode_agrees_user_by_user() {
+    // Four users on four CPUs, T2 running: the fifth passes max_cids 4.
+    let s = mm_with(4, &[2]);
+    let (pre, post, after, _) = fork(&s);
+    assert_eq!(after.mm_cid.mode, MM_CID_ONCPU);
+    assert_eq!(after.tasks[2].cid, 2 | MM_CID_TRANSIT);
+    assert_eq!(after.tasks[1].cid, MM_CID_UNSET);
+    assert_eq!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Agree(OpKind::ForkToCpu)
+    );
+}
+
+#[test]
+fn walk_that_drops_a_running_tasks_cid_is_a_mismatch() {
+    // The C dropped T2's CID although T2 runs on CPU2 (should be TRANSIT).
+    let s = mm_with(4, &[2]);
+    let (pre, mut post, _, _) = fork(&s);
+    let i = user_index(&post, 2);
+    post.users[i].cid = MM_CID_UNSET;
+    post.cpus[2].pcpu_cid = 2;
+    post.mm.cidmask &= !(1 << 2);
+    let c = check_fork(&pre, &post);
+    assert!(
+        matches!(c.verdict, OpVerdict::Mismatch(OpKind::ForkToCpu, _)),
+        "{:?}",
+        c
+    );
+}
+
+#[test]
+fn user_switched_meanwhile_is_left_out_but_counted() {
+    // The same wrong CID, but CPU2 ran a context switch meanwhile: its
+    // schedout may have dropped the CID legitimately.
+    let s = mm_with(4, &[2]);
+    let (pre, mut post, _, _) = fork(&s);
+    let i = user_index(&post, 2);
+    post.users[i].cid = MM_CID_UNSET;
+    post.users[i].switches += 1;
+    post.cpus[2].seq += 2;
+    post.cpus[2].pcpu_cid = 2;
+    post.mm.cidmask &= !(1 << 2);
+    let c = check_fork(&pre, &post);
+    assert_eq!(c.verdict, OpVerdict::Agree(OpKind::ForkToCpu));
+    assert_eq!(c.skipped, 2);
+}
+
+#[test]
+fn walk_to_per_task_mode_that_leaves_a_cpu_cid_is_a_mismatch() {
+    // Per CPU mode with five users (pcpu_thrs 2), T2 running on a CPU
+    // owned CID: T4, T3, T1 exit, then T0's exit switches back.
+    let mut s = mm_with(4, &[2]);
+    let (_, _, after, _) = fork(&s);
+    s = after;
+    let c = usize::from(s.tasks[2].cpu);
+    // T2 schedules out and in again: now on a CPU owned CID.
+    mm_cid_schedout(&mut s, c, 2);
+    mm_cid_schedin(&mut s, c, 2).unwrap();
+    assert!(cid_on_cpu(s.mm_cid.pcpu[c]));
+    let mut last = None;
+    for t in [4, 3, 1, 0] {
+        if let Some(c) = s.curr(0) {
+            mm_cid_schedout(&mut s, 0, c);
+        }
+        s.rq_curr[0] = Some(t as u8);
+        s.tasks[t].cpu = 0;
+        mm_cid_schedin(&mut s, 0, t).unwrap();
+        let (pre, post, after) = exit(&s, t);
+        s = after;
+        s.rq_curr[0] = None;
+        last = Some((pre, post));
+        if !cid_on_cpu(s.mm_cid.mode) {
+            break;
+        }
+    }
+    let (pre, mut post) = last.unwrap();
+    let ok = check_op(Variant::V7_3, true, &pre, &post);
+    assert_eq!(ok.verdict, OpVerdict::Agree(OpKind::ExitToTask));
+    assert_eq!(ok.accounting, Accounting::Kept(2));
+    // The C forgot to hand CPU2's CID to T2 (still ONCPU).
+    post.cpus[c].pcpu_cid = pre.cpus[c].pcpu_cid;
+    let i = user_index(&post, 2);
+    post.users[i].cid = pre.cpus[c].pcpu_cid;
+    let r = check_op(Variant::V7_3, true, &pre, &post);
+    assert!(
+        matches!(r.verdict, OpVerdict::Mismatch(OpKind::ExitToTask, _)),
+        "{:?}",
+        r
+    );
+    assert!(
+        matches!(r.accounting, Accounting::Violation(true, Owner::Cpu(_))),
+        "{:?}",
+        r
+    );
+}
+
+#[test]
+fn leaked_cid_breaks_the_accounting() {
+    let (pre, mut post, _, _) = fork(&mm_with(2, &[]));
+    post.mm.cidmask |= 1 << 3;
+    let c = check_fork(&pre, &post);
+    assert_eq!(c.accounting, Accounting::Violation(true, Owner::Leaked(3)));
+    assert!(matches!(
+        c.verdict,
+        OpVerdict::Mismatch(
+            _,
+            OpDiff {
+                field: OpField::Cidmask,
+                ..
+            }
+        )
+    ));
+}
+
+#[test]
+fn accounting_waits_for_a_consistent_view() {
+    // The same leak while CPU3 is inside a context switch: its switch may
+    // hold the bit it just allocated.
+    let (pre, mut post, _, _) = fork(&mm_with(2, &[]));
+    post.mm.cidmask |= 1 << 3;
+    post.cpus[3].stable = 0;
+    let c = check_fork(&pre, &post);
+    assert_eq!(c.accounting, Accounting::Kept(1));
+    assert_eq!(c.verdict, OpVerdict::Agree(OpKind::Fork));
+    assert_eq!(c.skipped, 1);
+}
+
+#[test]
+fn cid_owned_twice_breaks_the_accounting() {
+    let (pre, mut post, _, t) = fork(&mm_with(2, &[]));
+    let i = user_index(&post, t);
+    post.users[i].cid = 1;
+    post.t.cid = 1;
+    post.mm.cidmask = 0b0011;
+    let c = check_fork(&pre, &post);
+    assert_eq!(c.accounting, Accounting::Violation(true, Owner::Twice(1)));
+    assert!(matches!(c.verdict, OpVerdict::Mismatch(..)));
+}
+
+#[test]
+fn affinity_change_meanwhile_is_not_decided() {
+    let (pre, mut post, _, _) = fork(&mm_with(2, &[]));
+    post.nr_cpus_allowed += 1;
+    post.mm.max_cids += 1;
+    assert_eq!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Raced(OpRace::Affinity)
+    );
+}
+
+#[test]
+fn missed_probe_is_not_decided() {
+    let (pre, mut post, _, _) = fork(&mm_with(2, &[]));
+    post.missed += 1;
+    assert_eq!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Raced(OpRace::Overlap)
+    );
+}
+
+#[test]
+fn pre_fix_model_disagrees_with_the_v7_3_walk() {
+    // The snapshots are 7.3's; the pre-fix model hands T2's CID to CPU2
+    // directly instead of through TRANSIT.
+    let (pre, post, _, _) = fork(&mm_with(4, &[2]));
+    assert!(matches!(
+        check_op(Variant::PreFix, false, &pre, &post).verdict,
+        OpVerdict::Mismatch(OpKind::ForkToCpu, _)
+    ));
+}
