@@ -577,6 +577,15 @@ pub fn show_status(
         MM_TABLE,
         MMS_LOST.load(Relaxed)
     )?;
+    let all = checked_switches() + checked_ops();
+    writeln!(
+        f,
+        "checked: {} context switches, {} forks and exits; not decided {} ({} of all checks)",
+        checked_switches(),
+        checked_ops(),
+        undecided(),
+        Percent(undecided(), all)
+    )?;
     writeln!(f, "context switches in agreement: {}", agreed())?;
     writeln!(
         f,
@@ -613,8 +622,9 @@ pub fn show_status(
     )?;
     writeln!(
         f,
-        "not decided (several forks or exits changed max_cids meanwhile): {}",
-        count(Counter::RacedMaxCids)
+        "not decided (several forks or exits changed max_cids meanwhile): {} ({} of switches)",
+        count(Counter::RacedMaxCids),
+        Percent(count(Counter::RacedMaxCids), checked_switches())
     )?;
     writeln!(f, "forks and exits in agreement: {}", agreed_ops())?;
     writeln!(
@@ -634,10 +644,13 @@ pub fn show_status(
     )?;
     writeln!(
         f,
-        "  not decided: another fork or exit of the mm {}, affinity change {}, too many users {}",
+        "  not decided: another fork or exit of the mm {} ({}), affinity change {} ({}), too many users {} ({})",
         count(Counter::RacedOp),
+        Percent(count(Counter::RacedOp), checked_ops()),
         count(Counter::RacedAffinity),
-        count(Counter::OpTooManyUsers)
+        Percent(count(Counter::RacedAffinity), checked_ops()),
+        count(Counter::OpTooManyUsers),
+        Percent(count(Counter::OpTooManyUsers), checked_ops())
     )?;
     writeln!(
         f,
@@ -652,9 +665,13 @@ pub fn show_status(
     )?;
     writeln!(
         f,
-        "  users and CPU slots compared {}, left out (a switch touched them) {}",
+        "  users and CPU slots compared {}, left out (a switch touched them) {} ({})",
         count(Counter::OpCompared),
-        count(Counter::OpSwitched)
+        count(Counter::OpSwitched),
+        Percent(
+            count(Counter::OpSwitched),
+            count(Counter::OpCompared) + count(Counter::OpSwitched)
+        )
     )?;
     writeln!(
         f,
@@ -686,6 +703,52 @@ pub fn show_status(
     )
 }
 
+/// Every context switch check, decided or not.
+fn checked_switches() -> i64 {
+    agreed() + count(Counter::RacedMaxCids) + count(Counter::Mismatch)
+}
+
+/// Every fork and exit check, decided or not.
+fn checked_ops() -> i64 {
+    [
+        Counter::RacedOp,
+        Counter::RacedAffinity,
+        Counter::OpTooManyUsers,
+        Counter::OpMismatch,
+    ]
+    .into_iter()
+    .map(count)
+    .sum::<i64>()
+        + agreed_ops()
+}
+
+/// Checks not decided, of every kind, context switches and forks and exits.
+fn undecided() -> i64 {
+    [
+        Counter::RacedMaxCids,
+        Counter::RacedOp,
+        Counter::RacedAffinity,
+        Counter::OpTooManyUsers,
+    ]
+    .into_iter()
+    .map(count)
+    .sum()
+}
+
+/// `n` of `total` as a percentage with two decimals, without floats.
+struct Percent(i64, i64);
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bp = if self.1 > 0 {
+            self.0 * 10_000 / self.1
+        } else {
+            0
+        };
+        write!(f, "{}.{:02}%", bp / 100, bp % 100)
+    }
+}
+
 /// Forks and exits checked and found in agreement.
 pub fn agreed_ops() -> i64 {
     [
@@ -709,6 +772,9 @@ pub fn show_report(f: &mut fmt::Formatter<'_>, wd: Watchdog) -> fmt::Result {
     writeln!(f, "watchdog_stops {}", wd.stops)?;
     writeln!(f, "agreed_fork_exit {}", agreed_ops())?;
     writeln!(f, "mms {}", MMS_SEEN.load(Relaxed))?;
+    writeln!(f, "checked_switches {}", checked_switches())?;
+    writeln!(f, "checked_fork_exit {}", checked_ops())?;
+    writeln!(f, "undecided {}", undecided())?;
     for (i, name) in NAMES.iter().enumerate() {
         writeln!(f, "{} {}", name, count_at(i))?;
     }

@@ -6,7 +6,9 @@
 #   pass  it must pass; print the module's one-line verdict (make run);
 #   fail  it must fail (a variant the C does not follow);
 #   fake  with MMCID_RS_FAKE_CID it must fail on the duplicate CID and on
-#         the out-of-range CID assertions (known-bad input for both).
+#         the out-of-range CID assertions (known-bad input for both);
+#   undecided  with every bound on "not decided" at 0 it must fail on
+#         the bounds (the fork pattern always leaves some undecided).
 set -u
 
 VARIANT=${1:-v7.3}
@@ -43,6 +45,19 @@ if [ "$EXPECT" = fake ]; then
 	rmmod mmcid_rs
 	[ $rc = 0 ] && echo "mmcid_rs: kselftest fails on a duplicate and on an out-of-range CID, as it must"
 	exit $rc
+fi
+
+if [ "$EXPECT" = undecided ]; then
+	out=$(MMCID_RS_SECONDS=2 MMCID_RS_UNDECIDED_PERMILLE=0 "$T" 2>&1)
+	rc=$?
+	rmmod mmcid_rs
+	echo "$out" | grep -E '^# not decided|^(not )?ok'
+	if [ $rc = 0 ] || ! echo "$out" | grep -q 'above its bound'; then
+		echo "mmcid_rs: FAIL: the kselftest passed with every bound on not decided at 0"
+		exit 1
+	fi
+	echo "mmcid_rs: kselftest fails when not decided exceeds its bound, as it must"
+	exit 0
 fi
 
 "$T"

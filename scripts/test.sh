@@ -137,6 +137,8 @@ if want vm; then
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh pre-fix fail
 	check "vm: kselftest fails on a duplicate and an out-of-range CID" \
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh v7.3 fake
+	check "vm: kselftest fails when not decided exceeds its bound" \
+		"${GUEST[@]}" ./scripts/guest-kselftest.sh v7.3 undecided
 fi
 if want reproduce; then
 	check "reproduce: pre-fix kernel live-locks, mmcid_rs names it; 7.3 does not" \
