@@ -199,11 +199,6 @@ fn bit(cid: u32) -> u64 {
     1u64.checked_shl(cid).unwrap_or(0)
 }
 
-/// The bits below `n` (all of them from 64 on).
-fn below(n: u32) -> u64 {
-    bit(n).wrapping_sub(1)
-}
-
 /// A CID that the C's result leaves owned on this CPU but whose bit is
 /// clear after the switch: next's CID, this CPU's CID, and a task owned CID
 /// prev kept.  No other CPU can have cleared it before the second
@@ -360,8 +355,8 @@ struct Reads {
 enum Alloc {
     /// The lowest CID free in the model's bitmap.
     Snapshot,
-    /// This CID: other CPUs took every free CID below it meanwhile.  The
-    /// bitmap is forced so (bits below set, this one clear).  A CID at or
+    /// This CID: other CPUs took every free CID below it meanwhile
+    /// (`Sched::replay_alloc`).  A CID at or
     /// above max_cids also stands for `mm_cid_converge()` finding none
     /// below max_cids (all taken, or its `test_and_set_bit()` lost), and
     /// for `mm_get_cid()`'s first attempt failing and its
@@ -541,11 +536,13 @@ impl Switch {
         s.mm_cid.max_cids = reads.in_max_cids;
         // Nothing in mm_cid_schedin() drops a CID before it allocates, so
         // the bitmap it allocates from is this one.
-        let pinned = pinned(&s, cpu, [self.prev, self.next]);
-        s.mm_cid.cidmask = match alloc {
-            Alloc::Snapshot => s.mm_cid.cidmask,
-            Alloc::Cid(r) => (s.mm_cid.cidmask | below(r)) & !bit(r) | pinned,
-        };
+        if let Alloc::Cid(r) = alloc {
+            // Owned on this runqueue: never free for the C's search.
+            if pinned(&s, cpu, [self.prev, self.next]) & bit(r) != 0 {
+                return None;
+            }
+            s.replay_alloc = Some(r);
+        }
         let before = s;
         if let Some(next) = self.next {
             mm_cid_schedin(&mut s, cpu, next).ok()?;
