@@ -51,6 +51,16 @@ extern "C" {
     fn mmcid_watchdog_stop();
     fn mmcid_watchdog_starts() -> kernel::ffi::c_ulong;
     fn mmcid_watchdog_stops() -> kernel::ffi::c_ulong;
+    fn mmcid_print_deferred(msg: *const u8, len: kernel::ffi::c_uint);
+}
+
+/// Print `line` (up to its first 1000 bytes) from any context, runqueue
+/// lock held included.
+pub(crate) fn print_deferred(line: &[u8]) {
+    let len = line.len().min(1000);
+    // SAFETY: `line` is valid for `len` bytes during the call, which
+    // prints at most that many and keeps no pointer.
+    unsafe { mmcid_print_deferred(line.as_ptr(), len as kernel::ffi::c_uint) };
 }
 
 /// The watchdog's timers, for the debugfs files.

@@ -19,6 +19,7 @@
 #include <linux/mm_types.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
+#include <linux/printk.h>
 #include <linux/sched.h>
 #include <linux/smp.h>
 #include <linux/string.h>
@@ -410,6 +411,25 @@ static void find_tp(struct tracepoint *tp, void *priv)
 {
 	if (!strcmp(tp->name, "sched_switch"))
 		tp_sched_switch = tp;
+}
+
+/*
+ * printk_deferred() without its export: LOGLEVEL_SCHED is how it asks
+ * vprintk_emit() to leave the console to irq_work, so that nothing here
+ * takes a console lock under the runqueue lock.
+ */
+static __printf(1, 2) void printk_sched(const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vprintk_emit(0, LOGLEVEL_SCHED, NULL, fmt, args);
+	va_end(args);
+}
+
+void mmcid_print_deferred(const char *msg, unsigned int len)
+{
+	printk_sched(KERN_ERR "mmcid_rs: %.*s\n", (int)len, msg);
 }
 
 unsigned int mmcid_switch_snap_size(void)

@@ -132,6 +132,13 @@ void mmcid_watchdog_stop(void);
 unsigned long mmcid_watchdog_starts(void);
 unsigned long mmcid_watchdog_stops(void);
 
+/*
+ * Print one line with printk_deferred(), which the scheduler uses where it
+ * holds a runqueue lock: the line is in the log buffer at once, and on the
+ * console even if every CPU then hangs (panic flushes it).
+ */
+void mmcid_print_deferred(const char *msg, unsigned int len);
+
 /* Called by glue/hooks.c to tell the watchdog where each CPU is. */
 bool mmcid_watch_switch_begin(struct task_struct *next);
 void mmcid_watch_switch_end(void);

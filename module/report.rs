@@ -388,6 +388,7 @@ pub fn record_op(exit: bool, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
             diff,
             broken,
         };
+        print_first(|f| show_op(f, &e, 0));
         keep_in(&OP_SLOTS, &OP_NEXT, e);
     }
 }
@@ -515,7 +516,41 @@ fn keep(pre: &SwitchSnap, post: &SwitchSnap, want: Mismatch) {
         post: *post,
         want,
     };
+    print_first(|f| show_switch(f, &e, 0));
     keep_in(&SLOTS, &NEXT, e);
+}
+
+/// The first mismatch or violation since load was printed.
+static FIRST_PRINTED: Atomic<i32> = Atomic::new(0);
+
+/// `show` as a `Display`.
+struct Show<F>(F);
+
+impl<F: Fn(&mut fmt::Formatter<'_>) -> fmt::Result> fmt::Display for Show<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.0)(f)
+    }
+}
+
+/// Print the first finding since load to the kernel log, so that a
+/// kernel that hangs right after it still shows what the module saw
+/// first.  Out of line and cold: it runs once.
+#[inline(never)]
+#[cold]
+fn print_first(show: impl Fn(&mut fmt::Formatter<'_>) -> fmt::Result) {
+    if FIRST_PRINTED.cmpxchg(0, 1, Relaxed).is_err() {
+        return;
+    }
+    let mut buf = [0u8; 640];
+    let mut w = BufWriter::new(&mut buf);
+    let _ = fmt::Write::write_fmt(
+        &mut w,
+        format_args!("first finding since load: {}", Show(show)),
+    );
+    let n = w.as_bytes().len();
+    // The formatters end their line.
+    let line = &buf[..n];
+    crate::print_deferred(line.strip_suffix(b"\n").unwrap_or(line));
 }
 
 /// Zero every counter.  The kept mismatches stay: they are the last
