@@ -7,7 +7,7 @@
 
 KDIR ?= $(shell $(CURDIR)/scripts/build-kernel.sh --print-dir 2>/dev/null)
 
-.PHONY: all module clippy rustfmt rustfmtcheck run test reproduce clean help
+.PHONY: all module clippy rustfmt rustfmtcheck run test reproduce mutants clean help
 
 all: module
 
@@ -39,6 +39,11 @@ test:
 reproduce:
 	@$(CURDIR)/scripts/reproduce.sh --boots 10
 
+# Build and boot every patches/mutants/ kernel; MUTANTS_ARGS go to the
+# script (e.g. MUTANTS_ARGS="--only 03 --cpus 4").
+mutants:
+	@$(CURDIR)/scripts/mutants.sh $(MUTANTS_ARGS)
+
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	rm -rf $(CURDIR)/target
@@ -48,5 +53,7 @@ help:
 	@echo "make run          deps, kernel, module, VM: load, report, unload, verdict"
 	@echo "make test         all tests; ends with 'N passed, N failed'"
 	@echo "make reproduce    hang a kernel without the fix (5 boots), pass on 7.3"
+	@echo "make mutants      boot each patches/mutants/ kernel, table in docs/mutants.md"
+	@echo "                  (MUTANTS_ARGS=\"--only NN --cpus 4 ...\", see scripts/mutants.sh --help)"
 	@echo "make clippy       module with CLIPPY=1"
 	@echo "make rustfmtcheck check formatting of all Rust sources"

@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the guest for scripts/mutants.sh: load mmcid_rs on a 7.3
+# kernel (mutated or not), run the kselftest, and print what the host
+# needs to classify the run as "mutant-..." lines: the module's report,
+# read before the unload, the first kept mismatches and the kselftest's
+# exit status.  Exits 0 whatever the kselftest said, so that run-vng.sh
+# reports only what the kernel said (a splat, a hang); the host classifies.
+set -u
+
+KO=./mmcid-rs.ko
+VARIANT=v7.3
+SECONDS_RUN=10
+T=./selftests/mmcid_rs/mmcid_rs_test
+D=/sys/kernel/debug/mmcid_rs
+
+usage() {
+	echo "usage: $0 [--ko PATH] [--kselftest PATH] [--variant V] [--seconds S]"
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--ko) KO=$2; shift 2 ;;
+	--kselftest) T=$2; shift 2 ;;
+	--variant) VARIANT=$2; shift 2 ;;
+	--seconds) SECONDS_RUN=$2; shift 2 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+
+. "$(dirname "$0")/guest-lib.sh"
+guest_setup
+if [ ! -x "$T" ] || [ ! -f "$KO" ]; then
+	echo "mutant-error: $T or $KO missing in the guest"
+	exit 1
+fi
+
+insmod "$KO" variant="$VARIANT"
+rc=$?
+echo "mutant-insmod-rc=$rc"
+if [ $rc != 0 ]; then
+	dmesg | grep -i 'mmcid\|module' | tail -5 | sed 's/^/mutant-dmesg: /'
+	exit 0
+fi
+
+# A hang in here shows in the console log only; the host sees it.
+MMCID_RS_SECONDS=$SECONDS_RUN "$T"
+rc=$?
+
+sed 's/^/mutant-report: /' "$D/report"
+# The first line of the mismatches file is its header.
+sed -n '2,6s/^/mutant-mismatch: /p' "$D/mismatches"
+case "$(report_get live_locks)" in
+""|0) ;;
+*) head -5 "$D/live_lock" | sed 's/^/mutant-live-lock: /' ;;
+esac
+echo "mutant-kselftest-rc=$rc"
+rmmod mmcid_rs || echo "mutant-rmmod-failed"
+exit 0
