@@ -27,6 +27,14 @@ pub enum Owner {
     /// This CID is owned, but clear in the bitmap (another allocation may
     /// hand it out again).
     NotInBitmap(u32),
+    /// `max_cids` is not what `__mm_update_max_cids()` makes of `users`
+    /// and `nr_cpus_allowed`; the value it should be.
+    MaxCids(u32),
+    /// `pcpu_thrs` is set without `MM_CID_ONCPU` in the mode, or the
+    /// reverse.
+    PcpuThrs,
+    /// `users` is not the length of `user_list`, which is given.
+    Users(u32),
 }
 
 fn out_of_range(cid: u32, nr_possible: u32) -> bool {
@@ -62,6 +70,34 @@ pub fn transition_finished(
             .map(|(t, _)| Owner::Task(t))
     } else {
         pcpu.iter().position(|&cid| cid_on_cpu(cid)).map(Owner::Cpu)
+    }
+}
+
+/// The counters of `struct mm_mm_cid` as `mm_cid::lock` shows them: every
+/// writer of `users` and `nr_cpus_allowed` recomputes `max_cids` under it
+/// (`sched_mm_cid_add_user()`, `sched_mm_cid_remove_user()`,
+/// `mm_update_cpus_allowed()`), and `pcpu_thrs` is non-zero exactly while
+/// the mode has `MM_CID_ONCPU` (`mm_update_max_cids()` sets both or clears
+/// both; `mm_update_cpus_allowed()` only changes a non-zero one).
+pub fn counters_consistent(
+    mode: u32,
+    users: u32,
+    listed: u32,
+    max_cids: u32,
+    pcpu_thrs: u32,
+    nr_cpus_allowed: u32,
+    nr_possible: u32,
+) -> Option<Owner> {
+    let opt = nr_cpus_allowed.min(users);
+    let want = (opt + opt / 4).min(nr_possible);
+    if users != listed {
+        Some(Owner::Users(listed))
+    } else if max_cids != want {
+        Some(Owner::MaxCids(want))
+    } else if cid_on_cpu(mode) != (pcpu_thrs != 0) {
+        Some(Owner::PcpuThrs)
+    } else {
+        None
     }
 }
 

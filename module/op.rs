@@ -23,7 +23,7 @@
 //!   model replays the C's number, which must then satisfy the rest.
 
 use super::ffi::{CpuSnap, OpSnap, UserSnap};
-use super::model::invariants::{cid_accounting, transition_finished, Owner};
+use super::model::invariants::{cid_accounting, counters_consistent, transition_finished, Owner};
 use super::model::*;
 
 /// Which path of `sched_mm_cid_fork()` / `sched_mm_cid_exit()` ran.
@@ -174,9 +174,26 @@ fn invariants(s: &OpSnap) -> Option<Owner> {
     })
 }
 
+/// The counters, which `mm_cid::lock` keeps consistent with each other
+/// whatever the CPUs do.
+fn counters(s: &OpSnap) -> Option<Owner> {
+    counters_consistent(
+        s.mm.mode,
+        s.mm.users,
+        s.nr_users,
+        s.mm.max_cids,
+        s.pcpu_thrs,
+        s.nr_cpus_allowed,
+        s.nr_possible,
+    )
+}
+
 fn accounting(pre: &OpSnap, post: &OpSnap) -> Accounting {
     let mut kept = 0;
     for (at_return, s) in [(false, pre), (true, post)] {
+        if let Some(o) = counters(s) {
+            return Accounting::Violation(at_return, o);
+        }
         if consistent(s) {
             if let Some(o) = invariants(s) {
                 return Accounting::Violation(at_return, o);

@@ -392,3 +392,27 @@ fn pre_fix_model_disagrees_with_the_v7_3_walk() {
         OpVerdict::Mismatch(OpKind::ForkToCpu, _)
     ));
 }
+
+#[test]
+fn counters_out_of_step_break_an_invariant() {
+    // max_cids not recomputed for the users, at the entry.
+    let (mut pre, post, _, _) = fork(&mm_with(3, &[]));
+    pre.mm.max_cids += 1;
+    let c = check_fork(&pre, &post);
+    assert_eq!(
+        c.accounting,
+        Accounting::Violation(false, Owner::MaxCids(3))
+    );
+    // pcpu_thrs set in per task mode (an affinity change's doing), at the
+    // entry; the model, started from it, flips as the C does.
+    let (mut pre, mut post, _, _) = fork(&mm_with(2, &[]));
+    pre.pcpu_thrs = 1;
+    post.pcpu_thrs = 1;
+    let c = check_fork(&pre, &post);
+    assert_eq!(c.accounting, Accounting::Violation(false, Owner::PcpuThrs));
+    // users not the length of user_list, at the return.
+    let (pre, mut post, _, _) = fork(&mm_with(2, &[]));
+    post.nr_users -= 1;
+    let c = check_fork(&pre, &post);
+    assert_eq!(c.accounting, Accounting::Violation(true, Owner::Users(2)));
+}

@@ -515,10 +515,13 @@ impl World {
             invariants::Owner::TaskOutOfRange(_)
             | invariants::Owner::CpuOutOfRange(_)
             | invariants::Owner::ModeInTransit => None,
-            // Only cid_accounting() names these.
+            // Only cid_accounting() and counters_consistent() name these.
             invariants::Owner::Twice(_)
             | invariants::Owner::Leaked(_)
-            | invariants::Owner::NotInBitmap(_) => None,
+            | invariants::Owner::NotInBitmap(_)
+            | invariants::Owner::MaxCids(_)
+            | invariants::Owner::PcpuThrs
+            | invariants::Owner::Users(_) => None,
         }
     }
 
