@@ -83,6 +83,10 @@ pub enum OpField {
     Cpu(usize),
     /// The bitmap, when nothing else ran.
     Cidmask,
+    /// `current->mm_cid.active` of a task that forks a thread of its mm:
+    /// it runs in user space, so `sched_mm_cid_fork()` or
+    /// `sched_mm_cid_after_execve()` made it a user.
+    ForkerActive,
 }
 
 /// One difference: the field, what the model expects, what the C has.
@@ -399,14 +403,6 @@ pub fn check_op(variant: Variant, exit: bool, pre: &OpSnap, post: &OpSnap) -> Op
         out.verdict = OpVerdict::Raced(r);
         return out;
     }
-    if exit && pre.t.active == 0 {
-        // sched_mm_cid_exit() returns at once: nothing may change.
-        out.verdict = match run(variant, pre, exit, None) {
-            Ok((s, _, t)) => verdict(&mut out, &s, t, pre, post, exit),
-            Err(v) => v,
-        };
-        return out;
-    }
     let (s, _, t) = match run(variant, pre, exit, None) {
         Ok(r) => r,
         Err(v) => {
@@ -457,9 +453,16 @@ fn verdict(
     exit: bool,
 ) -> OpVerdict {
     let k = kind(pre, exit, s);
-    let (first, compared, skipped) = compare(s, t, pre, post);
+    let (mut first, compared, skipped) = compare(s, t, pre, post);
     out.compared = compared;
     out.skipped = skipped;
+    if !exit && pre.t.task != pre.cur.task && pre.cur.active == 0 {
+        first = first.or(Some(OpDiff {
+            field: OpField::ForkerActive,
+            want: 1,
+            got: 0,
+        }));
+    }
     match first {
         None => OpVerdict::Agree(k),
         Some(d) => OpVerdict::Mismatch(k, d),

@@ -416,3 +416,33 @@ fn counters_out_of_step_break_an_invariant() {
     let c = check_fork(&pre, &post);
     assert_eq!(c.accounting, Accounting::Violation(true, Owner::Users(2)));
 }
+
+#[test]
+fn forker_that_is_no_user_is_a_mismatch() {
+    // A thread forks although execve() never made it a user.
+    let (mut pre, post, _, _) = fork(&mm_with(2, &[]));
+    pre.cur.active = 0;
+    assert!(matches!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Mismatch(
+            _,
+            OpDiff {
+                field: OpField::ForkerActive,
+                ..
+            }
+        )
+    ));
+    // execve() itself: sched_mm_cid_after_execve() makes current the
+    // first user of its new mm.
+    let mut s = Sched::new(Variant::V7_3, 4);
+    let t = s.new_task(0).unwrap();
+    s.rq_curr[0] = Some(t as u8);
+    let pre = snap(&s, t, t, 0);
+    sched_mm_cid_after_execve(&mut s, 0, t).unwrap();
+    let mut post = snap(&s, t, t, 0);
+    post.op_seq = pre.op_seq;
+    assert_eq!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Agree(OpKind::FirstUser)
+    );
+}
