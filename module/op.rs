@@ -79,6 +79,8 @@ pub enum OpField {
     User(usize),
     /// The CID of the forked or exiting task.
     Task,
+    /// `mm_cid.active` of the forked or exiting task.
+    TaskActive,
     /// This CPU's `pcpu->cid`.
     Cpu(usize),
     /// The bitmap, when nothing else ran.
@@ -339,7 +341,11 @@ fn compare(s: &Sched, t: TaskId, pre: &OpSnap, post: &OpSnap) -> (Option<OpDiff>
         .or_else(|| diff(OpField::Users, mc.users, post.mm.users))
         .or_else(|| diff(OpField::MaxCids, mc.max_cids, post.mm.max_cids))
         .or_else(|| diff(OpField::PcpuThrs, mc.pcpu_thrs, post.pcpu_thrs))
-        .or_else(|| diff(OpField::Task, s.tasks[t].cid, post.t.cid));
+        .or_else(|| diff(OpField::Task, s.tasks[t].cid, post.t.cid))
+        .or_else(|| {
+            let active = u32::from(s.tasks[t].active);
+            diff(OpField::TaskActive, active, u32::from(post.t.active != 0))
+        });
     let (mut compared, mut skipped) = (0, 0);
     let (pc, qc) = (pre.kept_cpus(), post.kept_cpus());
     let mut all = true;

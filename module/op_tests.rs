@@ -446,3 +446,20 @@ fn forker_that_is_no_user_is_a_mismatch() {
         OpVerdict::Agree(OpKind::FirstUser)
     );
 }
+
+#[test]
+fn child_left_inactive_is_a_mismatch() {
+    let (pre, mut post, _, _) = fork(&mm_with(2, &[]));
+    assert_eq!(post.t.active, 1);
+    post.t.active = 0;
+    assert!(matches!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Mismatch(
+            _,
+            OpDiff {
+                field: OpField::TaskActive,
+                ..
+            }
+        )
+    ));
+}
