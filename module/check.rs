@@ -503,7 +503,10 @@ impl Switch {
         let first = self.run(reads, Alloc::Snapshot);
         match first {
             Some(o) if note(&o) => return Some((o.path, false)),
-            Some(o) if !o.allocated => return None,
+            // No allocation to replay.  A converge that found nothing in
+            // the snapshot did search, and the C may have found a CID
+            // another CPU freed meanwhile.
+            Some(o) if !o.allocated && o.path != Path::NotConverged => return None,
             _ => {}
         }
         let spun = first.is_none();

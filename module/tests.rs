@@ -591,3 +591,50 @@ fn stall_text_is_cut_at_the_buffer() {
     super::stall::describe(&stall(), &mut w).unwrap();
     assert_eq!(w.as_bytes(), b"live lock: CPU2 ");
 }
+
+/// Seen on 7.3 with 8 vCPUs: an exit elsewhere lowered max_cids from 3 to
+/// 2 and dropped CID 0 while next switched in on CPU5; next's CID 2 was no
+/// longer below max_cids, and its converge found the freed CID 0, which
+/// the snapshot had set.
+fn converge_into_a_cid_freed_meanwhile() -> (SwitchSnap, SwitchSnap) {
+    let mut a = pre();
+    a.cpu = 5;
+    a.nr_possible = 8;
+    a.prev.mm = 0;
+    a.prev.cid = MM_CID_UNSET;
+    a.mm.max_cids = 3;
+    a.mm.pcpu_cid = 0;
+    a.mm.cidmask = 0b0111;
+    let mut b = a;
+    b.mm.max_cids = 2;
+    b.mm.users -= 1;
+    b.mm.cidmask = 0b0011;
+    b.next.cid = 0;
+    (a, b)
+}
+
+#[test]
+fn converge_into_a_cid_freed_meanwhile_agrees() {
+    let (a, b) = converge_into_a_cid_freed_meanwhile();
+    assert!(matches!(
+        check_switch(Variant::V7_3, &a, &b),
+        Verdict::Agree(Agreement {
+            path: Path::Converged,
+            max_cids_changed: true,
+            other_cid: true,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn converge_into_a_cid_not_below_max_cids_is_a_mismatch() {
+    // The same, but the C "converged" to CID 3, which is not below 2.
+    let (a, mut b) = converge_into_a_cid_freed_meanwhile();
+    b.next.cid = 3;
+    b.mm.cidmask = 0b1011;
+    assert!(matches!(
+        check_switch(Variant::V7_3, &a, &b),
+        Verdict::Mismatch(_)
+    ));
+}
