@@ -143,7 +143,7 @@ fi
 # One mutant of the C that the kselftest's promises do not notice and the
 # module does (docs/mutants.md): its kernel is built once into the mutants'
 # cache (scripts/mutants.sh), then booted under the fork pattern.
-PROOF_MUTANT=XX
+PROOF_MUTANT=38
 mutant_is_a_mismatch() {
 	local dir
 	dir=$("${MMCID_TOP}/scripts/mutants.sh" --only "${PROOF_MUTANT}" --print-dir) || return 1
