@@ -21,6 +21,7 @@ KO_TESTS=()
 BUILD_ONLY=0
 PRINT_DIR=0
 TABLE_ONLY=0
+WRITE_DOC=0
 MUTANTS_DIR=${MMCID_TOP}/patches/mutants
 OTHER_DIR=0
 CMDLINE=scripts/mutants.sh
@@ -81,6 +82,9 @@ else runs.
   --print-dir        build only, and print each selected mutant's kernel
                      directory (for run-vng.sh --kernel) on stdout
   --table            only print the table from the cached results
+  --write-doc        with --table: also write docs/mutants.md from them
+                     (cells never run say so), e.g. to join runs made with
+                     different --ko and --cpus
 
 Kernels:  \${MMCID_CACHE}/mutants/<name>-<patch sha256, 12>/ (a failed build
           keeps its log there; remove the directory to retry it)
@@ -110,6 +114,7 @@ while [ $# -gt 0 ]; do
 	--build-only) BUILD_ONLY=1; shift ;;
 	--print-dir) BUILD_ONLY=1; PRINT_DIR=1; shift ;;
 	--table) TABLE_ONLY=1; shift ;;
+	--write-doc) WRITE_DOC=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -882,6 +887,11 @@ if [ "${TABLE_ONLY}" = 1 ]; then
 	[ -z "${KDIR}" ] || CONTROL_HASH=$(sha256sum "${KDIR}/arch/x86/boot/bzImage" | cut -c1-12)
 	collect
 	print_table
+	if [ "${WRITE_DOC}" = 1 ]; then
+		[ "${#ONLY[@]}" = 0 ] && [ "${OTHER_DIR}" = 0 ] ||
+			die "--write-doc wants every mutant of patches/mutants (no --only, no --dir)"
+		write_doc
+	fi
 	exit 0
 fi
 
