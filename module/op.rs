@@ -243,24 +243,23 @@ fn build(variant: Variant, pre: &OpSnap) -> Result<(Sched, TaskId, TaskId), OpVe
     for i in (0..users.len()).rev() {
         s.mm_cid.user_list.add_head(i);
     }
-    let add = |s: &mut Sched, task: &super::ffi::TaskSnap, cpu: u32| {
-        find(users, task.task).ok_or(()).or_else(|()| {
-            let i = s.new_task(cpu as usize).ok_or(())?;
+    // Current and the task, when they are no users: the check above left
+    // room for both.
+    let too_many = OpVerdict::Raced(OpRace::TooManyUsers);
+    let add = |s: &mut Sched, task: &super::ffi::TaskSnap, cpu: u32| match find(users, task.task) {
+        Some(i) => Ok(i),
+        None => {
+            let i = s.new_task(cpu as usize).ok_or(too_many)?;
             s.tasks[i].active = task.active != 0;
             s.tasks[i].cid = task.cid;
             Ok(i)
-        })
+        }
     };
-    let Ok(cur) = add(&mut s, &pre.cur, pre.cpu) else {
-        return Err(OpVerdict::Raced(OpRace::TooManyUsers));
-    };
+    let cur = add(&mut s, &pre.cur, pre.cpu)?;
     let t = if pre.t.task == pre.cur.task {
         cur
     } else {
-        match add(&mut s, &pre.t, pre.t_cpu.min(pre.nr_possible - 1)) {
-            Ok(t) => t,
-            Err(()) => return Err(OpVerdict::Raced(OpRace::TooManyUsers)),
-        }
+        add(&mut s, &pre.t, pre.t_cpu.min(pre.nr_possible - 1))?
     };
     for (c, cs) in pre.kept_cpus().iter().enumerate() {
         s.mm_cid.pcpu[c] = cs.pcpu_cid;
