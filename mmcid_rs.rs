@@ -103,7 +103,21 @@ pub unsafe extern "C" fn mmcid_rs_check_switch(
 pub unsafe extern "C" fn mmcid_rs_check_fork(pre: *const ffi::OpSnap, post: *const ffi::OpSnap) {
     // SAFETY: the caller passes two valid snapshots (function contract).
     let (pre, post) = unsafe { (&*pre, &*post) };
-    report::record_op(false, op::check_op(variant(), false, pre, post), pre, post);
+    check_op(false, pre, post);
+}
+
+/// Room for the model of the fork and exit checks, one per CPU.
+static OP_ROOM: op::PerCpuOpSched = op::PerCpuOpSched::new();
+
+/// Check a fork or exit that returned on `post.cpu`, preemption disabled.
+fn check_op(exit: bool, pre: &ffi::OpSnap, post: &ffi::OpSnap) {
+    // SAFETY: glue/hooks.c calls the op checks from its kretprobe return
+    // handler, which runs with preemption disabled on `post.cpu` (its
+    // snapshot reads raw_smp_processor_id() there) and does not nest in
+    // itself (kprobes do not fire inside kprobe handlers; forks and exits
+    // do not happen in interrupts).
+    let s = unsafe { OP_ROOM.get(post.cpu as usize) };
+    report::record_op(exit, op::check_op(variant(), exit, pre, post, s), pre, post);
 }
 
 /// Called by glue/hooks.c when `sched_mm_cid_exit()` returns.
@@ -115,7 +129,7 @@ pub unsafe extern "C" fn mmcid_rs_check_fork(pre: *const ffi::OpSnap, post: *con
 pub unsafe extern "C" fn mmcid_rs_check_exit(pre: *const ffi::OpSnap, post: *const ffi::OpSnap) {
     // SAFETY: the caller passes two valid snapshots (function contract).
     let (pre, post) = unsafe { (&*pre, &*post) };
-    report::record_op(true, op::check_op(variant(), true, pre, post), pre, post);
+    check_op(true, pre, post);
 }
 
 /// Called by glue/watchdog.c, once per load, from a timer (softirq) on a
@@ -219,6 +233,16 @@ impl kernel::Module for MmcidRs {
         {
             pr_err!("include/mmcid_rs.h and module/ffi.rs disagree on the snapshot layouts\n");
             return Err(EINVAL);
+        }
+        let nr_cpu_ids = kernel::cpu::nr_cpu_ids();
+        if usize::try_from(nr_cpu_ids).map_or(true, |n| n > model::MAX_CPUS) {
+            pr_err!(
+                "this machine has CPU numbers up to {} (nr_cpu_ids {}); the model holds at most {}: not loaded\n",
+                nr_cpu_ids - 1,
+                nr_cpu_ids,
+                model::MAX_CPUS
+            );
+            return Err(EOPNOTSUPP);
         }
         let v = parse_variant()?;
         // SAFETY: mmcid_param_stall_ms() only reads a uint module parameter.

@@ -23,6 +23,7 @@
 #include <linux/sched.h>
 #include <linux/smp.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 #include <linux/tracepoint.h>
 
 #include <mmcid_rs.h>
@@ -83,6 +84,7 @@ static void snap_switch(struct mmcid_switch_snap *s, struct task_struct *prev,
 {
 	s->cpu = cpu;
 	s->nr_possible = num_possible_cpus();
+	s->possible = mmcid_possible_mask();
 	snap_task(&s->prev, prev);
 	snap_task(&s->next, next);
 	snap_mm(&s->mm, mm, cpu);
@@ -204,6 +206,37 @@ static unsigned int op_bucket(struct mm_struct *mm)
 static struct kretprobe krp_fork, krp_exit;
 
 /*
+ * The entry snapshots of the calls in flight. A kretprobe instance carries
+ * at most KRETPROBE_MAX_DATA_SIZE (4 KiB), a snapshot with every user is
+ * larger: they are in a pool allocated at load, one per instance of both
+ * probes, so that an instance always finds one. A call that did not is
+ * still counted in flight (other calls of its mm see the overlap) and
+ * counted as missed.
+ */
+#define MMCID_OP_MAXACTIVE	64
+#define MMCID_OP_PRE		(2 * MMCID_OP_MAXACTIVE)
+static struct mmcid_op_snap *op_pre;
+static DECLARE_BITMAP(op_pre_busy, MMCID_OP_PRE);
+static atomic_long_t op_pre_missed;
+
+static int op_pre_get(void)
+{
+	int i;
+
+	for (i = 0; i < MMCID_OP_PRE; i++)
+		if (!test_and_set_bit_lock(i, op_pre_busy))
+			return i;
+	atomic_long_inc(&op_pre_missed);
+	return -1;
+}
+
+static void op_pre_put(int i)
+{
+	if (i >= 0)
+		clear_bit_unlock(i, op_pre_busy);
+}
+
+/*
  * The switch sequence of each possible CPU, read before and after
  * everything else of a snapshot: a CPU whose value is even and unchanged
  * ran no mm_cid_switch_to() while the snapshot was read.
@@ -213,7 +246,7 @@ static void snap_seq_begin(struct mmcid_op_snap *s)
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		if (cpu >= MMCID_STALL_CPUS)
+		if (cpu >= MMCID_MAX_CPUS)
 			break;
 		s->cpus[cpu].seq = READ_ONCE(per_cpu_ptr(&mmcid_track, cpu)->seq);
 	}
@@ -224,11 +257,11 @@ static void snap_seq_end(struct mmcid_op_snap *s)
 {
 	int cpu;
 
-	smp_rmb();
+	smp_rmb();	/* the snapshot before the sequences again */
 	for_each_possible_cpu(cpu) {
 		unsigned long seq = s->cpus[cpu].seq;
 
-		if (cpu >= MMCID_STALL_CPUS)
+		if (cpu >= MMCID_MAX_CPUS)
 			break;
 		s->cpus[cpu].stable = !(seq & 1) &&
 			READ_ONCE(per_cpu_ptr(&mmcid_track, cpu)->seq) == seq;
@@ -241,9 +274,12 @@ static void snap_cpus(struct mmcid_op_snap *s, struct mm_struct *mm)
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		if (cpu >= MMCID_STALL_CPUS)
+		if (cpu >= MMCID_MAX_CPUS)
 			break;
-		s->cpus[cpu].curr = (unsigned long)READ_ONCE(per_cpu_ptr(&mmcid_track, cpu)->curr);
+		/* An offline CPU is known to run no task of @mm. */
+		s->cpus[cpu].curr = cpu_online(cpu) ?
+			(unsigned long)READ_ONCE(per_cpu_ptr(&mmcid_track, cpu)->curr) :
+			MMCID_CURR_OFFLINE;
 		s->cpus[cpu].pcpu_cid = READ_ONCE(per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid);
 	}
 }
@@ -267,9 +303,11 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
 	memset(s, 0, sizeof(*s));
 	s->cpu = cpu;
 	s->nr_possible = num_possible_cpus();
+	s->possible = mmcid_possible_mask();
 	s->switches = READ_ONCE(current->nvcsw) + READ_ONCE(current->nivcsw);
 	s->missed = krp_fork.nmissed + krp_exit.nmissed +
-		    krp_fork.kp.nmissed + krp_exit.kp.nmissed;
+		    krp_fork.kp.nmissed + krp_exit.kp.nmissed +
+		    atomic_long_read(&op_pre_missed);
 	raw_spin_lock_irqsave(&mm->mm_cid.lock, flags);
 	snap_seq_begin(s);
 	s->op_seq = atomic_long_read(&op_seq[b]);
@@ -300,10 +338,10 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
 	raw_spin_unlock_irqrestore(&mm->mm_cid.lock, flags);
 }
 
-/* Per checked call: the task, the snapshot at entry and the watchdog's part. */
+/* Per checked call: the task, its entry snapshot and the watchdog's part. */
 struct mmcid_op_call {
 	struct task_struct *t;
-	struct mmcid_op_snap pre;
+	int pre;	/* index in op_pre, or -1: none was free */
 	int slot;	/* mmcid_watch_fork_begin()'s, or -1 */
 	bool watched;	/* counted by mmcid_watch_op_begin() */
 };
@@ -323,32 +361,42 @@ static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	atomic_inc(&op_in_flight[b]);
 	atomic_long_inc(&op_seq[b]);
 	c->t = t;
-	snap_op(&c->pre, t);
+	c->pre = op_pre_get();
+	if (c->pre >= 0)
+		snap_op(&op_pre[c->pre], t);
 	c->watched = mmcid_watch_op_begin();
 	c->slot = get_kretprobe(ri) == &krp_fork ? mmcid_watch_fork_begin(t) : -1;
 	return 0;
 }
 
-/* The return snapshot of each CPU: too large for the stack of a probe. */
-static DEFINE_PER_CPU(struct mmcid_op_snap, mmcid_op_post);
+/*
+ * The return snapshot of each CPU: too large for the stack of a probe, and
+ * for the per-CPU area a module's static variables get, so allocated at
+ * load.
+ */
+static struct mmcid_op_snap __percpu *mmcid_op_post;
 
 /* Runs with preemption disabled, as every kretprobe handler. */
 static int op_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
-	struct mmcid_op_snap *post = this_cpu_ptr(&mmcid_op_post);
+	struct mmcid_op_snap *post = this_cpu_ptr(mmcid_op_post);
 	unsigned int b = op_bucket(c->t->mm);
 
 	mmcid_watch_fork_end(c->slot);
 	if (c->watched)
 		mmcid_watch_op_end();
-	snap_op(post, c->t);
+	if (c->pre >= 0)
+		snap_op(post, c->t);
 	atomic_long_inc(&op_seq[b]);
 	atomic_dec(&op_in_flight[b]);
+	if (c->pre < 0)
+		return 0;
 	if (get_kretprobe(ri) == &krp_fork)
-		mmcid_rs_check_fork(&c->pre, post);
+		mmcid_rs_check_fork(&op_pre[c->pre], post);
 	else
-		mmcid_rs_check_exit(&c->pre, post);
+		mmcid_rs_check_exit(&op_pre[c->pre], post);
+	op_pre_put(c->pre);
 	return 0;
 }
 
@@ -357,7 +405,7 @@ static struct kretprobe krp_fork = {
 	.entry_handler = op_entry,
 	.handler = op_ret,
 	.data_size = sizeof(struct mmcid_op_call),
-	.maxactive = 64,
+	.maxactive = MMCID_OP_MAXACTIVE,
 };
 
 static struct kretprobe krp_exit = {
@@ -365,7 +413,7 @@ static struct kretprobe krp_exit = {
 	.entry_handler = op_entry,
 	.handler = op_ret,
 	.data_size = sizeof(struct mmcid_op_call),
-	.maxactive = 64,
+	.maxactive = MMCID_OP_MAXACTIVE,
 };
 
 static const char *const finish_names[] = {
@@ -432,6 +480,11 @@ void mmcid_print_deferred(const char *msg, unsigned int len)
 	printk_sched(KERN_ERR "mmcid_rs: %.*s\n", (int)len, msg);
 }
 
+u64 mmcid_possible_mask(void)
+{
+	return cpumask_bits(cpu_possible_mask)[0];
+}
+
 unsigned int mmcid_switch_snap_size(void)
 {
 	return sizeof(struct mmcid_switch_snap);
@@ -452,10 +505,16 @@ int mmcid_hooks_register(void)
 		pr_err("mmcid_rs: tracepoint sched_switch not found\n");
 		return -ENOENT;
 	}
+	mmcid_op_post = alloc_percpu(struct mmcid_op_snap);
+	op_pre = vcalloc(MMCID_OP_PRE, sizeof(*op_pre));
+	if (!mmcid_op_post || !op_pre) {
+		ret = -ENOMEM;
+		goto out_post;
+	}
 	ret = register_kretprobe(&krp_fork);
 	if (ret) {
 		pr_err("mmcid_rs: cannot probe sched_mm_cid_fork: %d\n", ret);
-		return ret;
+		goto out_post;
 	}
 	ret = register_kretprobe(&krp_exit);
 	if (ret) {
@@ -480,6 +539,11 @@ out_exit:
 	unregister_kretprobe(&krp_exit);
 out_fork:
 	unregister_kretprobe(&krp_fork);
+out_post:
+	vfree(op_pre);
+	op_pre = NULL;
+	free_percpu(mmcid_op_post);
+	mmcid_op_post = NULL;
 	tp_sched_switch = NULL;
 	return ret;
 }
@@ -498,4 +562,8 @@ void mmcid_hooks_unregister(void)
 		unregister_kretprobe(&krp_fork);
 	}
 	probes_registered = false;
+	vfree(op_pre);
+	op_pre = NULL;
+	free_percpu(mmcid_op_post);
+	mmcid_op_post = NULL;
 }

@@ -3,9 +3,10 @@
  * Live lock watchdog of mmcid_rs. mm_get_cid() is inlined into __schedule(),
  * so a CPU spinning in it is seen from outside: it passed the sched_switch
  * tracepoint and has not reached finish_task_switch(). glue/hooks.c marks
- * both; a pinned timer on every CPU looks at the marks of all CPUs (the
- * first MMCID_STALL_CPUS), and the first CPU still taking interrupts that
- * has seen one CPU in the same switch for stall_ms names it.
+ * both; a pinned timer on every CPU looks at the marks of all CPUs (at
+ * most MMCID_MAX_CPUS: the module loads on no more), and the first CPU
+ * still taking interrupts that has seen one CPU in the same switch for
+ * stall_ms names it.
  *
  * The timers run only around the forks and exits that are checked: the
  * mode and the CIDs change only inside sched_mm_cid_fork() and
@@ -52,7 +53,7 @@ struct mmcid_seen {
 	struct {
 		unsigned long gen;	/* the odd gen first seen ... */
 		u64 since;		/* ... at this local_clock() */
-	} cpu[MMCID_STALL_CPUS];
+	} cpu[MMCID_MAX_CPUS];
 };
 
 static DEFINE_PER_CPU(struct mmcid_seen, mmcid_seen);
@@ -159,7 +160,7 @@ bool mmcid_watch_op_begin(void)
 	for_each_online_cpu(cpu) {
 		struct mmcid_wd *w = per_cpu_ptr(&mmcid_wd, cpu);
 
-		if (cpu >= MMCID_STALL_CPUS)
+		if (cpu >= MMCID_MAX_CPUS)
 			break;
 		if (atomic_read(&w->armed) || atomic_cmpxchg(&w->armed, 0, 1))
 			continue;
@@ -204,7 +205,7 @@ static bool read_mm(struct mmcid_stall_snap *s, struct mm_struct *mm)
 	    get_kernel_nofault(s->cidmask, (u64 *)mm_cidmask(mm)) ||
 	    get_kernel_nofault(pcpu, &mm->mm_cid.pcpu))
 		return false;
-	for (cpu = 0; cpu < MMCID_STALL_CPUS && cpu < nr_cpu_ids; cpu++) {
+	for (cpu = 0; cpu < MMCID_MAX_CPUS && cpu < nr_cpu_ids; cpu++) {
 		if (!cpu_possible(cpu))
 			continue;
 		if (get_kernel_nofault(s->pcpu_cid[cpu], &per_cpu_ptr(pcpu, cpu)->cid))
@@ -278,6 +279,7 @@ static bool stall_of(struct mmcid_stall_snap *s, int cpu, u64 now,
 	memset(s, 0, sizeof(*s));
 	s->cpu = cpu;
 	s->nr_possible = num_possible_cpus();
+	s->possible = mmcid_possible_mask();
 	s->spin_ns = now - seen->cpu[cpu].since;
 	/* Still in the switch, so @next lives until rcu_read_unlock(). */
 	if (READ_ONCE(f->gen) != gen || !read_task(&s->next, next))
@@ -303,7 +305,7 @@ static bool watchdog_check(u64 now)
 		return false;
 	rcu_read_lock();
 	for_each_online_cpu(cpu) {
-		if (cpu >= MMCID_STALL_CPUS)
+		if (cpu >= MMCID_MAX_CPUS)
 			break;
 		if (!stall_of(&s, cpu, now, seen)) {
 			watching |= seen->cpu[cpu].gen != 0;

@@ -31,18 +31,30 @@ struct mmcid_mm_snap {
 	__u64 cidmask;		/* the first 64 bits of mm_cidmask() */
 };
 
+/*
+ * The most CPUs the model describes: CPU masks and the CID bitmap are 64
+ * bits wide there (CIDs are below num_possible_cpus()). The module refuses
+ * to load when nr_cpu_ids is larger.
+ */
+#define MMCID_MAX_CPUS		64
+
 /* Both ends of one context switch: before and after mm_cid_switch_to(). */
 struct mmcid_switch_snap {
 	__u32 cpu;
 	__u32 nr_possible;
+	__u64 possible;		/* cpu_possible_mask */
 	struct mmcid_task_snap prev;
 	struct mmcid_task_snap next;
 	struct mmcid_mm_snap mm;
 };
 
-#define MMCID_STALL_CPUS	8
 #define MMCID_STALL_TASKS	16
-#define MMCID_OP_USERS		32
+/*
+ * Users one fork or exit snapshot holds: it is taken with interrupts off
+ * under mm_cid::lock, into storage reserved at load. An op of an mm with
+ * more users is counted as such and not compared.
+ */
+#define MMCID_OP_USERS		256
 
 /* One task on mm_cid::user_list, read under mm_cid::lock. */
 struct mmcid_user_snap {
@@ -59,6 +71,9 @@ struct mmcid_user_snap {
  * sequence, odd from its sched_switch tracepoint to its
  * finish_task_switch(), i.e. while mm_cid_switch_to() may run there.
  */
+/* mmcid_cpu_snap::curr of an offline CPU: it runs no task. */
+#define MMCID_CURR_OFFLINE	1
+
 struct mmcid_cpu_snap {
 	__u64 curr;		/* task it last switched to; 0: none seen since load */
 	__u64 seq;
@@ -75,6 +90,7 @@ struct mmcid_cpu_snap {
 struct mmcid_op_snap {
 	__u32 cpu;		/* current's CPU */
 	__u32 nr_possible;
+	__u64 possible;		/* cpu_possible_mask; @cpus is indexed by CPU */
 	struct mmcid_task_snap cur;	/* current */
 	struct mmcid_task_snap t;	/* the task forked or exiting */
 	struct mmcid_mm_snap mm;	/* pcpu_cid of @cpu */
@@ -87,7 +103,7 @@ struct mmcid_op_snap {
 	__u32 ops_in_flight;	/* of this mm, this one included */
 	__u32 t_cpu;		/* task_cpu(@t) */
 	__u64 missed;		/* fork and exit calls the probes missed since load */
-	struct mmcid_cpu_snap cpus[MMCID_STALL_CPUS];
+	struct mmcid_cpu_snap cpus[MMCID_MAX_CPUS];
 	struct mmcid_user_snap users[MMCID_OP_USERS];
 };
 
@@ -98,6 +114,7 @@ struct mmcid_op_snap {
 struct mmcid_stall_snap {
 	__u32 cpu;		/* the CPU in the context switch */
 	__u32 nr_possible;
+	__u64 possible;		/* cpu_possible_mask */
 	__u64 spin_ns;		/* since its sched_switch tracepoint */
 	struct mmcid_task_snap next;	/* the task it switches to */
 	__u64 mm;
@@ -106,7 +123,7 @@ struct mmcid_stall_snap {
 	__u32 users;
 	__u32 pcpu_thrs;
 	__u64 cidmask;
-	__u32 pcpu_cid[MMCID_STALL_CPUS];	/* each CPU's pcpu->cid */
+	__u32 pcpu_cid[MMCID_MAX_CPUS];	/* each possible CPU's pcpu->cid */
 	__u32 nr_tasks;		/* threads of @next, kept up to MMCID_STALL_TASKS */
 	__u32 task_cpu[MMCID_STALL_TASKS];
 	struct mmcid_task_snap tasks[MMCID_STALL_TASKS];
@@ -125,6 +142,8 @@ int mmcid_param_pid(void);
 unsigned int mmcid_switch_snap_size(void);
 unsigned int mmcid_op_snap_size(void);
 unsigned int mmcid_stall_snap_size(void);
+/* cpu_possible_mask as far as MMCID_MAX_CPUS. */
+__u64 mmcid_possible_mask(void);
 unsigned int mmcid_param_stall_ms(void);
 void mmcid_watchdog_start(unsigned int stall_ms);
 void mmcid_watchdog_stop(void);

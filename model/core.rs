@@ -15,7 +15,7 @@ use super::sched::*;
 use super::state::{Fault, Sched, TaskId};
 
 /// Mirrors `__mm_update_max_cids()`.
-pub fn __mm_update_max_cids(s: &mut Sched) {
+pub fn __mm_update_max_cids<const C: usize, const T: usize>(s: &mut Sched<C, T>) {
     let mc = &mut s.mm_cid;
 
     // Calculate the new optimal constraint
@@ -26,7 +26,7 @@ pub fn __mm_update_max_cids(s: &mut Sched) {
 }
 
 /// Mirrors `mm_cid_calc_pcpu_thrs()`.
-pub fn mm_cid_calc_pcpu_thrs(s: &Sched) -> u32 {
+pub fn mm_cid_calc_pcpu_thrs<const C: usize, const T: usize>(s: &Sched<C, T>) -> u32 {
     let mc = &s.mm_cid;
     let opt_cids = mc.nr_cpus_allowed.min(mc.users);
 
@@ -36,7 +36,7 @@ pub fn mm_cid_calc_pcpu_thrs(s: &Sched) -> u32 {
 
 /// Mirrors `mm_update_max_cids()`; `mm_cid::lock` held.  Returns whether the
 /// mode flipped.
-pub fn mm_update_max_cids(s: &mut Sched) -> bool {
+pub fn mm_update_max_cids<const C: usize, const T: usize>(s: &mut Sched<C, T>) -> bool {
     let percpu = cid_on_cpu(s.mm_cid.mode);
 
     // Clear deferred mode switch flag. A change is handled by the caller
@@ -70,7 +70,7 @@ pub fn mm_update_max_cids(s: &mut Sched) -> bool {
 ///
 /// The variants without TRANSIT in one direction flip ONCPU alone, as the
 /// pre-fix code did with `if (!mc->pcpu_thrs) WRITE_ONCE(mc->transit, ...)`.
-fn mode_flip(s: &Sched, percpu: bool) -> u32 {
+fn mode_flip<const C: usize, const T: usize>(s: &Sched<C, T>, percpu: bool) -> u32 {
     let transit = if percpu {
         s.variant.transit_to_task()
     } else {
@@ -86,7 +86,10 @@ fn mode_flip(s: &Sched, percpu: bool) -> u32 {
 /// Mirrors `mm_update_cpus_allowed()`; `mm_cid::lock` taken inside, the
 /// caller holds a runqueue lock.  Returns whether it queued the irq work
 /// that runs [`mm_cid_work_fn`].
-pub fn mm_update_cpus_allowed(s: &mut Sched, affmsk: u64) -> bool {
+pub fn mm_update_cpus_allowed<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    affmsk: u64,
+) -> bool {
     if s.mm_cid.users == 0 {
         return false;
     }
@@ -122,12 +125,16 @@ pub fn mm_update_cpus_allowed(s: &mut Sched, affmsk: u64) -> bool {
 }
 
 /// Mirrors `mm_cid_complete_transit()`.
-pub fn mm_cid_complete_transit(s: &mut Sched, mode: u32) {
+pub fn mm_cid_complete_transit<const C: usize, const T: usize>(s: &mut Sched<C, T>, mode: u32) {
     s.mm_cid.mode = mode;
 }
 
 /// Mirrors `mm_cid_transit_to_task()`; the pcpu slot is `cpu`'s.
-pub fn mm_cid_transit_to_task(s: &mut Sched, t: TaskId, cpu: usize) {
+pub fn mm_cid_transit_to_task<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    t: TaskId,
+    cpu: usize,
+) {
     if cid_on_cpu(s.tasks[t].cid) {
         let cid = cpu_cid_to_cid(s.tasks[t].cid);
 
@@ -144,7 +151,7 @@ pub fn mm_cid_transit_to_task(s: &mut Sched, t: TaskId, cpu: usize) {
 /// The body of the `for_each_possible_cpu()` loop in
 /// `mm_cid_fixup_cpus_to_tasks()`, run under `cpu`'s runqueue lock.
 #[doc(alias = "mm_cid_fixup_cpus_to_tasks")]
-pub fn mm_cid_fixup_cpu_to_task(s: &mut Sched, cpu: usize) {
+pub fn mm_cid_fixup_cpu_to_task<const C: usize, const T: usize>(s: &mut Sched<C, T>, cpu: usize) {
     let curr = s.curr(cpu).filter(|&t| s.tasks[t].active);
 
     // Is the CID still owned by the CPU?
@@ -171,7 +178,7 @@ pub fn mm_cid_fixup_cpu_to_task(s: &mut Sched, cpu: usize) {
 
 /// Mirrors `mm_cid_fixup_cpus_to_tasks()`: the whole walk, then the end of
 /// the transition.
-pub fn mm_cid_fixup_cpus_to_tasks(s: &mut Sched) {
+pub fn mm_cid_fixup_cpus_to_tasks<const C: usize, const T: usize>(s: &mut Sched<C, T>) {
     // Walk the CPUs and fixup all stale CIDs
     for cpu in s.possible_cpus() {
         mm_cid_fixup_cpu_to_task(s, cpu);
@@ -181,7 +188,11 @@ pub fn mm_cid_fixup_cpus_to_tasks(s: &mut Sched) {
 
 /// Mirrors `mm_cid_transit_to_cpu()`; the pcpu slot is `cpu`'s.
 #[doc(alias = "mm_cid_transfer_to_cpu")]
-pub fn mm_cid_transit_to_cpu(s: &mut Sched, t: TaskId, cpu: usize) {
+pub fn mm_cid_transit_to_cpu<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    t: TaskId,
+    cpu: usize,
+) {
     if cid_on_task(s.tasks[t].cid) {
         s.tasks[t].cid = if s.variant.transit_to_cpu() {
             cid_to_transit_cid(s.tasks[t].cid)
@@ -194,7 +205,7 @@ pub fn mm_cid_transit_to_cpu(s: &mut Sched, t: TaskId, cpu: usize) {
 }
 
 /// Mirrors `mm_cid_fixup_task_to_cpu()`, run under `task_rq_lock(t)`.
-pub fn mm_cid_fixup_task_to_cpu(s: &mut Sched, t: TaskId) {
+pub fn mm_cid_fixup_task_to_cpu<const C: usize, const T: usize>(s: &mut Sched<C, T>, t: TaskId) {
     if cid_on_task(s.tasks[t].cid) {
         let cpu = usize::from(s.tasks[t].cpu);
         // If running on the CPU, put the CID in transit mode, otherwise drop it
@@ -208,7 +219,10 @@ pub fn mm_cid_fixup_task_to_cpu(s: &mut Sched, t: TaskId) {
 
 /// Mirrors `mm_cid_fixup_tasks_to_cpus()`: the whole walk, then the end of
 /// the transition.  `mm_cid::mutex` held by `current`.
-pub fn mm_cid_fixup_tasks_to_cpus(s: &mut Sched, current: TaskId) {
+pub fn mm_cid_fixup_tasks_to_cpus<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    current: TaskId,
+) {
     for i in 0..s.mm_cid.user_list.len() {
         let Some(t) = s.mm_cid.user_list.get(i) else {
             break;
@@ -222,7 +236,10 @@ pub fn mm_cid_fixup_tasks_to_cpus(s: &mut Sched, current: TaskId) {
 }
 
 /// Mirrors `sched_mm_cid_add_user()`; `mm_cid::lock` held.
-pub fn sched_mm_cid_add_user(s: &mut Sched, t: TaskId) -> bool {
+pub fn sched_mm_cid_add_user<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    t: TaskId,
+) -> bool {
     s.tasks[t].active = true;
     s.mm_cid.user_list.add_head(t);
     s.mm_cid.users += 1;
@@ -250,7 +267,12 @@ pub enum ForkNext {
 /// Mirrors `sched_mm_cid_fork()` from its start to the first `mm_get_cid()`
 /// or to the end of the `mm_cid::lock` section, whichever comes first.
 /// `current` runs on `cpu` and forks `t`; `mm_cid::mutex` is taken here.
-pub fn sched_mm_cid_fork_locked(s: &mut Sched, cpu: usize, current: TaskId, t: TaskId) -> ForkNext {
+pub fn sched_mm_cid_fork_locked<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    cpu: usize,
+    current: TaskId,
+    t: TaskId,
+) -> ForkNext {
     if s.tasks[t].cid != MM_CID_UNSET {
         s.fault(Fault::Warn(
             "sched_mm_cid_fork: t->mm_cid.cid != MM_CID_UNSET",
@@ -283,8 +305,8 @@ pub fn sched_mm_cid_fork_locked(s: &mut Sched, cpu: usize, current: TaskId, t: T
 
 /// The `mm_get_cid()` that ends [`ForkNext::FirstUserCid`],
 /// [`ForkNext::TaskCid`] and [`ForkNext::CpusToTasks`].
-pub fn sched_mm_cid_fork_get_cid(
-    s: &mut Sched,
+pub fn sched_mm_cid_fork_get_cid<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
     cpu: usize,
     t: TaskId,
     next: ForkNext,
@@ -299,8 +321,8 @@ pub fn sched_mm_cid_fork_get_cid(
 
 /// Mirrors `sched_mm_cid_fork()` whole, for callers in which
 /// `mm_get_cid()` cannot spin forever (the pool has a free CID).
-pub fn sched_mm_cid_fork(
-    s: &mut Sched,
+pub fn sched_mm_cid_fork<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
     cpu: usize,
     current: TaskId,
     t: TaskId,
@@ -321,7 +343,10 @@ pub fn sched_mm_cid_fork(
 }
 
 /// Mirrors `sched_mm_cid_remove_user()`; `mm_cid::lock` held.
-pub fn sched_mm_cid_remove_user(s: &mut Sched, t: TaskId) -> bool {
+pub fn sched_mm_cid_remove_user<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    t: TaskId,
+) -> bool {
     s.tasks[t].active = false;
     // Clear the transition bit
     s.tasks[t].cid = cid_from_transit_cid(s.tasks[t].cid);
@@ -332,7 +357,7 @@ pub fn sched_mm_cid_remove_user(s: &mut Sched, t: TaskId) -> bool {
 }
 
 /// Mirrors `__sched_mm_cid_exit()`; `current` has the same mm as `t`.
-pub fn __sched_mm_cid_exit(s: &mut Sched, t: TaskId) -> bool {
+pub fn __sched_mm_cid_exit<const C: usize, const T: usize>(s: &mut Sched<C, T>, t: TaskId) -> bool {
     if !sched_mm_cid_remove_user(s, t) {
         return false;
     }
@@ -361,7 +386,12 @@ pub enum ExitNext {
 /// Mirrors `sched_mm_cid_exit()` up to the end of its `mm_cid::lock`
 /// sections.  `t` is the exiting task, running on `cpu` (`t == current`
 /// except in the failed fork cleanup).
-pub fn sched_mm_cid_exit_locked(s: &mut Sched, cpu: usize, t: TaskId, current: TaskId) -> ExitNext {
+pub fn sched_mm_cid_exit_locked<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    cpu: usize,
+    t: TaskId,
+    current: TaskId,
+) -> ExitNext {
     if !s.tasks[t].active {
         return ExitNext::Done;
     }
@@ -386,25 +416,38 @@ pub fn sched_mm_cid_exit_locked(s: &mut Sched, cpu: usize, t: TaskId, current: T
 }
 
 /// Mirrors `sched_mm_cid_exit()` whole.
-pub fn sched_mm_cid_exit(s: &mut Sched, cpu: usize, t: TaskId, current: TaskId) {
+pub fn sched_mm_cid_exit<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    cpu: usize,
+    t: TaskId,
+    current: TaskId,
+) {
     if sched_mm_cid_exit_locked(s, cpu, t, current) == ExitNext::CpusToTasks {
         mm_cid_fixup_cpus_to_tasks(s);
     }
 }
 
 /// Mirrors `sched_mm_cid_before_execve()`.
-pub fn sched_mm_cid_before_execve(s: &mut Sched, cpu: usize, t: TaskId) {
+pub fn sched_mm_cid_before_execve<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    cpu: usize,
+    t: TaskId,
+) {
     sched_mm_cid_exit(s, cpu, t, t);
 }
 
 /// Mirrors `sched_mm_cid_after_execve()`: `t` is the only task of its new mm.
-pub fn sched_mm_cid_after_execve(s: &mut Sched, cpu: usize, t: TaskId) -> Result<(), PoolEmpty> {
+pub fn sched_mm_cid_after_execve<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    cpu: usize,
+    t: TaskId,
+) -> Result<(), PoolEmpty> {
     sched_mm_cid_fork(s, cpu, t, t)
 }
 
 /// Mirrors `mm_cid_work_fn()` up to its fixup; returns whether
 /// `mm_cid_fixup_cpus_to_tasks()` must run.
-pub fn mm_cid_work_fn(s: &mut Sched) -> bool {
+pub fn mm_cid_work_fn<const C: usize, const T: usize>(s: &mut Sched<C, T>) -> bool {
     // Did the last user task exit already?
     if s.mm_cid.users == 0 {
         return false;
@@ -426,7 +469,7 @@ pub fn mm_cid_work_fn(s: &mut Sched) -> bool {
 }
 
 /// Mirrors `mm_init_cid()`; `cpus_mask` is the first task's affinity.
-pub fn mm_init_cid(s: &mut Sched, cpus_mask: u64) {
+pub fn mm_init_cid<const C: usize, const T: usize>(s: &mut Sched<C, T>, cpus_mask: u64) {
     s.mm_cid.max_cids = 0;
     s.mm_cid.mode = 0;
     s.mm_cid.nr_cpus_allowed = cpus_mask.count_ones();

@@ -32,7 +32,7 @@ pub enum Spin {
 }
 
 /// Mirrors `mm_drop_cid()`.
-pub fn mm_drop_cid(s: &mut Sched, cid: u32) {
+pub fn mm_drop_cid<const C: usize, const T: usize>(s: &mut Sched<C, T>, cid: u32) {
     // clear_bit() past the bitmap is memory corruption in C.
     if cid >= s.nr_possible_cpus {
         s.fault(Fault::OobClearBit(cid));
@@ -42,7 +42,7 @@ pub fn mm_drop_cid(s: &mut Sched, cid: u32) {
 }
 
 /// Mirrors `mm_unset_cid_on_task()`.
-pub fn mm_unset_cid_on_task(s: &mut Sched, t: TaskId) {
+pub fn mm_unset_cid_on_task<const C: usize, const T: usize>(s: &mut Sched<C, T>, t: TaskId) {
     let cid = s.tasks[t].cid;
 
     s.tasks[t].cid = MM_CID_UNSET;
@@ -52,7 +52,7 @@ pub fn mm_unset_cid_on_task(s: &mut Sched, t: TaskId) {
 }
 
 /// Mirrors `mm_drop_cid_on_cpu()`.
-pub fn mm_drop_cid_on_cpu(s: &mut Sched, cpu: usize) {
+pub fn mm_drop_cid_on_cpu<const C: usize, const T: usize>(s: &mut Sched<C, T>, cpu: usize) {
     // Clear the ONCPU bit, but do not set UNSET in the per CPU storage
     // (unguarded-drop: the check is missing)
     if cid_on_cpu(s.mm_cid.pcpu[cpu]) || !s.variant.drop_on_cpu_checks_owner() {
@@ -62,7 +62,7 @@ pub fn mm_drop_cid_on_cpu(s: &mut Sched, cpu: usize) {
 }
 
 /// Mirrors `__mm_get_cid()`.
-pub fn __mm_get_cid(s: &mut Sched, max_cids: u32) -> u32 {
+pub fn __mm_get_cid<const C: usize, const T: usize>(s: &mut Sched<C, T>, max_cids: u32) -> u32 {
     // find_first_zero_bit() over max_cids bits
     let cid = match s.replay_alloc {
         // The bitmap other CPUs changed had bits 0..r set and bit r clear.
@@ -80,7 +80,7 @@ pub fn __mm_get_cid(s: &mut Sched, max_cids: u32) -> u32 {
 }
 
 /// Mirrors `mm_get_cid()` up to its first `cpu_relax()`.
-pub fn mm_get_cid(s: &mut Sched) -> Result<u32, PoolEmpty> {
+pub fn mm_get_cid<const C: usize, const T: usize>(s: &mut Sched<C, T>) -> Result<u32, PoolEmpty> {
     let cid = __mm_get_cid(s, s.mm_cid.max_cids);
 
     if cid == MM_CID_UNSET {
@@ -90,7 +90,9 @@ pub fn mm_get_cid(s: &mut Sched) -> Result<u32, PoolEmpty> {
 }
 
 /// One turn of the `while (cid == MM_CID_UNSET)` loop in `mm_get_cid()`.
-pub fn mm_get_cid_retry(s: &mut Sched) -> Result<u32, PoolEmpty> {
+pub fn mm_get_cid_retry<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+) -> Result<u32, PoolEmpty> {
     match __mm_get_cid(s, s.nr_possible_cpus) {
         MM_CID_UNSET => Err(PoolEmpty),
         cid => Ok(cid),
@@ -98,7 +100,11 @@ pub fn mm_get_cid_retry(s: &mut Sched) -> Result<u32, PoolEmpty> {
 }
 
 /// Mirrors `mm_cid_converge()`.
-pub fn mm_cid_converge(s: &mut Sched, orig_cid: u32, max_cids: u32) -> u32 {
+pub fn mm_cid_converge<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    orig_cid: u32,
+    max_cids: u32,
+) -> u32 {
     let cid = cpu_cid_to_cid(orig_cid);
 
     // Is it in the optimal CID space?
@@ -117,18 +123,26 @@ pub fn mm_cid_converge(s: &mut Sched, orig_cid: u32, max_cids: u32) -> u32 {
 }
 
 /// Mirrors `mm_cid_update_task_cid()` (without the rseq notification).
-pub fn mm_cid_update_task_cid(s: &mut Sched, t: TaskId, cid: u32) {
+pub fn mm_cid_update_task_cid<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    t: TaskId,
+    cid: u32,
+) {
     s.tasks[t].cid = cid;
 }
 
 /// Mirrors `mm_cid_update_pcpu_cid()`.
-pub fn mm_cid_update_pcpu_cid(s: &mut Sched, cpu: usize, cid: u32) {
+pub fn mm_cid_update_pcpu_cid<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    cpu: usize,
+    cid: u32,
+) {
     s.mm_cid.pcpu[cpu] = cid;
 }
 
 /// Mirrors `mm_cid_from_cpu()`.
-pub fn mm_cid_from_cpu(
-    s: &mut Sched,
+pub fn mm_cid_from_cpu<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
     cpu: usize,
     t: TaskId,
     mut cpu_cid: u32,
@@ -185,8 +199,8 @@ fn mm_cid_from_cpu_transit(cpu_cid: u32, mode: u32) -> u32 {
 }
 
 /// Mirrors `mm_cid_from_task()`.
-pub fn mm_cid_from_task(
-    s: &mut Sched,
+pub fn mm_cid_from_task<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
     cpu: usize,
     t: TaskId,
     cpu_cid: u32,
@@ -226,7 +240,11 @@ pub fn mm_cid_from_task(
 
 /// Mirrors `mm_cid_schedin()`, called with `cpu`'s runqueue lock held and
 /// `cpu_rq(cpu)->curr == next`.
-pub fn mm_cid_schedin(s: &mut Sched, cpu: usize, next: TaskId) -> Result<(), Spin> {
+pub fn mm_cid_schedin<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    cpu: usize,
+    next: TaskId,
+) -> Result<(), Spin> {
     if !s.tasks[next].active {
         return Ok(());
     }
@@ -243,8 +261,8 @@ pub fn mm_cid_schedin(s: &mut Sched, cpu: usize, next: TaskId) -> Result<(), Spi
 /// One more turn of the `mm_get_cid()` loop a spinning [`mm_cid_schedin`]
 /// sits in; on success the rest of the schedule-in runs.
 #[doc(alias = "mm_get_cid")]
-pub fn mm_cid_schedin_retry(
-    s: &mut Sched,
+pub fn mm_cid_schedin_retry<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
     cpu: usize,
     next: TaskId,
     spin: Spin,
@@ -260,7 +278,11 @@ pub fn mm_cid_schedin_retry(
 }
 
 /// Mirrors `mm_cid_schedout()`.
-pub fn mm_cid_schedout(s: &mut Sched, cpu: usize, prev: TaskId) {
+pub fn mm_cid_schedout<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    cpu: usize,
+    prev: TaskId,
+) {
     // During mode transitions CIDs are temporary and need to be dropped
     if !cid_in_transit(s.tasks[prev].cid) {
         return;
@@ -287,8 +309,8 @@ pub fn mm_cid_schedout(s: &mut Sched, cpu: usize, prev: TaskId) {
 
 /// Mirrors `mm_cid_switch_to()`.  `None` stands for a task of another mm
 /// (or the idle task), whose CID state the mirrored code does not touch.
-pub fn mm_cid_switch_to(
-    s: &mut Sched,
+pub fn mm_cid_switch_to<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
     cpu: usize,
     prev: Option<TaskId>,
     next: Option<TaskId>,

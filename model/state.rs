@@ -4,16 +4,20 @@
 //! `struct mm_mm_cid` (include/linux/rseq_types.h) with its CID bitmap, each
 //! of its tasks' `struct sched_mm_cid`, and which task each runqueue runs.
 //!
-//! Sizes are fixed so that the kernel module can hold a snapshot without
-//! allocating and the explorer can hash states cheaply.
+//! Sizes are const parameters, fixed per use: the explorer's states stay
+//! small and cheap to hash ([`SMALL_CPUS`], [`SMALL_TASKS`]), the kernel
+//! module holds a machine's CPUs and an mm's users without allocating.
 
 use super::bits::MM_CID_UNSET;
 use super::variant::Variant;
 
-/// Most CPUs a model instance describes.
-pub const MAX_CPUS: usize = 8;
-/// Most tasks of one mm a model instance describes.
-pub const MAX_TASKS: usize = 16;
+/// Most CPUs any model instance describes: CPU masks and the CID bitmap
+/// are `u64`, and CIDs are below `num_possible_cpus()`.
+pub const MAX_CPUS: usize = 64;
+/// CPUs of the explorer's and the tests' model (the default size).
+pub const SMALL_CPUS: usize = 8;
+/// Tasks of one mm in the explorer's and the tests' model (the default size).
+pub const SMALL_TASKS: usize = 16;
 
 /// Index of a task in [`Sched::tasks`].
 pub type TaskId = usize;
@@ -21,10 +25,10 @@ pub type TaskId = usize;
 /// Mirrors `struct mm_mm_cid` (the members the ownership code uses) plus the
 /// CID bitmap `mm_cidmask()` and the mask `mm_cpus_allowed()`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct MmMmCid {
+pub struct MmMmCid<const C: usize, const T: usize> {
     /// `per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid` for each possible CPU
     /// (0 until the CPU first runs the mm).
-    pub pcpu: [u32; MAX_CPUS],
+    pub pcpu: [u32; C],
     /// 0, MM_CID_TRANSIT, MM_CID_ONCPU or MM_CID_ONCPU | MM_CID_TRANSIT.
     pub mode: u32,
     /// Upper bound of the optimal CID space.
@@ -42,20 +46,20 @@ pub struct MmMmCid {
     /// `mm_cpus_allowed()`: union of the tasks' affinity masks.
     pub cpus_allowed: u64,
     /// `user_list`, head first (`hlist_add_head()` puts new users first).
-    pub user_list: UserList,
+    pub user_list: UserList<T>,
 }
 
 /// An hlist of task ids without allocation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct UserList {
-    ids: [u8; MAX_TASKS],
-    len: u8,
+pub struct UserList<const T: usize> {
+    ids: [u16; T],
+    len: u16,
 }
 
-impl UserList {
+impl<const T: usize> UserList<T> {
     const fn new() -> Self {
         Self {
-            ids: [0; MAX_TASKS],
+            ids: [0; T],
             len: 0,
         }
     }
@@ -64,7 +68,7 @@ impl UserList {
     pub fn add_head(&mut self, t: TaskId) {
         let len = usize::from(self.len);
         self.ids.copy_within(0..len, 1);
-        self.ids[0] = t as u8;
+        self.ids[0] = t as u16;
         self.len += 1;
     }
 
@@ -128,22 +132,25 @@ pub enum Fault {
 ///
 /// # Invariants
 ///
-/// `nr_possible_cpus <= MAX_CPUS`, `nr_tasks <= MAX_TASKS`, and every
-/// [`TaskId`] stored in `rq_curr` or `mm_cid.user_list` is below `nr_tasks`.
+/// `possible` has bits below `C` only and `nr_possible_cpus` of them,
+/// `C <= MAX_CPUS`, `nr_tasks <= T <= u16::MAX`, and every [`TaskId`]
+/// stored in `rq_curr` or `mm_cid.user_list` is below `nr_tasks`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Sched {
+pub struct Sched<const C: usize = SMALL_CPUS, const T: usize = SMALL_TASKS> {
     /// Which C code the functions follow.
     pub variant: Variant,
-    /// `num_possible_cpus()`.
+    /// `num_possible_cpus()`: the size of the CID space.
     pub nr_possible_cpus: u32,
+    /// `cpu_possible_mask`; CPU numbers are below `C` (`nr_cpu_ids`).
+    pub possible: u64,
     /// `mm->mm_cid`.
-    pub mm_cid: MmMmCid,
+    pub mm_cid: MmMmCid<C, T>,
     /// Number of tasks in `tasks` that exist (forked, maybe exited).
     pub nr_tasks: usize,
     /// `t->mm_cid` of each task of the mm.
-    pub tasks: [SchedMmCid; MAX_TASKS],
+    pub tasks: [SchedMmCid; T],
     /// `cpu_rq(cpu)->curr` if it is a task of this mm, else `None`.
-    pub rq_curr: [Option<u8>; MAX_CPUS],
+    pub rq_curr: [Option<u16>; C],
     /// First fault the mirrored code ran into.
     pub fault: Option<Fault>,
     /// CIDs taken from the bitmap so far.  Not C state: the cross-check
@@ -158,55 +165,86 @@ pub struct Sched {
     pub replay_alloc: Option<u32>,
 }
 
-impl Sched {
-    /// A fresh mm as `mm_init_cid()` leaves it, with no tasks yet.
+impl<const C: usize, const T: usize> Sched<C, T> {
+    const SIZES_FIT: () = assert!(C <= MAX_CPUS && C > 0 && T <= u16::MAX as usize);
+
+    /// No CPU, no task: storage to [`Sched::reset`] before use (the kernel
+    /// module keeps one per CPU in a static).
+    pub const EMPTY: Self = Self {
+        variant: Variant::V7_3,
+        nr_possible_cpus: 0,
+        possible: 0,
+        mm_cid: MmMmCid {
+            // mm_alloc_cid_noprof(): "mm->mm_cid.pcpu =
+            // alloc_percpu_noprof(struct mm_cid_pcpu);".  alloc_percpu()
+            // zeroes it and mm_init_cid() leaves it alone: a CPU that
+            // never ran the mm reads CID 0, which looks task owned.
+            pcpu: [0; C],
+            mode: 0,
+            max_cids: 0,
+            nr_cpus_allowed: 0,
+            users: 0,
+            pcpu_thrs: 0,
+            update_deferred: false,
+            cidmask: 0,
+            cpus_allowed: 0,
+            user_list: UserList::new(),
+        },
+        nr_tasks: 0,
+        tasks: [SchedMmCid {
+            active: false,
+            cid: MM_CID_UNSET,
+            cpu: 0,
+        }; T],
+        rq_curr: [None; C],
+        fault: None,
+        cid_allocs: 0,
+        replay_alloc: None,
+    };
+
+    /// A fresh mm as `mm_init_cid()` leaves it, with no tasks yet, on a
+    /// machine whose possible CPUs are `0..nr_possible_cpus`.
     ///
-    /// `nr_possible_cpus` is clamped to [`MAX_CPUS`].
+    /// `nr_possible_cpus` is clamped to `1..=C`.
     pub fn new(variant: Variant, nr_possible_cpus: u32) -> Self {
-        let n = nr_possible_cpus.clamp(1, MAX_CPUS as u32);
-        // INVARIANT: n <= MAX_CPUS, no tasks.
-        let mut s = Self {
-            variant,
-            nr_possible_cpus: n,
-            mm_cid: MmMmCid {
-                // mm_alloc_cid_noprof(): "mm->mm_cid.pcpu =
-                // alloc_percpu_noprof(struct mm_cid_pcpu);".  alloc_percpu()
-                // zeroes it and mm_init_cid() leaves it alone: a CPU that
-                // never ran the mm reads CID 0, which looks task owned.
-                pcpu: [0; MAX_CPUS],
-                mode: 0,
-                max_cids: 0,
-                nr_cpus_allowed: 0,
-                users: 0,
-                pcpu_thrs: 0,
-                update_deferred: false,
-                cidmask: 0,
-                cpus_allowed: 0,
-                user_list: UserList::new(),
-            },
-            nr_tasks: 0,
-            tasks: [SchedMmCid {
-                active: false,
-                cid: MM_CID_UNSET,
-                cpu: 0,
-            }; MAX_TASKS],
-            rq_curr: [None; MAX_CPUS],
-            fault: None,
-            cid_allocs: 0,
-            replay_alloc: None,
-        };
-        super::core::mm_init_cid(&mut s, (1u64 << n) - 1);
+        let n = nr_possible_cpus.clamp(1, C as u32);
+        Self::with_possible(variant, u64::MAX >> (64 - n))
+    }
+
+    /// A fresh mm as `mm_init_cid()` leaves it, with no tasks yet, on a
+    /// machine whose `cpu_possible_mask` is `possible` (holes allowed).
+    pub fn with_possible(variant: Variant, possible: u64) -> Self {
+        let mut s = Self::EMPTY;
+        s.reset(variant, possible);
         s
     }
 
+    /// Make `self` what [`Sched::with_possible`] returns, in place.
+    ///
+    /// CPUs at or above `C` are dropped from `possible`; none left means
+    /// CPU 0 alone.
+    pub fn reset(&mut self, variant: Variant, possible: u64) {
+        let () = Self::SIZES_FIT;
+        let possible = match possible & (u64::MAX >> (64 - C)) {
+            0 => 1,
+            m => m,
+        };
+        *self = Self::EMPTY;
+        // INVARIANT: possible is non-empty and below C, no tasks.
+        self.variant = variant;
+        self.nr_possible_cpus = possible.count_ones();
+        self.possible = possible;
+        super::core::mm_init_cid(self, possible);
+    }
+
     /// Create a task of this mm (`copy_process()` before `sched_mm_cid_fork()`),
-    /// placed on `cpu`.  Returns `None` when [`MAX_TASKS`] are in use.
+    /// placed on `cpu`.  Returns `None` when `T` tasks are in use.
     pub fn new_task(&mut self, cpu: usize) -> Option<TaskId> {
-        if self.nr_tasks == MAX_TASKS {
+        if self.nr_tasks == T {
             return None;
         }
         let t = self.nr_tasks;
-        // INVARIANT: t < MAX_TASKS, and nr_tasks grows to cover it.
+        // INVARIANT: t < T, and nr_tasks grows to cover it.
         self.tasks[t] = SchedMmCid {
             active: false,
             cid: MM_CID_UNSET,
@@ -227,8 +265,21 @@ impl Sched {
     }
 
     /// The possible CPUs, in `for_each_possible_cpu()` order.
-    pub fn possible_cpus(&self) -> core::ops::Range<usize> {
-        0..self.nr_possible_cpus as usize
+    pub fn possible_cpus(&self) -> impl Iterator<Item = usize> {
+        let possible = self.possible;
+        (0..C).filter(move |&cpu| possible & (1 << cpu) != 0)
+    }
+
+    /// Is `cpu` a possible CPU?
+    pub fn cpu_possible(&self, cpu: usize) -> bool {
+        cpu < C && self.possible & (1 << cpu) != 0
+    }
+
+    /// Make `t` the current task of `cpu`'s runqueue (`None`: another
+    /// mm's task or idle).
+    pub fn set_curr(&mut self, cpu: usize, t: Option<TaskId>) {
+        // INVARIANT: task ids are below T <= u16::MAX.
+        self.rq_curr[cpu] = t.map(|t| t as u16);
     }
 
     /// Record the first fault.

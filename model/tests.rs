@@ -12,9 +12,9 @@ const UNSET: u32 = MM_CID_UNSET;
 /// `n` tasks of one mm on `cpus` CPUs in per task mode, task i running on
 /// CPU i with CID i (as `n` forks by T0 on CPU0 leave them).
 fn task_mode(variant: Variant, cpus: u32, n: usize) -> Sched {
-    let mut s = Sched::new(variant, cpus);
+    let mut s = <Sched>::new(variant, cpus);
     let t0 = s.new_task(0).unwrap();
-    s.rq_curr[0] = Some(0);
+    s.set_curr(0, Some(0));
     sched_mm_cid_fork(&mut s, 0, t0, t0).unwrap();
     for _ in 1..n {
         let t = s.new_task(0).unwrap();
@@ -30,14 +30,14 @@ fn task_mode(variant: Variant, cpus: u32, n: usize) -> Sched {
 fn run(s: &mut Sched, cpu: usize, t: TaskId) -> Result<(), Spin> {
     let prev = s.curr(cpu);
     s.tasks[t].cpu = cpu as u8;
-    s.rq_curr[cpu] = Some(t as u8);
+    s.set_curr(cpu, Some(t));
     mm_cid_switch_to(s, cpu, prev, Some(t))
 }
 
 /// Switch `cpu` to a task of another mm.
 fn idle(s: &mut Sched, cpu: usize) {
     let prev = s.curr(cpu);
-    s.rq_curr[cpu] = None;
+    s.set_curr(cpu, None);
     mm_cid_switch_to(s, cpu, prev, None).unwrap();
 }
 
@@ -57,7 +57,7 @@ fn cid_bits_classify_owners() {
 
 #[test]
 fn user_list_adds_at_head_and_deletes_in_place() {
-    let mut l = Sched::new(Variant::V7_3, 4).mm_cid.user_list;
+    let mut l = <Sched>::new(Variant::V7_3, 4).mm_cid.user_list;
     l.add_head(0);
     l.add_head(1);
     l.add_head(2);
@@ -69,7 +69,7 @@ fn user_list_adds_at_head_and_deletes_in_place() {
 
 #[test]
 fn mm_get_cid_takes_lowest_free_below_max_cids() {
-    let mut s = Sched::new(Variant::V7_3, 4);
+    let mut s = <Sched>::new(Variant::V7_3, 4);
     s.mm_cid.max_cids = 2;
     s.mm_cid.cidmask = 0b0001;
     assert_eq!(mm_get_cid(&mut s), Ok(1));
@@ -78,7 +78,7 @@ fn mm_get_cid_takes_lowest_free_below_max_cids() {
 
 #[test]
 fn mm_get_cid_falls_back_to_possible_cpus() {
-    let mut s = Sched::new(Variant::V7_3, 4);
+    let mut s = <Sched>::new(Variant::V7_3, 4);
     s.mm_cid.max_cids = 2;
     s.mm_cid.cidmask = 0b0011;
     assert_eq!(mm_get_cid(&mut s), Ok(2));
@@ -87,7 +87,7 @@ fn mm_get_cid_falls_back_to_possible_cpus() {
 
 #[test]
 fn mm_get_cid_spins_on_empty_pool() {
-    let mut s = Sched::new(Variant::V7_3, 4);
+    let mut s = <Sched>::new(Variant::V7_3, 4);
     s.mm_cid.max_cids = 4;
     s.mm_cid.cidmask = 0b1111;
     assert_eq!(mm_get_cid(&mut s), Err(PoolEmpty));
@@ -96,7 +96,7 @@ fn mm_get_cid_spins_on_empty_pool() {
 
 #[test]
 fn mm_drop_cid_outside_bitmap_is_a_fault() {
-    let mut s = Sched::new(Variant::V7_3, 4);
+    let mut s = <Sched>::new(Variant::V7_3, 4);
     s.mm_cid.cidmask = 0b1111;
     mm_drop_cid(&mut s, UNSET);
     assert_eq!(s.fault, Some(Fault::OobClearBit(UNSET)));
@@ -115,7 +115,7 @@ fn mm_unset_cid_on_task_drops_only_task_owned() {
 
 #[test]
 fn mm_drop_cid_on_cpu_clears_oncpu_but_keeps_value() {
-    let mut s = Sched::new(Variant::V7_3, 4);
+    let mut s = <Sched>::new(Variant::V7_3, 4);
     s.mm_cid.cidmask = 0b100;
     s.mm_cid.pcpu[1] = 2 | ONCPU;
     mm_drop_cid_on_cpu(&mut s, 1);
@@ -127,7 +127,7 @@ fn mm_drop_cid_on_cpu_clears_oncpu_but_keeps_value() {
 
 #[test]
 fn mm_cid_converge_keeps_cid_in_optimal_space() {
-    let mut s = Sched::new(Variant::V7_3, 4);
+    let mut s = <Sched>::new(Variant::V7_3, 4);
     s.mm_cid.cidmask = 0b0010;
     assert_eq!(mm_cid_converge(&mut s, 1 | ONCPU, 2), 1 | ONCPU);
     assert_eq!(s.mm_cid.cidmask, 0b0010);
@@ -135,7 +135,7 @@ fn mm_cid_converge_keeps_cid_in_optimal_space() {
 
 #[test]
 fn mm_cid_converge_moves_down_preserving_oncpu() {
-    let mut s = Sched::new(Variant::V7_3, 4);
+    let mut s = <Sched>::new(Variant::V7_3, 4);
     s.mm_cid.cidmask = 0b1000;
     assert_eq!(mm_cid_converge(&mut s, 3 | ONCPU, 2), ONCPU);
     assert_eq!(s.mm_cid.cidmask, 0b0001);
@@ -143,7 +143,7 @@ fn mm_cid_converge_moves_down_preserving_oncpu() {
 
 #[test]
 fn mm_cid_converge_keeps_cid_when_optimal_space_is_full() {
-    let mut s = Sched::new(Variant::V7_3, 4);
+    let mut s = <Sched>::new(Variant::V7_3, 4);
     s.mm_cid.cidmask = 0b1011;
     assert_eq!(mm_cid_converge(&mut s, 3, 2), 3);
     assert_eq!(s.mm_cid.cidmask, 0b1011);
@@ -179,7 +179,7 @@ fn fork_in_task_mode_allocates_child_cid() {
 
 #[test]
 fn max_cids_is_opt_plus_a_quarter_capped_by_possible_cpus() {
-    let mut s = Sched::new(Variant::V7_3, 8);
+    let mut s = <Sched>::new(Variant::V7_3, 8);
     for (nr, users, want) in [(8, 4, 5), (8, 8, 8), (2, 6, 2), (4, 12, 5), (8, 1, 1)] {
         s.mm_cid.nr_cpus_allowed = nr;
         s.mm_cid.users = users;
@@ -190,7 +190,7 @@ fn max_cids_is_opt_plus_a_quarter_capped_by_possible_cpus() {
 
 #[test]
 fn pcpu_thrs_is_at_least_one() {
-    let mut s = Sched::new(Variant::V7_3, 4);
+    let mut s = <Sched>::new(Variant::V7_3, 4);
     for (nr, users, want) in [(4, 5, 2), (4, 3, 2), (1, 5, 1), (2, 2, 2), (4, 1, 1)] {
         s.mm_cid.nr_cpus_allowed = nr;
         s.mm_cid.users = users;
@@ -232,7 +232,7 @@ fn mm_update_max_cids_flips_back_below_threshold() {
         (Variant::PreFix, TRANSIT),
         (Variant::NoTransit, 0),
     ] {
-        let mut s = Sched::new(v, 4);
+        let mut s = <Sched>::new(v, 4);
         s.mm_cid.mode = ONCPU;
         s.mm_cid.pcpu_thrs = 2;
         s.mm_cid.users = 1;
@@ -596,10 +596,10 @@ fn affinity_widening_never_reaches_the_threshold() {
     // mm_cid_calc_pcpu_thrs() is at most min(nr_cpus_allowed, users), so
     // users >= pcpu_thrs after any widening: the deferred switch back is
     // never queued.  Checked for every count that fits.
-    for cpus in 2..=MAX_CPUS as u32 {
-        for users in 1..=MAX_TASKS as u32 {
+    for cpus in 2..=SMALL_CPUS as u32 {
+        for users in 1..=SMALL_TASKS as u32 {
             for nr in 1..cpus {
-                let mut s = Sched::new(Variant::V7_3, cpus);
+                let mut s = <Sched>::new(Variant::V7_3, cpus);
                 s.mm_cid.mode = ONCPU;
                 s.mm_cid.users = users;
                 s.mm_cid.pcpu_thrs = 1;
@@ -642,7 +642,7 @@ fn execve_reactivates_as_first_user() {
 
 #[test]
 fn unguarded_drop_clears_a_bit_that_is_not_cpu_owned() {
-    let mut s = Sched::new(Variant::UnguardedDrop, 4);
+    let mut s = <Sched>::new(Variant::UnguardedDrop, 4);
     s.mm_cid.pcpu[1] = 2 | TRANSIT;
     mm_drop_cid_on_cpu(&mut s, 1);
     assert_eq!(s.fault, Some(Fault::OobClearBit(2 | TRANSIT)));
@@ -668,4 +668,37 @@ fn variant_names_round_trip() {
         assert_eq!(Variant::from_name(v.name()), Some(v));
     }
     assert_eq!(Variant::from_name("v7.2"), None);
+}
+
+#[test]
+fn possible_mask_with_a_hole_sizes_the_cid_space_by_weight() {
+    // Possible CPUs 0-3 and 8-11: 8 CIDs, CPU numbers up to 11.
+    let s = Sched::<16, 4>::with_possible(Variant::V7_3, 0x0f0f);
+    let mut cpus = [0; 16];
+    let n = s
+        .possible_cpus()
+        .zip(cpus.iter_mut())
+        .map(|(c, d)| *d = c)
+        .count();
+    assert_eq!(&cpus[..n], &[0, 1, 2, 3, 8, 9, 10, 11]);
+    assert_eq!(s.nr_possible_cpus, 8);
+    assert_eq!(s.mm_cid.nr_cpus_allowed, 8);
+    assert!(s.cpu_possible(9) && !s.cpu_possible(5) && !s.cpu_possible(16));
+    // Bits at or above C are dropped; an empty mask is CPU 0.
+    assert_eq!(
+        Sched::<8, 4>::with_possible(Variant::V7_3, 0x0f0f).possible,
+        0x0f
+    );
+    assert_eq!(Sched::<8, 4>::with_possible(Variant::V7_3, 0).possible, 1);
+}
+
+#[test]
+fn walk_to_per_task_mode_visits_the_cpus_past_a_hole() {
+    let mut s = Sched::<16, 4>::with_possible(Variant::V7_3, 0x0f0f);
+    s.mm_cid.pcpu[10] = cid_to_cpu_cid(5);
+    s.mm_cid.cidmask = 1 << 5;
+    s.mm_cid.mode = TRANSIT;
+    mm_cid_fixup_cpus_to_tasks(&mut s);
+    assert_eq!(s.mm_cid.pcpu[10], 5, "ONCPU cleared");
+    assert_eq!(s.mm_cid.cidmask, 0, "CPU10's CID dropped");
 }

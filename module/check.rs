@@ -159,7 +159,10 @@ const NEXT: TaskId = 1;
 /// would call a switch that read such a value a mismatch.
 pub fn check_switch(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Verdict {
     let cpu = pre.cpu as usize;
-    if pre.nr_possible as usize > MAX_CPUS || cpu >= MAX_CPUS {
+    if cpu >= MAX_CPUS
+        || pre.possible & (1 << cpu) == 0
+        || pre.possible.count_ones() != pre.nr_possible
+    {
         return Verdict::Unsupported;
     }
     let sw = Switch::new(variant, pre);
@@ -229,7 +232,7 @@ fn unowned(pre: &SwitchSnap, post: &SwitchSnap, got: Prediction) -> Option<u32> 
 /// an owned CID whose bit is clear is an earlier switch's fault, and this
 /// one's `find_first_zero_bit()` may return it.  Taken after
 /// `mm_cid_schedout()`, which may drop prev's.
-fn pinned(s: &Sched, cpu: usize, tasks: [Option<TaskId>; 2]) -> u64 {
+fn pinned(s: &SwitchSched, cpu: usize, tasks: [Option<TaskId>; 2]) -> u64 {
     let task = |t: TaskId| {
         let cid = s.tasks[t].cid;
         if cid & (MM_CID_UNSET | MM_CID_ONCPU) == 0 {
@@ -373,10 +376,14 @@ struct Outcome {
     allocated: bool,
 }
 
+/// The model a switch check runs: every CPU the module loads on, prev and
+/// next.
+type SwitchSched = Sched<MAX_CPUS, 2>;
+
 /// One switch as the model sees it: the first snapshot's mm with prev in
 /// slot [`PREV`] and next in slot [`NEXT`].
 struct Switch {
-    s: Sched,
+    s: SwitchSched,
     cpu: usize,
     /// [`PREV`] if prev has this mm.
     prev: Option<TaskId>,
@@ -387,7 +394,7 @@ struct Switch {
 impl Switch {
     fn new(variant: Variant, pre: &SwitchSnap) -> Self {
         let cpu = pre.cpu as usize;
-        let mut s = Sched::new(variant, pre.nr_possible);
+        let mut s = SwitchSched::with_possible(variant, pre.possible);
         s.mm_cid.mode = pre.mm.mode;
         s.mm_cid.max_cids = pre.mm.max_cids;
         s.mm_cid.users = pre.mm.users;
@@ -400,7 +407,7 @@ impl Switch {
             s.tasks[slot].cid = t.cid;
         }
         let next = mine(&pre.next).then_some(NEXT);
-        s.rq_curr[cpu] = next.map(|t| t as u8);
+        s.set_curr(cpu, next);
         Self {
             s,
             cpu,
@@ -566,7 +573,7 @@ impl Switch {
 /// The way `mm_cid_schedin()` went from `s`, by the tests with which
 /// `mm_cid_from_cpu()` and `mm_cid_from_task()` choose it, and whether it
 /// `allocated`.
-fn path(s: &Sched, next: Option<TaskId>, cpu: usize, reads: Reads, allocated: bool) -> Path {
+fn path(s: &SwitchSched, next: Option<TaskId>, cpu: usize, reads: Reads, allocated: bool) -> Path {
     let Some(t) = next.filter(|&t| s.tasks[t].active) else {
         return Path::Out;
     };

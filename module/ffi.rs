@@ -48,6 +48,8 @@ pub struct SwitchSnap {
     pub cpu: u32,
     /// `num_possible_cpus()`.
     pub nr_possible: u32,
+    /// `cpu_possible_mask`.
+    pub possible: u64,
     /// The task switched out.
     pub prev: TaskSnap,
     /// The task switched in.
@@ -57,7 +59,10 @@ pub struct SwitchSnap {
 }
 
 /// `MMCID_OP_USERS`.
-pub const OP_USERS: usize = 32;
+pub const OP_USERS: usize = 256;
+
+/// `MMCID_MAX_CPUS` is the model's limit.
+pub use super::model::MAX_CPUS;
 
 /// `struct mmcid_user_snap`: one task on `mm_cid::user_list`.
 #[repr(C)]
@@ -77,11 +82,16 @@ pub struct UserSnap {
     pub switches: u64,
 }
 
+/// `MMCID_CURR_OFFLINE`: [`CpuSnap::curr`] of an offline CPU, which runs
+/// no task.
+pub const CURR_OFFLINE: u64 = 1;
+
 /// `struct mmcid_cpu_snap`: one possible CPU as a fork or exit sees it.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CpuSnap {
-    /// The task it last switched to; 0: none seen since load.
+    /// The task it last switched to; 0: none seen since load;
+    /// [`CURR_OFFLINE`]: the CPU is offline.
     pub curr: u64,
     /// Its switch sequence, odd while `mm_cid_switch_to()` may run.
     pub seq: u64,
@@ -93,12 +103,14 @@ pub struct CpuSnap {
 
 /// `struct mmcid_op_snap`.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpSnap {
     /// current's CPU.
     pub cpu: u32,
     /// `num_possible_cpus()`.
     pub nr_possible: u32,
+    /// `cpu_possible_mask`; `cpus` is indexed by CPU number.
+    pub possible: u64,
     /// current.
     pub cur: TaskSnap,
     /// The task forked or exiting.
@@ -123,26 +135,26 @@ pub struct OpSnap {
     pub t_cpu: u32,
     /// Fork and exit calls the probes missed since load.
     pub missed: u64,
-    /// Each possible CPU, as far as `STALL_CPUS`.
-    pub cpus: [CpuSnap; STALL_CPUS],
+    /// Each possible CPU, at its number.
+    pub cpus: [CpuSnap; MAX_CPUS],
     /// The users, head of `user_list` first.
     pub users: [UserSnap; OP_USERS],
 }
 
-/// `MMCID_STALL_CPUS`.
-pub const STALL_CPUS: usize = 8;
 /// `MMCID_STALL_TASKS`.
 pub const STALL_TASKS: usize = 16;
 
 /// `struct mmcid_stall_snap`: a CPU stuck in a context switch, as the
 /// watchdog read it without locks.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StallSnap {
     /// The CPU in the context switch.
     pub cpu: u32,
     /// `num_possible_cpus()`.
     pub nr_possible: u32,
+    /// `cpu_possible_mask`.
+    pub possible: u64,
     /// Nanoseconds since its `sched_switch` tracepoint.
     pub spin_ns: u64,
     /// The task it switches to.
@@ -159,8 +171,8 @@ pub struct StallSnap {
     pub pcpu_thrs: u32,
     /// The first 64 bits of `mm_cidmask()`.
     pub cidmask: u64,
-    /// Each CPU's `pcpu->cid`.
-    pub pcpu_cid: [u32; STALL_CPUS],
+    /// Each possible CPU's `pcpu->cid`, at its number.
+    pub pcpu_cid: [u32; MAX_CPUS],
     /// Threads of `next` kept in `tasks`.
     pub nr_tasks: u32,
     /// `task_cpu()` of each kept thread.
@@ -184,10 +196,42 @@ fn held(n: u32, cap: usize) -> usize {
     usize::try_from(n).map_or(cap, |n| n.min(cap))
 }
 
+impl SwitchSnap {
+    /// All zero, for static storage.
+    // SAFETY: every field is an integer or a struct of integers, for which
+    // all-zero bytes are a valid value.
+    pub const ZERO: Self = unsafe { core::mem::zeroed() };
+}
+
+impl Default for StallSnap {
+    fn default() -> Self {
+        // SAFETY: every field is an integer or an array of integers or of
+        // structs of integers, for which all-zero bytes are a valid value.
+        unsafe { core::mem::zeroed() }
+    }
+}
+
+impl Default for OpSnap {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
 impl StallSnap {
-    /// Each possible CPU's `pcpu->cid`, as far as the snapshot holds them.
-    pub fn pcpu_cids(&self) -> &[u32] {
-        &self.pcpu_cid[..held(self.nr_possible, STALL_CPUS)]
+    /// Each CPU's `pcpu->cid`, by number (0 for a CPU that is not
+    /// possible).
+    pub fn pcpu_cids(&self) -> &[u32; MAX_CPUS] {
+        &self.pcpu_cid
+    }
+
+    /// The possible CPUs' `pcpu->cid`, with their numbers.
+    pub fn possible_pcpu_cids(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
+        let possible = self.possible;
+        self.pcpu_cid
+            .iter()
+            .enumerate()
+            .filter(move |&(c, _)| possible & (1 << c) != 0)
+            .map(|(c, &cid)| (c, cid))
     }
 
     /// The threads kept.
@@ -202,9 +246,24 @@ impl OpSnap {
     // all-zero bytes are a valid value.
     pub const ZERO: Self = unsafe { core::mem::zeroed() };
 
-    /// The possible CPUs the snapshot holds.
-    pub fn kept_cpus(&self) -> &[CpuSnap] {
-        &self.cpus[..held(self.nr_possible, STALL_CPUS)]
+    /// Every CPU by number; only the possible ones were read (see
+    /// [`OpSnap::possible_cpus`]).
+    pub fn kept_cpus(&self) -> &[CpuSnap; MAX_CPUS] {
+        &self.cpus
+    }
+
+    /// The possible CPUs, with their numbers.
+    pub fn possible_cpus(&self) -> impl Iterator<Item = (usize, &CpuSnap)> + '_ {
+        let possible = self.possible;
+        self.cpus
+            .iter()
+            .enumerate()
+            .filter(move |&(c, _)| possible & (1 << c) != 0)
+    }
+
+    /// Is `cpu` a possible CPU of the snapshot?
+    pub fn cpu_possible(&self, cpu: u32) -> bool {
+        cpu < MAX_CPUS as u32 && self.possible & (1 << cpu) != 0
     }
 
     /// The users kept.

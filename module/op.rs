@@ -22,9 +22,44 @@
 //! - the number the child's `mm_get_cid()` found in the shared bitmap: the
 //!   model replays the C's number, which must then satisfy the rest.
 
-use super::ffi::{CpuSnap, OpSnap, UserSnap};
+use super::ffi::{CpuSnap, OpSnap, UserSnap, OP_USERS};
 use super::model::invariants::{cid_accounting, counters_consistent, transition_finished, Owner};
 use super::model::*;
+use ::core::cell::UnsafeCell;
+
+/// The model a fork or exit check runs: every CPU the module loads on,
+/// every user a snapshot holds, current and the task.  About 3.4 KiB: the
+/// callers keep one per CPU instead of on a probe's stack.
+pub type OpSched = Sched<MAX_CPUS, { OP_USERS + 2 }>;
+
+/// One [`OpSched`] per CPU, for checks that run with preemption disabled.
+pub struct PerCpuOpSched([UnsafeCell<OpSched>; MAX_CPUS]);
+
+// SAFETY: a slot is only reached through `get()`, whose callers guarantee
+// that one thread at a time uses each slot.
+unsafe impl Sync for PerCpuOpSched {}
+
+impl PerCpuOpSched {
+    /// Empty slots, for a static.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Self([const { UnsafeCell::new(OpSched::EMPTY) }; MAX_CPUS])
+    }
+
+    /// The slot of `cpu` (the last one for a larger number).
+    ///
+    /// # Safety
+    ///
+    /// The caller runs on `cpu` with preemption disabled until it drops
+    /// the reference, and nothing else on that CPU calls this meanwhile.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn get(&self, cpu: usize) -> &mut OpSched {
+        let slot = &self.0[cpu.min(MAX_CPUS - 1)];
+        // SAFETY: the caller is the only user of this CPU's slot until it
+        // drops the reference (function contract).
+        unsafe { &mut *slot.get() }
+    }
+}
 
 /// Which path of `sched_mm_cid_fork()` / `sched_mm_cid_exit()` ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +95,7 @@ pub enum OpRace {
     /// An affinity change moved `nr_cpus_allowed`, or its deferred work
     /// was queued.
     Affinity,
-    /// More users than the snapshot or the model holds.
+    /// More users than a snapshot holds ([`OP_USERS`]): not compared.
     TooManyUsers,
 }
 
@@ -157,23 +192,18 @@ fn consistent(s: &OpSnap) -> bool {
         && s.update_deferred == 0
         && !cid_in_transit(s.mm.mode)
         && s.nr_users as usize <= s.kept_users().len()
-        && s.kept_cpus().len() == s.nr_possible as usize
-        && s.kept_cpus().iter().all(|c| c.stable != 0)
+        && s.possible_cpus().all(|(_, c)| c.stable != 0)
 }
 
 /// The invariants of one consistent snapshot.
 fn invariants(s: &OpSnap) -> Option<Owner> {
     let users = s.kept_users().iter().map(|u| (u.active != 0, u.cid));
-    let pcpu = s.kept_cpus().iter().map(|c| c.pcpu_cid);
-    let mut cids = [0u32; MAX_CPUS];
-    for (d, c) in cids.iter_mut().zip(pcpu) {
-        *d = c;
-    }
-    let cids = &cids[..s.kept_cpus().len().min(MAX_CPUS)];
-    transition_finished(s.mm.mode, users, cids, s.nr_possible).or_else(|| {
+    // By CPU number; a CPU that is not possible reads 0, which owns nothing.
+    let cids: [u32; MAX_CPUS] = ::core::array::from_fn(|c| s.cpus[c].pcpu_cid);
+    transition_finished(s.mm.mode, users, &cids, s.nr_possible).or_else(|| {
         cid_accounting(
             s.kept_users().iter().map(|u| u.cid),
-            cids,
+            &cids,
             s.mm.cidmask,
             s.nr_possible,
         )
@@ -214,28 +244,25 @@ fn accounting(pre: &OpSnap, post: &OpSnap) -> Accounting {
     }
 }
 
-/// The model of `pre`: every kept user at its index, in `user_list` order,
-/// each CPU's current task and slot; current and the forked task added
-/// when they are no users.  Returns the model with current's and the
+/// Make `s` the model of `pre`: every kept user at its index, in
+/// `user_list` order, each CPU's current task and slot; current and the
+/// forked task added when they are no users.  Returns current's and the
 /// task's ids.
-fn build(variant: Variant, pre: &OpSnap) -> Result<(Sched, TaskId, TaskId), OpVerdict> {
-    let nr = pre.nr_possible as usize;
-    if nr > MAX_CPUS || pre.kept_cpus().len() != nr || pre.cpu as usize >= nr {
+fn build(variant: Variant, pre: &OpSnap, s: &mut OpSched) -> Result<(TaskId, TaskId), OpVerdict> {
+    if pre.possible.count_ones() != pre.nr_possible || !pre.cpu_possible(pre.cpu) {
         return Err(OpVerdict::Unsupported);
     }
     let users = pre.kept_users();
-    if users.len() != pre.nr_users as usize || users.len() + 2 > MAX_TASKS {
+    if users.len() != pre.nr_users as usize {
         return Err(OpVerdict::Raced(OpRace::TooManyUsers));
     }
-    let mut s = Sched::new(variant, pre.nr_possible);
+    s.reset(variant, pre.possible);
+    let unsupported = OpVerdict::Unsupported;
     for u in users {
-        let cpu = u.cpu as usize;
-        if cpu >= nr {
-            return Err(OpVerdict::Unsupported);
+        if !pre.cpu_possible(u.cpu) {
+            return Err(unsupported);
         }
-        let Some(i) = s.new_task(cpu) else {
-            return Err(OpVerdict::Raced(OpRace::TooManyUsers));
-        };
+        let i = s.new_task(u.cpu as usize).ok_or(unsupported)?;
         s.tasks[i].active = u.active != 0;
         s.tasks[i].cid = u.cid;
     }
@@ -243,39 +270,47 @@ fn build(variant: Variant, pre: &OpSnap) -> Result<(Sched, TaskId, TaskId), OpVe
     for i in (0..users.len()).rev() {
         s.mm_cid.user_list.add_head(i);
     }
-    // Current and the task, when they are no users: the check above left
-    // room for both.
-    let too_many = OpVerdict::Raced(OpRace::TooManyUsers);
-    let add = |s: &mut Sched, task: &super::ffi::TaskSnap, cpu: u32| match find(users, task.task) {
+    // Current and the task, when they are no users: OpSched has room for
+    // OP_USERS and both.
+    let add = |s: &mut OpSched, task: &super::ffi::TaskSnap, cpu: u32| match find(users, task.task)
+    {
         Some(i) => Ok(i),
         None => {
-            let i = s.new_task(cpu as usize).ok_or(too_many)?;
+            let i = s.new_task(cpu as usize).ok_or(unsupported)?;
             s.tasks[i].active = task.active != 0;
             s.tasks[i].cid = task.cid;
             Ok(i)
         }
     };
-    let cur = add(&mut s, &pre.cur, pre.cpu)?;
+    let cur = add(s, &pre.cur, pre.cpu)?;
     let t = if pre.t.task == pre.cur.task {
         cur
     } else {
-        add(&mut s, &pre.t, pre.t_cpu.min(pre.nr_possible - 1))?
+        let cpu = if pre.cpu_possible(pre.t_cpu) {
+            pre.t_cpu
+        } else {
+            pre.cpu
+        };
+        add(s, &pre.t, cpu)?
     };
-    for (c, cs) in pre.kept_cpus().iter().enumerate() {
+    for (c, cs) in pre.possible_cpus() {
         s.mm_cid.pcpu[c] = cs.pcpu_cid;
-        s.rq_curr[c] = find(users, cs.curr).map(|i| i as u8);
+        s.set_curr(c, find(users, cs.curr));
     }
-    s.rq_curr[pre.cpu as usize] = Some(cur as u8);
+    s.set_curr(pre.cpu as usize, Some(cur));
     let mc = &mut s.mm_cid;
     mc.mode = pre.mm.mode;
     mc.max_cids = pre.mm.max_cids;
     mc.users = pre.mm.users;
     mc.pcpu_thrs = pre.pcpu_thrs;
     mc.nr_cpus_allowed = pre.nr_cpus_allowed;
-    mc.cpus_allowed = (1u64 << pre.nr_cpus_allowed.min(63)) - 1;
+    // Only the weight is known; no affinity change is run on it.
+    mc.cpus_allowed = u64::MAX
+        .checked_shr(64 - pre.nr_cpus_allowed.min(64))
+        .unwrap_or(0);
     mc.update_deferred = pre.update_deferred != 0;
     mc.cidmask = pre.mm.cidmask;
-    Ok((s, cur, t))
+    Ok((cur, t))
 }
 
 /// Why `pre`..`post` cannot be decided, if it cannot.
@@ -292,27 +327,28 @@ fn race(pre: &OpSnap, post: &OpSnap) -> Option<OpRace> {
     None
 }
 
-/// The model run of a fork (`exit == false`) or exit.
+/// The model run of a fork (`exit == false`) or exit, in `s`.
 fn run(
     variant: Variant,
     pre: &OpSnap,
     exit: bool,
     replay: Option<u32>,
-) -> Result<(Sched, TaskId, TaskId), OpVerdict> {
-    let (mut s, cur, t) = build(variant, pre)?;
+    s: &mut OpSched,
+) -> Result<(TaskId, TaskId), OpVerdict> {
+    let (cur, t) = build(variant, pre, s)?;
     s.replay_alloc = replay;
     let cpu = pre.cpu as usize;
     if exit {
-        sched_mm_cid_exit(&mut s, cpu, t, cur);
-    } else if sched_mm_cid_fork(&mut s, cpu, cur, t).is_err() {
+        sched_mm_cid_exit(s, cpu, t, cur);
+    } else if sched_mm_cid_fork(s, cpu, cur, t).is_err() {
         // The model's pool is empty: the C spun until another CPU freed
         // a CID; replay what it found.
         s.tasks[t].cid = MM_CID_UNSET;
     }
-    Ok((s, cur, t))
+    Ok((cur, t))
 }
 
-fn kind(pre: &OpSnap, exit: bool, s: &Sched) -> OpKind {
+fn kind(pre: &OpSnap, exit: bool, s: &OpSched) -> OpKind {
     let (before, after) = (cid_on_cpu(pre.mm.mode), cid_on_cpu(s.mm_cid.mode));
     match (exit, pre.mm.users) {
         (false, 0) => OpKind::FirstUser,
@@ -327,7 +363,7 @@ fn kind(pre: &OpSnap, exit: bool, s: &Sched) -> OpKind {
 
 /// Compare the model run `s` with `post`; the first difference, and how
 /// many users and CPUs were compared and left out.
-fn compare(s: &Sched, t: TaskId, pre: &OpSnap, post: &OpSnap) -> (Option<OpDiff>, u32, u32) {
+fn compare(s: &OpSched, t: TaskId, pre: &OpSnap, post: &OpSnap) -> (Option<OpDiff>, u32, u32) {
     let diff = |field, want: u32, got: u32| {
         (want != got).then_some(OpDiff {
             field,
@@ -348,7 +384,8 @@ fn compare(s: &Sched, t: TaskId, pre: &OpSnap, post: &OpSnap) -> (Option<OpDiff>
     let (mut compared, mut skipped) = (0, 0);
     let (pc, qc) = (pre.kept_cpus(), post.kept_cpus());
     let mut all = true;
-    for (c, (a, b)) in pc.iter().zip(qc).enumerate() {
+    for (c, a) in pre.possible_cpus() {
+        let b = &qc[c];
         if !cpu_undisturbed(a, b) {
             skipped += 1;
             all = false;
@@ -361,7 +398,7 @@ fn compare(s: &Sched, t: TaskId, pre: &OpSnap, post: &OpSnap) -> (Option<OpDiff>
         let cpu = u.cpu as usize;
         u.cpu != v.cpu
             || u.switches != v.switches
-            || cpu >= pc.len()
+            || !pre.cpu_possible(u.cpu)
             || !cpu_undisturbed(&pc[cpu], &qc[cpu])
     };
     for (i, u) in pre.kept_users().iter().enumerate() {
@@ -396,7 +433,15 @@ fn compare(s: &Sched, t: TaskId, pre: &OpSnap, post: &OpSnap) -> (Option<OpDiff>
 
 /// Check `sched_mm_cid_fork(t)` (`exit == false`) or `sched_mm_cid_exit(t)`
 /// from `pre` (its entry) to `post` (its return) against `variant`.
-pub fn check_op(variant: Variant, exit: bool, pre: &OpSnap, post: &OpSnap) -> OpCheck {
+///
+/// `s` is room for the model runs (see [`OpSched`]).
+pub fn check_op(
+    variant: Variant,
+    exit: bool,
+    pre: &OpSnap,
+    post: &OpSnap,
+    s: &mut OpSched,
+) -> OpCheck {
     let accounting = accounting(pre, post);
     let mut out = OpCheck {
         verdict: OpVerdict::Unsupported,
@@ -408,21 +453,21 @@ pub fn check_op(variant: Variant, exit: bool, pre: &OpSnap, post: &OpSnap) -> Op
         out.verdict = OpVerdict::Raced(r);
         return out;
     }
-    let (s, _, t) = match run(variant, pre, exit, None) {
-        Ok(r) => r,
+    let t = match run(variant, pre, exit, None, s) {
+        Ok((_, t)) => t,
         Err(v) => {
             out.verdict = v;
             return out;
         }
     };
-    let first = verdict(&mut out, &s, t, pre, post, exit);
+    let first = verdict(&mut out, s, t, pre, post, exit);
     // The child's CID came from the shared bitmap (fork in per task mode):
     // replay the number the C found; the rest must then agree.
     if matches!(first, OpVerdict::Mismatch(..)) && !exit && s.cid_allocs > 0 {
         let r = task_mm_cid(post.t.cid);
         if cid_on_task(post.t.cid) && r < pre.nr_possible && !owned_elsewhere(post, r) {
-            if let Ok((s, _, t)) = run(variant, pre, exit, Some(r)) {
-                out.verdict = verdict(&mut out, &s, t, pre, post, exit);
+            if let Ok((_, t)) = run(variant, pre, exit, Some(r), s) {
+                out.verdict = verdict(&mut out, s, t, pre, post, exit);
                 return out;
             }
         }
@@ -435,23 +480,22 @@ pub fn check_op(variant: Variant, exit: bool, pre: &OpSnap, post: &OpSnap) -> Op
 /// far as a CPU outside a context switch shows?  Then the C cannot have
 /// found it free: `__mm_get_cid()` takes only clear bits.
 fn owned_elsewhere(post: &OpSnap, cid: u32) -> bool {
-    let cpus = post.kept_cpus();
-    let stable = |c: u32| cpus.get(c as usize).is_some_and(|c| c.stable != 0);
+    let stable = |c: u32| post.cpu_possible(c) && post.cpus[c as usize].stable != 0;
     let by_user = post.kept_users().iter().any(|u| {
         u.task != post.t.task
             && stable(u.cpu)
             && u.cid & (MM_CID_UNSET | MM_CID_ONCPU) == 0
             && cid_from_transit_cid(u.cid) == cid
     });
-    let by_cpu = cpus
-        .iter()
-        .any(|c| c.stable != 0 && cid_on_cpu(c.pcpu_cid) && cpu_cid_to_cid(c.pcpu_cid) == cid);
+    let by_cpu = post
+        .possible_cpus()
+        .any(|(_, c)| c.stable != 0 && cid_on_cpu(c.pcpu_cid) && cpu_cid_to_cid(c.pcpu_cid) == cid);
     by_user || by_cpu
 }
 
 fn verdict(
     out: &mut OpCheck,
-    s: &Sched,
+    s: &OpSched,
     t: TaskId,
     pre: &OpSnap,
     post: &OpSnap,

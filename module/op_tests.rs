@@ -19,7 +19,12 @@ fn addr(t: TaskId) -> u64 {
 
 /// Snapshot model state `s` as the glue would: `cur` forks or exits `t`
 /// on CPU `cpu`, every CPU quiet.
-fn snap(s: &Sched, cur: TaskId, t: TaskId, cpu: usize) -> OpSnap {
+fn snap<const C: usize, const T: usize>(
+    s: &Sched<C, T>,
+    cur: TaskId,
+    t: TaskId,
+    cpu: usize,
+) -> OpSnap {
     let task = |i: TaskId| TaskSnap {
         task: addr(i),
         mm: MM,
@@ -31,6 +36,7 @@ fn snap(s: &Sched, cur: TaskId, t: TaskId, cpu: usize) -> OpSnap {
     let mut o = OpSnap::ZERO;
     o.cpu = cpu as u32;
     o.nr_possible = s.nr_possible_cpus;
+    o.possible = s.possible;
     o.cur = task(cur);
     o.t = task(t);
     o.t_cpu = u32::from(s.tasks[t].cpu);
@@ -75,43 +81,66 @@ fn snap(s: &Sched, cur: TaskId, t: TaskId, cpu: usize) -> OpSnap {
 /// switched in once on CPU i % 4 and, except for those in `running`,
 /// out again.
 fn mm_with(n: usize, running: &[TaskId]) -> Sched {
-    let mut s = Sched::new(Variant::V7_3, 4);
-    let t0 = s.new_task(0).unwrap();
-    sched_mm_cid_fork(&mut s, 0, t0, t0).unwrap();
-    s.rq_curr[0] = Some(t0 as u8);
-    mm_cid_schedin(&mut s, 0, t0).unwrap();
+    mm_on(0b1111, n, running)
+}
+
+/// [`mm_with`] on the CPUs of `possible`, T1..Tn-1 on its i % weight-th
+/// CPU.
+fn mm_on<const C: usize, const T: usize>(
+    possible: u64,
+    n: usize,
+    running: &[TaskId],
+) -> Sched<C, T> {
+    let mut s = Sched::<C, T>::with_possible(Variant::V7_3, possible);
+    let mut cpus = [0; C];
+    let nr = s
+        .possible_cpus()
+        .zip(cpus.iter_mut())
+        .map(|(c, d)| *d = c)
+        .count();
+    let t0 = s.new_task(cpus[0]).unwrap();
+    sched_mm_cid_fork(&mut s, cpus[0], t0, t0).unwrap();
+    s.set_curr(cpus[0], Some(t0));
+    mm_cid_schedin(&mut s, cpus[0], t0).unwrap();
     for i in 1..n {
-        let cpu = i % 4;
+        let cpu = cpus[i % nr];
         let t = s.new_task(cpu).unwrap();
-        sched_mm_cid_fork(&mut s, 0, t0, t).unwrap();
-        if cpu != 0 {
-            s.rq_curr[cpu] = Some(t as u8);
+        sched_mm_cid_fork(&mut s, cpus[0], t0, t).unwrap();
+        if cpu != cpus[0] {
+            if let Some(prev) = s.curr(cpu) {
+                mm_cid_schedout(&mut s, cpu, prev);
+            }
+            s.set_curr(cpu, Some(t));
             mm_cid_schedin(&mut s, cpu, t).unwrap();
         }
     }
-    for cpu in 1..4 {
+    for &cpu in &cpus[1..nr] {
         if let Some(t) = s.curr(cpu).filter(|t| !running.contains(t)) {
             mm_cid_schedout(&mut s, cpu, t);
-            s.rq_curr[cpu] = None;
+            s.set_curr(cpu, None);
         }
     }
     s
 }
 
-/// T0 forks a new task on CPU0 of `s`: the snapshots at entry and return,
-/// as a correct C leaves them.
-fn fork(s: &Sched) -> (OpSnap, OpSnap, Sched, TaskId) {
+/// T0 forks a new task on T0's CPU of `s`: the snapshots at entry and
+/// return, as a correct C leaves them.
+fn fork<const C: usize, const T: usize>(s: &Sched<C, T>) -> (OpSnap, OpSnap, Sched<C, T>, TaskId) {
     let mut after = *s;
-    let t = after.new_task(0).unwrap();
-    let pre = snap(&after, 0, t, 0);
-    sched_mm_cid_fork(&mut after, 0, 0, t).unwrap();
-    let mut post = snap(&after, 0, t, 0);
+    let cpu = usize::from(s.tasks[0].cpu);
+    let t = after.new_task(cpu).unwrap();
+    let pre = snap(&after, 0, t, cpu);
+    sched_mm_cid_fork(&mut after, cpu, 0, t).unwrap();
+    let mut post = snap(&after, 0, t, cpu);
     post.op_seq = pre.op_seq;
     (pre, post, after, t)
 }
 
 /// `t` exits on its CPU of `s` (it is running there).
-fn exit(s: &Sched, t: TaskId) -> (OpSnap, OpSnap, Sched) {
+fn exit<const C: usize, const T: usize>(
+    s: &Sched<C, T>,
+    t: TaskId,
+) -> (OpSnap, OpSnap, Sched<C, T>) {
     let mut after = *s;
     let cpu = usize::from(s.tasks[t].cpu);
     let pre = snap(&after, t, t, cpu);
@@ -120,8 +149,14 @@ fn exit(s: &Sched, t: TaskId) -> (OpSnap, OpSnap, Sched) {
     (pre, post, after)
 }
 
+/// [`check_op`] with room for the model on the stack.
+fn check(variant: Variant, exit: bool, pre: &OpSnap, post: &OpSnap) -> OpCheck {
+    let mut s = OpSched::EMPTY;
+    check_op(variant, exit, pre, post, &mut s)
+}
+
 fn check_fork(pre: &OpSnap, post: &OpSnap) -> OpCheck {
-    check_op(Variant::V7_3, false, pre, post)
+    check(Variant::V7_3, false, pre, post)
 }
 
 fn user_index(o: &OpSnap, t: TaskId) -> usize {
@@ -286,26 +321,26 @@ fn walk_to_per_task_mode_that_leaves_a_cpu_cid_is_a_mismatch() {
         if let Some(c) = s.curr(0) {
             mm_cid_schedout(&mut s, 0, c);
         }
-        s.rq_curr[0] = Some(t as u8);
+        s.set_curr(0, Some(t));
         s.tasks[t].cpu = 0;
         mm_cid_schedin(&mut s, 0, t).unwrap();
         let (pre, post, after) = exit(&s, t);
         s = after;
-        s.rq_curr[0] = None;
+        s.set_curr(0, None);
         last = Some((pre, post));
         if !cid_on_cpu(s.mm_cid.mode) {
             break;
         }
     }
     let (pre, mut post) = last.unwrap();
-    let ok = check_op(Variant::V7_3, true, &pre, &post);
+    let ok = check(Variant::V7_3, true, &pre, &post);
     assert_eq!(ok.verdict, OpVerdict::Agree(OpKind::ExitToTask));
     assert_eq!(ok.accounting, Accounting::Kept(2));
     // The C forgot to hand CPU2's CID to T2 (still ONCPU).
     post.cpus[c].pcpu_cid = pre.cpus[c].pcpu_cid;
     let i = user_index(&post, 2);
     post.users[i].cid = pre.cpus[c].pcpu_cid;
-    let r = check_op(Variant::V7_3, true, &pre, &post);
+    let r = check(Variant::V7_3, true, &pre, &post);
     assert!(
         matches!(r.verdict, OpVerdict::Mismatch(OpKind::ExitToTask, _)),
         "{:?}",
@@ -388,7 +423,7 @@ fn pre_fix_model_disagrees_with_the_v7_3_walk() {
     // directly instead of through TRANSIT.
     let (pre, post, _, _) = fork(&mm_with(4, &[2]));
     assert!(matches!(
-        check_op(Variant::PreFix, false, &pre, &post).verdict,
+        check(Variant::PreFix, false, &pre, &post).verdict,
         OpVerdict::Mismatch(OpKind::ForkToCpu, _)
     ));
 }
@@ -434,9 +469,9 @@ fn forker_that_is_no_user_is_a_mismatch() {
     ));
     // execve() itself: sched_mm_cid_after_execve() makes current the
     // first user of its new mm.
-    let mut s = Sched::new(Variant::V7_3, 4);
+    let mut s = <Sched>::new(Variant::V7_3, 4);
     let t = s.new_task(0).unwrap();
-    s.rq_curr[0] = Some(t as u8);
+    s.set_curr(0, Some(t));
     let pre = snap(&s, t, t, 0);
     sched_mm_cid_after_execve(&mut s, 0, t).unwrap();
     let mut post = snap(&s, t, t, 0);
@@ -458,6 +493,131 @@ fn child_left_inactive_is_a_mismatch() {
             _,
             OpDiff {
                 field: OpField::TaskActive,
+                ..
+            }
+        )
+    ));
+}
+
+/// The CPUs of a machine whose possible mask has a hole: 0-3 and 8-11.
+const SPARSE: u64 = 0x0f0f;
+
+#[test]
+fn sparse_possible_mask_fork_walk_agrees() {
+    // 8 users on 0-3,8-11 and the ninth fork: per task mode until then
+    // (pcpu_thrs needs users > 6 with 8 CPUs), so the fork switches the
+    // mm to per CPU mode and its walk hands CIDs to CPUs 8-11 too.
+    let s = mm_on::<MAX_CPUS, 16>(SPARSE, 8, &[1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(s.nr_possible_cpus, 8);
+    let (pre, post, after, _) = fork(&s);
+    assert_eq!(after.mm_cid.mode, MM_CID_ONCPU);
+    // The walk reached the CPUs past the hole.
+    for c in 8..12 {
+        assert_ne!(pre.cpus[c].pcpu_cid, post.cpus[c].pcpu_cid, "CPU{}", c);
+    }
+    let c = check_fork(&pre, &post);
+    assert_eq!(c.verdict, OpVerdict::Agree(OpKind::ForkToCpu));
+    assert_eq!(c.accounting, Accounting::Kept(2));
+    // The holes are neither compared nor left out.
+    assert_eq!(c.compared + c.skipped, 8 + 8);
+}
+
+#[test]
+fn sparse_possible_mask_cpu_past_the_hole_is_compared() {
+    let s = mm_on::<MAX_CPUS, 16>(SPARSE, 8, &[1, 2, 3, 4, 5, 6, 7]);
+    let (pre, mut post, _, _) = fork(&s);
+    // The C's walk missed CPU 10, the second past the hole.
+    post.cpus[10].pcpu_cid = pre.cpus[10].pcpu_cid;
+    assert!(matches!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Mismatch(
+            OpKind::ForkToCpu,
+            OpDiff {
+                field: OpField::Cpu(10),
+                ..
+            }
+        )
+    ));
+}
+
+#[test]
+fn a_snapshot_of_a_cpu_that_is_not_possible_is_unsupported() {
+    let s = mm_on::<MAX_CPUS, 16>(SPARSE, 3, &[]);
+    let (mut pre, post, _, _) = fork(&s);
+    pre.cpu = 5;
+    assert_eq!(check_fork(&pre, &post).verdict, OpVerdict::Unsupported);
+}
+
+#[test]
+fn two_hundred_users_fork_and_exit_agree() {
+    let s = mm_on::<MAX_CPUS, 256>(0xffff, 200, &[]);
+    let (pre, post, after, t) = fork(&s);
+    assert_eq!(pre.nr_users, 200);
+    let c = check_fork(&pre, &post);
+    assert_eq!(c.verdict, OpVerdict::Agree(OpKind::Fork));
+    assert_eq!((c.compared, c.skipped), (16 + 200, 0));
+    let (pre, post, _) = exit(&after, t);
+    assert_eq!(
+        check(Variant::V7_3, true, &pre, &post).verdict,
+        OpVerdict::Agree(OpKind::Exit)
+    );
+}
+
+#[test]
+fn two_hundred_users_the_last_one_wrong_is_a_mismatch() {
+    let s = mm_on::<MAX_CPUS, 256>(0xffff, 200, &[]);
+    let (pre, mut post, _, _) = fork(&s);
+    // The tail of user_list: T0, the first user.
+    let last = post.nr_users as usize - 1;
+    let want = post.users[last].cid;
+    post.users[last].cid ^= 1;
+    let i = user_index(&pre, 0);
+    assert_eq!(i, 199);
+    assert_eq!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Mismatch(
+            OpKind::Fork,
+            OpDiff {
+                field: OpField::User(i),
+                want: u64::from(want),
+                got: u64::from(want ^ 1),
+            }
+        )
+    );
+}
+
+#[test]
+fn more_users_than_a_snapshot_holds_are_counted_not_compared() {
+    let s = mm_on::<MAX_CPUS, 256>(0xffff, 200, &[]);
+    let (mut pre, post, _, _) = fork(&s);
+    pre.nr_users = OP_USERS as u32 + 1;
+    assert_eq!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Raced(OpRace::TooManyUsers)
+    );
+}
+
+#[test]
+fn offline_cpus_are_compared_as_idle() {
+    // 16 possible CPUs, 12 of them offline (possible_cpus=16 on a
+    // 4-vCPU guest): the walk to per CPU mode must reach them too.
+    let s = mm_on::<MAX_CPUS, 20>(0xffff, 16, &[]);
+    let (mut pre, mut post, _, _) = fork(&s);
+    for c in 4..16 {
+        pre.cpus[c].curr = CURR_OFFLINE;
+        post.cpus[c].curr = CURR_OFFLINE;
+    }
+    let c = check_fork(&pre, &post);
+    assert_eq!((c.compared, c.skipped), (16 + 16, 0));
+    let want = c.verdict;
+    assert!(matches!(want, OpVerdict::Agree(_)), "{:?}", want);
+    post.cpus[12].pcpu_cid ^= 1;
+    assert!(matches!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Mismatch(
+            _,
+            OpDiff {
+                field: OpField::Cpu(12),
                 ..
             }
         )

@@ -5,7 +5,7 @@
 //! with their context.  Writers run under a runqueue lock: atomics only, fixed memory.
 
 use super::check::{Agreement, Mismatch, Path, Race, SwitchKind, Verdict};
-use super::ffi::{OpSnap, StallSnap, SwitchSnap, TaskSnap};
+use super::ffi::{OpSnap, StallSnap, SwitchSnap, OP_USERS};
 use super::model::invariants::Owner;
 use super::model::{mode_name, FmtCid, MAX_CPUS};
 use super::op::{Accounting, OpCheck, OpDiff, OpKind, OpRace, OpVerdict};
@@ -78,7 +78,8 @@ pub enum Counter {
     FixupToTask,
     /// Forks and exits not decided: an affinity change meanwhile.
     RacedAffinity,
-    /// Forks and exits not decided: more users than the model holds.
+    /// Forks and exits not compared: more users than a snapshot holds
+    /// (`OP_USERS`).
     OpTooManyUsers,
     /// Users and CPU slots a fork or exit check compared one by one.
     OpCompared,
@@ -245,12 +246,12 @@ impl<T> Slot<T> {
 /// slot of the ring it fell on.
 static LOST: Atomic<i64> = Atomic::new(0);
 
-/// Put `e` into the ring `slots` at the next place of `next`, overwriting
-/// the oldest entry.
-fn keep_in<T>(slots: &[Slot<T>], next: &Atomic<i64>, e: T) {
+/// Fill the next place of `next` in the ring `slots` with `fill`,
+/// overwriting the oldest entry.
+fn keep_in<T>(slots: &[Slot<T>], next: &Atomic<i64>, fill: impl FnOnce(&mut T)) {
     let i = next.fetch_add(1, Relaxed);
     let at = usize::try_from(i).unwrap_or(0) % slots.len();
-    if slots[at].fill(i, |slot| *slot = e).is_none() {
+    if slots[at].fill(i, fill).is_none() {
         LOST.add(1, Relaxed);
     }
 }
@@ -299,10 +300,16 @@ pub fn show_live_lock(f: &mut fmt::Formatter<'_>) -> fmt::Result {
 
 /// A fork or exit kept with its context: a mismatch or a broken invariant.
 struct OpEntry {
-    exit: bool,
-    kind: Option<OpKind>,
+    head: OpHead,
     pre: OpSnap,
     post: OpSnap,
+}
+
+/// What the check found of a kept fork or exit.
+#[derive(Clone, Copy)]
+struct OpHead {
+    exit: bool,
+    kind: Option<OpKind>,
     diff: Option<OpDiff>,
     broken: Option<(bool, Owner)>,
 }
@@ -311,12 +318,14 @@ const OP_KEPT: usize = 8;
 
 static OP_SLOTS: [Slot<OpEntry>; OP_KEPT] = [const {
     Slot::new(OpEntry {
-        exit: false,
-        kind: None,
+        head: OpHead {
+            exit: false,
+            kind: None,
+            diff: None,
+            broken: None,
+        },
         pre: OpSnap::ZERO,
         post: OpSnap::ZERO,
-        diff: None,
-        broken: None,
     })
 }; OP_KEPT];
 static OP_NEXT: Atomic<i64> = Atomic::new(0);
@@ -380,47 +389,27 @@ pub fn record_op(exit: bool, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
         }
     };
     if diff.is_some() || broken.is_some() {
-        let e = OpEntry {
+        let head = OpHead {
             exit,
             kind,
-            pre: *pre,
-            post: *post,
             diff,
             broken,
         };
-        print_first(|f| show_op(f, &e, 0));
-        keep_in(&OP_SLOTS, &OP_NEXT, e);
+        print_first(|f| show_op(f, &head, pre, post, 0));
+        // Copied into the slot in place: two snapshots are too large for
+        // a probe's stack.
+        keep_in(&OP_SLOTS, &OP_NEXT, |e| {
+            e.head = head;
+            e.pre = *pre;
+            e.post = *post;
+        });
     }
 }
 
-const EMPTY_TASK: TaskSnap = TaskSnap {
-    task: 0,
-    mm: 0,
-    cid: 0,
-    active: 0,
-    pid: 0,
-    tid: 0,
-};
-
-const EMPTY: SwitchSnap = SwitchSnap {
-    cpu: 0,
-    nr_possible: 0,
-    prev: EMPTY_TASK,
-    next: EMPTY_TASK,
-    mm: super::ffi::MmSnap {
-        mm: 0,
-        mode: 0,
-        max_cids: 0,
-        users: 0,
-        pcpu_cid: 0,
-        cidmask: 0,
-    },
-};
-
 static SLOTS: [Slot<Entry>; KEPT] = [const {
     Slot::new(Entry {
-        pre: EMPTY,
-        post: EMPTY,
+        pre: SwitchSnap::ZERO,
+        post: SwitchSnap::ZERO,
         want: Mismatch {
             want: None,
             bit_clear: None,
@@ -517,7 +506,7 @@ fn keep(pre: &SwitchSnap, post: &SwitchSnap, want: Mismatch) {
         want,
     };
     print_first(|f| show_switch(f, &e, 0));
-    keep_in(&SLOTS, &NEXT, e);
+    keep_in(&SLOTS, &NEXT, |slot| *slot = e);
 }
 
 /// The first mismatch or violation since load was printed.
@@ -679,17 +668,22 @@ pub fn show_status(
     )?;
     writeln!(
         f,
-        "  not decided: another fork or exit of the mm {} ({}), affinity change {} ({}), too many users {} ({})",
+        "  not decided: another fork or exit of the mm {} ({}), affinity change {} ({})",
         count(Counter::RacedOp),
         Percent(count(Counter::RacedOp), checked_ops()),
         count(Counter::RacedAffinity),
         Percent(count(Counter::RacedAffinity), checked_ops()),
+    )?;
+    writeln!(
+        f,
+        "  not compared: mm with more than {} users (what a snapshot holds) {} ({})",
+        OP_USERS,
         count(Counter::OpTooManyUsers),
         Percent(count(Counter::OpTooManyUsers), checked_ops())
     )?;
     writeln!(
         f,
-        "unsupported (too many CPUs): {}",
+        "unsupported (a CPU outside the possible mask the snapshot read): {}",
         count(Counter::Unsupported)
     )?;
     writeln!(
@@ -757,13 +751,13 @@ fn checked_ops() -> i64 {
         + agreed_ops()
 }
 
-/// Checks not decided, of every kind, context switches and forks and exits.
+/// Checks not decided, of every kind, context switches and forks and
+/// exits.  Forks and exits of mms too large to compare are counted apart.
 fn undecided() -> i64 {
     [
         Counter::RacedMaxCids,
         Counter::RacedOp,
         Counter::RacedAffinity,
-        Counter::OpTooManyUsers,
     ]
     .into_iter()
     .map(count)
@@ -810,6 +804,7 @@ pub fn show_report(f: &mut fmt::Formatter<'_>, wd: Watchdog) -> fmt::Result {
     writeln!(f, "checked_switches {}", checked_switches())?;
     writeln!(f, "checked_fork_exit {}", checked_ops())?;
     writeln!(f, "undecided {}", undecided())?;
+    writeln!(f, "op_users_max {}", OP_USERS)?;
     for (i, name) in NAMES.iter().enumerate() {
         writeln!(f, "{} {}", name, count_at(i))?;
     }
@@ -832,7 +827,8 @@ pub fn show_mismatches(f: &mut fmt::Formatter<'_>) -> fmt::Result {
             .unwrap_or(Ok(()))?;
     }
     for slot in &OP_SLOTS {
-        slot.read(|e, seq| show_op(f, e, seq)).unwrap_or(Ok(()))?;
+        slot.read(|e, seq| show_op(f, &e.head, &e.pre, &e.post, seq))
+            .unwrap_or(Ok(()))?;
     }
     Ok(())
 }
@@ -874,46 +870,53 @@ fn show_switch(f: &mut fmt::Formatter<'_>, e: &Entry, seq: i64) -> fmt::Result {
     }
 }
 
-fn show_op(f: &mut fmt::Formatter<'_>, e: &OpEntry, seq: i64) -> fmt::Result {
+fn show_op(
+    f: &mut fmt::Formatter<'_>,
+    h: &OpHead,
+    pre: &OpSnap,
+    post: &OpSnap,
+    seq: i64,
+) -> fmt::Result {
     write!(
         f,
         "#{} {} ({:?}) on cpu {}: pid {} mm {:#x}; mode {} -> {}, users {} -> {}, max_cids {} -> {}, pcpu_thrs {} -> {}, bitmap {:#x} -> {:#x}",
         seq,
-        if e.exit { "exit" } else { "fork" },
-        e.kind,
-        e.pre.cpu,
-        e.pre.t.pid,
-        e.pre.mm.mm,
-        mode_name(e.pre.mm.mode),
-        mode_name(e.post.mm.mode),
-        e.pre.mm.users,
-        e.post.mm.users,
-        e.pre.mm.max_cids,
-        e.post.mm.max_cids,
-        e.pre.pcpu_thrs,
-        e.post.pcpu_thrs,
-        e.pre.mm.cidmask,
-        e.post.mm.cidmask,
+        if h.exit { "exit" } else { "fork" },
+        h.kind,
+        pre.cpu,
+        pre.t.pid,
+        pre.mm.mm,
+        mode_name(pre.mm.mode),
+        mode_name(post.mm.mode),
+        pre.mm.users,
+        post.mm.users,
+        pre.mm.max_cids,
+        post.mm.max_cids,
+        pre.pcpu_thrs,
+        post.pcpu_thrs,
+        pre.mm.cidmask,
+        post.mm.cidmask,
     )?;
-    if let Some(d) = e.diff {
+    if let Some(d) = h.diff {
         write!(
             f,
             "; differs: {:?} model {:#x} C {:#x}",
             d.field, d.want, d.got
         )?;
     }
-    if let Some((at_return, o)) = e.broken {
+    if let Some((at_return, o)) = h.broken {
         let at = if at_return { "return" } else { "entry" };
         write!(f, "; invariant broken at {}: {:?}", at, o)?;
     }
     write!(
         f,
         " | task tid {} {} -> {} |",
-        e.pre.t.tid,
-        FmtCid(e.pre.t.cid),
-        FmtCid(e.post.t.cid)
+        pre.t.tid,
+        FmtCid(pre.t.cid),
+        FmtCid(post.t.cid)
     )?;
-    for (c, (a, b)) in e.pre.kept_cpus().iter().zip(e.post.kept_cpus()).enumerate() {
+    for (c, a) in pre.possible_cpus() {
+        let b = &post.cpus[c];
         write!(
             f,
             " CPU{}:{}->{}",
@@ -923,7 +926,7 @@ fn show_op(f: &mut fmt::Formatter<'_>, e: &OpEntry, seq: i64) -> fmt::Result {
         )?;
     }
     write!(f, " |")?;
-    for u in e.post.kept_users() {
+    for u in post.kept_users() {
         write!(f, " tid {}:{}", u.tid, FmtCid(u.cid))?;
     }
     writeln!(f)

@@ -53,8 +53,8 @@ pub fn describe(s: &StallSnap, w: &mut impl Write) -> fmt::Result {
         s.pcpu_thrs,
         FmtBitmap(s.cidmask, s.nr_possible)
     )?;
-    for (c, cid) in s.pcpu_cids().iter().enumerate() {
-        write!(w, " CPU{}:{}", c, FmtCid(*cid))?;
+    for (c, cid) in s.possible_pcpu_cids() {
+        write!(w, " CPU{}:{}", c, FmtCid(cid))?;
     }
     writeln!(w)?;
     write!(w, "  threads:")?;

@@ -25,6 +25,7 @@ fn pre() -> SwitchSnap {
     SwitchSnap {
         cpu: 1,
         nr_possible: 4,
+        possible: 0b1111,
         prev: task(1),
         next: task(2),
         mm: MmSnap {
@@ -127,9 +128,12 @@ fn wrong_owner_flags_are_a_mismatch_even_when_allocating() {
 }
 
 #[test]
-fn too_many_cpus_is_unsupported() {
+fn a_switch_on_a_cpu_that_is_not_possible_is_unsupported() {
     let mut a = pre();
-    a.nr_possible = 64;
+    a.possible = 0b1101;
+    a.nr_possible = 3;
+    assert_eq!(check_switch(Variant::V7_3, &a, &a), Verdict::Unsupported);
+    a.cpu = 64;
     assert_eq!(check_switch(Variant::V7_3, &a, &a), Verdict::Unsupported);
 }
 
@@ -451,6 +455,7 @@ fn max_cids_read_out_of_order_is_a_mismatch() {
     // with 5.  Schedout saw 5 and schedin 3: time runs backwards.
     let mut a = pre();
     a.nr_possible = 8;
+    a.possible = 0xff;
     a.prev = task(3 | MM_CID_TRANSIT);
     a.next = task(4);
     a.mm.pcpu_cid = 3 | MM_CID_TRANSIT;
@@ -509,6 +514,7 @@ fn stall() -> StallSnap {
     let mut s = StallSnap {
         cpu: 2,
         nr_possible: 4,
+        possible: 0b1111,
         spin_ns: 63_000_000,
         next: TaskSnap {
             tid: 100,
@@ -600,6 +606,7 @@ fn converge_into_a_cid_freed_meanwhile() -> (SwitchSnap, SwitchSnap) {
     let mut a = pre();
     a.cpu = 5;
     a.nr_possible = 8;
+    a.possible = 0xff;
     a.prev.mm = 0;
     a.prev.cid = MM_CID_UNSET;
     a.mm.max_cids = 3;
@@ -637,4 +644,43 @@ fn converge_into_a_cid_not_below_max_cids_is_a_mismatch() {
         check_switch(Variant::V7_3, &a, &b),
         Verdict::Mismatch(_)
     ));
+}
+
+#[test]
+fn switch_on_cpu_63_of_64_agrees_and_a_wrong_one_does_not() {
+    // A 64-CPU machine, per CPU mode: CPU63 keeps its CID 40 for next.
+    let mut a = pre();
+    a.cpu = 63;
+    a.possible = u64::MAX;
+    a.nr_possible = 64;
+    a.mm.mode = MM_CID_ONCPU;
+    a.mm.max_cids = 48;
+    a.mm.users = 60;
+    a.mm.pcpu_cid = cid_to_cpu_cid(40);
+    a.mm.cidmask = 1 << 40;
+    a.prev = task(cid_to_cpu_cid(40));
+    a.next = task(MM_CID_UNSET);
+    let mut b = a;
+    b.next.cid = cid_to_cpu_cid(40);
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &b),
+        agree(SwitchKind::CpuOwned, Path::HandOver)
+    );
+    b.next.cid = cid_to_cpu_cid(41);
+    assert!(is_mismatch(check_switch(Variant::V7_3, &a, &b)));
+}
+
+#[test]
+fn switch_past_a_hole_in_the_possible_mask_agrees() {
+    // Possible CPUs 0-3 and 8-11: CIDs stay below 8, CPU numbers do not.
+    let mut a = pre();
+    a.cpu = 9;
+    a.possible = 0x0f0f;
+    a.nr_possible = 8;
+    let mut b = a;
+    b.mm.pcpu_cid = 2;
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &b),
+        agree(SwitchKind::TaskOwned, Path::Kept)
+    );
 }

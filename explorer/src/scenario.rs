@@ -122,16 +122,16 @@ impl Config {
 
     /// Check the sizes against the model's fixed arrays.
     pub fn validate(&self) -> Result<(), String> {
-        if !(1..=MAX_CPUS as u32).contains(&self.cpus) {
-            return Err(format!("--cpus must be 1..={}", MAX_CPUS));
+        if !(1..=SMALL_CPUS as u32).contains(&self.cpus) {
+            return Err(format!("--cpus must be 1..={}", SMALL_CPUS));
         }
-        if !(1..=MAX_TASKS as u32).contains(&self.tasks) {
-            return Err(format!("--tasks must be 1..={}", MAX_TASKS));
+        if !(1..=SMALL_TASKS as u32).contains(&self.tasks) {
+            return Err(format!("--tasks must be 1..={}", SMALL_TASKS));
         }
-        if self.tasks as usize + usize::from(self.forks) > MAX_TASKS {
+        if self.tasks as usize + usize::from(self.forks) > SMALL_TASKS {
             return Err(format!(
                 "--tasks plus --forks must be at most {}",
-                MAX_TASKS
+                SMALL_TASKS
             ));
         }
         if self.start == Start::CpuMode && self.cpus < 2 {
@@ -144,12 +144,12 @@ impl Config {
     pub fn initial(&self) -> World {
         let mut w = World {
             s: Sched::new(self.variant, self.cpus),
-            spin: [None; MAX_CPUS],
+            spin: [None; SMALL_CPUS],
             task: [TaskState {
                 life: Life::Unborn,
                 op: Op::None,
                 sleeping: false,
-            }; MAX_TASKS],
+            }; SMALL_TASKS],
             forker: 0,
             forks_left: self.forks,
             exits_left: self.exits,
@@ -161,7 +161,7 @@ impl Config {
         let ncpu = self.cpus as usize;
         // T0 execs: the first user of a fresh mm, running on CPU0.
         let t0 = s.new_task(0).expect("room for T0");
-        s.rq_curr[0] = Some(0);
+        s.set_curr(0, Some(0));
         sched_mm_cid_fork(s, 0, t0, t0).expect("first user gets CID 0");
         let setup_fork = |s: &mut Sched| {
             let t = s.new_task(0).expect("room for a setup task");
@@ -189,7 +189,7 @@ impl Config {
                     let back = s.curr(cpu);
                     switch_in(s, cpu, t);
                     sched_mm_cid_exit(s, cpu, t, t);
-                    s.rq_curr[cpu] = None;
+                    s.set_curr(cpu, None);
                     if let Some(b) = back {
                         switch_in(s, cpu, b);
                     }
@@ -211,6 +211,6 @@ impl Config {
 fn switch_in(s: &mut Sched, cpu: usize, t: TaskId) {
     let prev = s.curr(cpu);
     s.tasks[t].cpu = cpu as u8;
-    s.rq_curr[cpu] = Some(t as u8);
+    s.set_curr(cpu, Some(t));
     mm_cid_switch_to(s, cpu, prev, Some(t)).expect("setup schedule-in finds a CID");
 }

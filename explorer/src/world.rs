@@ -174,9 +174,9 @@ pub struct World {
     /// The model.
     pub s: Sched,
     /// `Some` while the CPU spins in `mm_get_cid()` under its runqueue lock.
-    pub spin: [Option<Spin>; MAX_CPUS],
+    pub spin: [Option<Spin>; SMALL_CPUS],
     /// Scheduler state of each task.
-    pub task: [TaskState; MAX_TASKS],
+    pub task: [TaskState; SMALL_TASKS],
     /// The task that forks.
     pub forker: u8,
     /// Forks left in the budget.
@@ -312,7 +312,7 @@ impl World {
                 }
                 if t == usize::from(self.forker)
                     && self.forks_left > 0
-                    && self.s.nr_tasks < MAX_TASKS
+                    && self.s.nr_tasks < SMALL_TASKS
                 {
                     out.push(Action::Fork {
                         task,
@@ -416,7 +416,7 @@ impl World {
             self.s.tasks[n].cpu = cpu as u8;
             self.task[n].sleeping = false;
         }
-        self.s.rq_curr[cpu] = next.map(|n| n as u8);
+        self.s.set_curr(cpu, next);
         if let Err(spin) = mm_cid_switch_to(&mut self.s, cpu, prev, next) {
             self.spin[cpu] = Some(spin);
         }
@@ -429,7 +429,10 @@ impl World {
 
     fn fork(&mut self, task: usize, child: usize) {
         let cpu = self.running_on(task).expect("forking task runs");
-        let c = self.s.new_task(cpu).expect("fork enabled below MAX_TASKS");
+        let c = self
+            .s
+            .new_task(cpu)
+            .expect("fork enabled below SMALL_TASKS");
         debug_assert_eq!(c, child);
         self.forks_left -= 1;
         let child = child as u8;
@@ -530,7 +533,7 @@ impl World {
         if let Some(f) = self.s.fault {
             return Some(Violation::Fault(f));
         }
-        let mut seen: [Option<u8>; MAX_CPUS] = [None; MAX_CPUS];
+        let mut seen: [Option<u8>; SMALL_CPUS] = [None; SMALL_CPUS];
         for t in 0..self.s.nr_tasks {
             if self.runs_free(t).is_none() {
                 continue;
