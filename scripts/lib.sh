@@ -32,6 +32,30 @@ step() {
 	log "${what}: done in $((SECONDS - t0)) s"
 }
 
+# This machine in one line: CPUs, memory, distribution.
+machine_line() {
+	local model mem
+	model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+	mem=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
+	echo "$(nproc) CPUs (${model:-unknown}), ${mem} GiB, $(. /etc/os-release && echo "${PRETTY_NAME}")"
+}
+
+# record_measurement TITLE COMMAND TEXT: append TEXT, what COMMAND
+# measured, to docs/measurements.md with the date, the commit and the
+# machine.  The scripts that measure call it; nobody retypes figures.
+record_measurement() {
+	local f=${MMCID_TOP}/docs/measurements.md commit
+	commit=$(git -C "${MMCID_TOP}" describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+	{
+		printf '\n### %s\n\n' "$1"
+		printf -- '- command: `%s`\n' "$2"
+		printf -- '- date: %s, commit: %s\n' "$(date -u '+%F %H:%M UTC')" "${commit}"
+		printf -- '- machine: %s\n\n' "$(machine_line)"
+		printf '```\n%s\n```\n' "$3"
+	} >>"${f}"
+	log "recorded in ${f}"
+}
+
 # The URI of the Debian mirror this system already uses for its own release,
 # as apt itself resolves it.  Nothing is hard-coded.
 debian_mirror() {

@@ -10,7 +10,12 @@ set -euo pipefail
 
 usage() {
 	cat <<EOF
-Usage: $0 [--cpus N]
+Usage: $0 [--cpus N] [--seconds S] [--record]
+
+--cpus N     guest vCPUs (default 4)
+--seconds S  the kselftest's time per variant (default 10)
+--record     append the verdict and the kselftest's counts to
+             docs/measurements.md (command, date, commit, machine)
 
 Environment: KDIR (a built Rust-enabled tree instead of the cached one),
 MMCID_CACHE (default ~/.cache/mmcid-rs).
@@ -18,13 +23,22 @@ EOF
 }
 
 CPUS=4
+SECS=10
+RECORD=0
+ARGS="$*"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpus) CPUS=${2:?}; shift 2 ;;
+	--seconds) SECS=${2:?}; shift 2 ;;
+	--record) RECORD=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
+case "${SECS}" in
+''|*[!0-9]*) die "--seconds wants a number of seconds from 1 to 100, not '${SECS}'" ;;
+esac
+[ "${SECS}" -ge 1 ] && [ "${SECS}" -le 100 ] || die "--seconds wants 1 to 100, not ${SECS}"
 
 t0=${SECONDS}
 step "run: dependencies" "${MMCID_TOP}/scripts/setup-deps.sh"
@@ -40,11 +54,15 @@ out=$(mktemp)
 trap 'rm -f "${out}"' EXIT
 rc=0
 "${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus "${CPUS}" -- \
-	env MMCID_RS_SECONDS=10 ./scripts/guest-kselftest.sh v7.3 pass | tee "${out}" || rc=$?
+	env MMCID_RS_SECONDS="${SECS}" ./scripts/guest-kselftest.sh v7.3 pass | tee "${out}" || rc=$?
 verdict=$(grep '^mmcid_rs: ' "${out}" | tail -1 || true)
 log "run: finished in $((SECONDS - t0)) s"
 if [ "${rc}" = 0 ] && [ -n "${verdict}" ]; then
 	echo "${verdict}"
+	if [ "${RECORD}" = 1 ]; then
+		record_measurement "make run on ${CPUS} vCPUs" "scripts/run.sh ${ARGS}" \
+			"$(grep -E '^#  RUN|^# .* rounds; |^(not )?ok [0-9]|^mmcid_rs: ' "${out}")"
+	fi
 else
 	echo "${verdict:-mmcid_rs: FAIL: the VM run failed (see the log above)}"
 	exit 1

@@ -133,6 +133,9 @@ if want vm; then
 		"${GUEST[@]}" ./scripts/guest-check.sh --reload 20
 	check "vm: kselftest skips without the module, passes with it (v7.3)" \
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh v7.3 pass
+	check "vm: 16 possible CPUs, 12 offline: kselftest passes, nothing unsupported (v7.3)" \
+		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --timeout 180 --append possible_cpus=16 -- \
+		env MMCID_RS_SECONDS=2 ./scripts/guest-kselftest.sh v7.3 pass
 	check "vm: kselftest fails against the pre-fix model" \
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh pre-fix fail
 	check "vm: kselftest fails on a duplicate and an out-of-range CID" \

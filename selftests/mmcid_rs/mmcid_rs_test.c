@@ -28,7 +28,7 @@
 #define REPORT "/sys/kernel/debug/mmcid_rs/report"
 #define RESET "/sys/kernel/debug/mmcid_rs/reset"
 #define STATUS "/sys/kernel/debug/mmcid_rs/status"
-#define MAX_SAMPLERS 64
+#define MAX_SAMPLERS 256
 
 /* struct rseq as the kernel lays it out; libc headers may predate mm_cid. */
 struct rseq_abi {
@@ -76,17 +76,28 @@ struct pattern {
 	uint32_t bad_cid, dup_cid;
 };
 
+/*
+ * num_possible_cpus(), the bound on CIDs: the weight of the possible mask,
+ * a list of ranges that may have holes ("0-3,8-11").
+ */
 static int possible_cpus(void)
 {
 	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
-	int lo = 0, hi = -1;
+	int lo, hi, n = 0, c;
 
 	if (!f)
 		return -1;
-	if (fscanf(f, "%d-%d", &lo, &hi) < 1)
-		hi = -1;
+	while (fscanf(f, "%d", &lo) == 1) {
+		hi = lo;
+		c = fgetc(f);
+		if (c == '-' && fscanf(f, "%d", &hi) == 1)
+			c = fgetc(f);
+		n += hi - lo + 1;
+		if (c != ',')
+			break;
+	}
 	fclose(f);
-	return hi < 0 ? lo + 1 : hi + 1;
+	return n ? n : -1;
 }
 
 static void pin(int cpu)
@@ -290,6 +301,27 @@ FIXTURE(mmcid) {
 	int seconds;
 };
 
+/* Threads created per round; 0: one per online CPU. */
+FIXTURE_VARIANT(mmcid) {
+	int threads;
+};
+
+/*
+ * An mm with 201 users: every CPU's CID taken by many threads in turn, and
+ * forks and exits whose snapshots hold 200 users.
+ */
+FIXTURE_VARIANT_ADD(mmcid, two_hundred_threads) {
+	.threads = 200,
+};
+
+/*
+ * The BPF CI pattern: one user more than CPUs, then back to one. Last, so
+ * that the module's report afterwards (make run's verdict) is this one's.
+ */
+FIXTURE_VARIANT_ADD(mmcid, one_per_cpu) {
+	.threads = 0,
+};
+
 FIXTURE_SETUP(mmcid)
 {
 	int online = sysconf(_SC_NPROCESSORS_ONLN);
@@ -306,7 +338,9 @@ FIXTURE_SETUP(mmcid)
 	self->p.nr_cpus = possible_cpus();
 	ASSERT_GT(self->p.nr_cpus, 0);
 	/* With main, one more user than CPUs: past max_cids every round. */
-	self->p.nr_threads = online < MAX_SAMPLERS ? online : MAX_SAMPLERS;
+	self->p.nr_threads = variant->threads ? variant->threads : online;
+	if (self->p.nr_threads > MAX_SAMPLERS)
+		self->p.nr_threads = MAX_SAMPLERS;
 	self->seconds = getenv("MMCID_RS_SECONDS") ? atoi(getenv("MMCID_RS_SECONDS")) : 5;
 	ASSERT_GT(self->seconds, 0) TH_LOG("MMCID_RS_SECONDS must be 1 to 100");
 	ASSERT_LE(self->seconds, 100) TH_LOG("MMCID_RS_SECONDS must be 1 to 100");
