@@ -10,7 +10,10 @@ set -euo pipefail
 
 usage() {
 	cat <<EOF
-Usage: $0 [--cpus N]
+Usage: $0 [--cpus N] [--force]
+
+  --force   load the module with force=1: check a kernel whose mm_cid code
+            is not what the model mirrors (docs/version-guard.md)
 
 Environment: KDIR (a built Rust-enabled tree instead of the cached one),
 MMCID_CACHE (default ~/.cache/mmcid-rs).
@@ -18,9 +21,11 @@ EOF
 }
 
 CPUS=4
+FORCE=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpus) CPUS=${2:?}; shift 2 ;;
+	--force) FORCE=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -40,7 +45,7 @@ out=$(mktemp)
 trap 'rm -f "${out}"' EXIT
 rc=0
 "${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus "${CPUS}" -- \
-	env MMCID_RS_SECONDS=10 ./scripts/guest-kselftest.sh v7.3 pass | tee "${out}" || rc=$?
+	env MMCID_RS_SECONDS=10 ${FORCE:+MMCID_RS_FORCE=1} ./scripts/guest-kselftest.sh v7.3 pass | tee "${out}" || rc=$?
 verdict=$(grep '^mmcid_rs: ' "${out}" | tail -1 || true)
 log "run: finished in $((SECONDS - t0)) s"
 if [ "${rc}" = 0 ] && [ -n "${verdict}" ]; then
