@@ -351,6 +351,8 @@ def main():
                    help="list the items of TREE that differ from SET, one a line")
     g.add_argument("--check-list", action="store_true",
                    help="fail unless the sets hold exactly what model/ says it mirrors")
+    g.add_argument("--files", action="store_true",
+                   help="list the files of a tree that the fingerprints cover")
     p.add_argument("--emit-rust", action="store_true",
                    help="with --check: print the module's generated Rust on stdout")
     a = p.parse_args()
@@ -361,6 +363,9 @@ def main():
         return 0
     if a.check:
         return check(a.check, a.emit_rust)
+    if a.files:
+        print("\n".join(FILES))
+        return 0
     if a.differs:
         s, root = a.differs
         if s not in set_names():
