@@ -22,6 +22,8 @@ pub mod model;
 pub mod check;
 #[path = "module/ffi.rs"]
 pub mod ffi;
+#[path = "module/guard.rs"]
+pub mod guard;
 #[path = "module/op.rs"]
 pub mod op;
 #[path = "module/report.rs"]
@@ -29,12 +31,24 @@ pub mod report;
 #[path = "module/stall.rs"]
 pub mod stall;
 
+/// What the build found comparing the tree it built against with
+/// `model/fingerprints/` (Kbuild runs scripts/fingerprint.py).
+mod guard_generated {
+    include!("guard_generated.rs");
+}
+
 module! {
     type: MmcidRs,
     name: "mmcid_rs",
     authors: ["mmcid-rs developers"],
     description: "Cross-check of the mm_cid ownership code against a Rust model",
     license: "GPL",
+    params: {
+        force: bool {
+            default: false,
+            description: "check even if the mm_cid code of the tree built against is not what the variant mirrors",
+        },
+    },
 }
 
 // Implemented by glue/, declared in include/mmcid_rs.h.
@@ -76,6 +90,15 @@ static VARIANT: kernel::sync::atomic::Atomic<i32> = kernel::sync::atomic::Atomic
 fn variant() -> model::Variant {
     let i = VARIANT.load(kernel::sync::atomic::Relaxed);
     model::Variant::ALL[usize::try_from(i).unwrap_or(0)]
+}
+
+/// Is the mm_cid code of the tree built against what `v` mirrors?
+fn guard(v: model::Variant) -> guard::Status {
+    guard::Status(guard::check(
+        guard_generated::DIFFERS,
+        guard_generated::BASE,
+        v.name(),
+    ))
 }
 
 /// Called by glue/hooks.c at the entry of finish_task_switch(), runqueue
@@ -152,11 +175,11 @@ impl Files {
     fn status(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // SAFETY: mmcid_param_pid() only reads an int module parameter.
         let pid = unsafe { mmcid_param_pid() };
-        report::show_status(f, variant().name(), pid, watchdog())
+        report::show_status(f, variant().name(), guard(variant()), pid, watchdog())
     }
 
     fn report(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        report::show_report(f, watchdog())
+        report::show_report(f, guard(variant()), watchdog())
     }
 
     fn mismatches(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -255,6 +278,21 @@ impl kernel::Module for MmcidRs {
             );
             return Err(EINVAL);
         }
+        let status = guard(v);
+        if let guard::Status(Err(m)) = status {
+            if !module_parameters::force.value() {
+                // The tree may be what another variant mirrors: say which.
+                let other = guard::matching(guard_generated::DIFFERS);
+                pr_err!(
+                    "variant={}: {} (the tree this module was built against); force=1 checks anyway{}{}\n",
+                    v.name(),
+                    format_args!("{m}"),
+                    if other.is_some() { ", or variant=" } else { "" },
+                    other.unwrap_or("")
+                );
+                return Err(EINVAL);
+            }
+        }
         let idx = model::Variant::ALL
             .iter()
             .position(|&x| x == v)
@@ -286,10 +324,11 @@ impl kernel::Module for MmcidRs {
         // mmcid_watchdog_stop() in drop() shuts the timers down before they go.
         unsafe { mmcid_watchdog_start(stall_ms) };
         pr_info!(
-            "loaded: checking mm_cid against model {} on {} possible CPUs, live lock watchdog at {} ms\n",
+            "loaded: checking mm_cid against model {} on {} possible CPUs, live lock watchdog at {} ms; {}\n",
             v.name(),
             kernel::cpu::nr_cpu_ids(),
-            stall_ms
+            stall_ms,
+            format_args!("{status}")
         );
         Ok(Self {
             _files: files,
@@ -306,9 +345,10 @@ impl Drop for MmcidRs {
         // SAFETY: the hooks were registered in init(), which succeeded.
         unsafe { mmcid_hooks_unregister() };
         pr_info!(
-            "unloaded: {} context switches and {} forks and exits agreed with the model\n",
+            "unloaded: {} context switches and {} forks and exits agreed with the model; {}\n",
             report::agreed(),
-            report::agreed_ops()
+            report::agreed_ops(),
+            format_args!("{}", guard(variant()))
         );
     }
 }

@@ -4,11 +4,11 @@
 //! `__always_inline` bit helpers at the top of the mm_cid part of
 //! kernel/sched/sched.h, in the same order.
 
-/// The CID is not set (`MM_CID_UNSET`, BIT(31)).
+/// Mirrors `MM_CID_UNSET`: the CID is not set, BIT(31).
 pub const MM_CID_UNSET: u32 = 1 << 31;
-/// The CID is owned by a CPU (`MM_CID_ONCPU`, BIT(30)).
+/// Mirrors `MM_CID_ONCPU`: the CID is owned by a CPU, BIT(30).
 pub const MM_CID_ONCPU: u32 = 1 << 30;
-/// The CID is only borrowed during a mode transition (`MM_CID_TRANSIT`, BIT(29)).
+/// Mirrors `MM_CID_TRANSIT`: the CID is only borrowed during a mode transition, BIT(29).
 pub const MM_CID_TRANSIT: u32 = 1 << 29;
 
 /// Mirrors `cid_on_cpu()`.

@@ -19,9 +19,16 @@ pub mod op;
 #[path = "stall.rs"]
 pub mod stall;
 
+#[path = "guard.rs"]
+pub mod guard;
+
 #[cfg(test)]
 mod tests;
 
 #[cfg(test)]
 #[path = "op_tests.rs"]
 mod op_tests;
+
+#[cfg(test)]
+#[path = "guard_tests.rs"]
+mod guard_tests;

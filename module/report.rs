@@ -583,6 +583,7 @@ pub struct Watchdog {
 pub fn show_status(
     f: &mut fmt::Formatter<'_>,
     variant: &str,
+    guard: super::guard::Status,
     pid: i32,
     wd: Watchdog,
 ) -> fmt::Result {
@@ -592,6 +593,7 @@ pub fn show_status(
         "one process"
     };
     writeln!(f, "model variant: {}", variant)?;
+    writeln!(f, "{}", guard)?;
     writeln!(f, "checking: {} (pid filter {})", filter, pid)?;
     writeln!(f, "model cpus max: {}", super::model::MAX_CPUS)?;
     writeln!(
@@ -795,8 +797,15 @@ pub fn agreed_ops() -> i64 {
 }
 
 /// `key value` lines for programs (`report`).
-pub fn show_report(f: &mut fmt::Formatter<'_>, wd: Watchdog) -> fmt::Result {
+pub fn show_report(
+    f: &mut fmt::Formatter<'_>,
+    guard: super::guard::Status,
+    wd: Watchdog,
+) -> fmt::Result {
     writeln!(f, "agreed {}", agreed())?;
+    // Loaded with force=1 on mm_cid code the variant does not mirror; the
+    // status table says which.
+    writeln!(f, "forced {}", u8::from(guard.0.is_err()))?;
     writeln!(f, "watchdog_starts {}", wd.starts)?;
     writeln!(f, "watchdog_stops {}", wd.stops)?;
     writeln!(f, "agreed_fork_exit {}", agreed_ops())?;

@@ -9,6 +9,7 @@
 #         the out-of-range CID assertions (known-bad input for both);
 #   undecided  with every bound on "not decided" at 0 it must fail on
 #         the bounds (the fork pattern always leaves some undecided).
+# MMCID_RS_FORCE=1 loads with force=1 (the version guard, run.sh --force).
 set -u
 
 VARIANT=${1:-v7.3}
@@ -23,7 +24,7 @@ echo "$out" | grep -q 'SKIP.*mmcid_rs module not loaded' || {
 	echo "mmcid_rs: FAIL: the kselftest did not skip without the module"
 	exit 1
 }
-insmod ./mmcid-rs.ko variant="$VARIANT" || exit 1
+insmod ./mmcid-rs.ko variant="$VARIANT" ${MMCID_RS_FORCE:+force=1} || exit 1
 
 # fake_fails CID MESSAGE: the kselftest fails with MESSAGE when every
 # thread sees CID.
@@ -63,10 +64,11 @@ fi
 "$T"
 rc=$?
 verdict=$(report_verdict "$VARIANT")
+forced=$(report_forced)
 rmmod mmcid_rs
 case "$EXPECT:$rc" in
 pass:0) echo "$verdict; kselftest passed" ;;
-fail:0) echo "mmcid_rs: FAIL: kselftest passed against $VARIANT"; exit 1 ;;
-pass:*) echo "$verdict"; echo "mmcid_rs: FAIL: kselftest failed against $VARIANT"; exit 1 ;;
+fail:0) echo "mmcid_rs: FAIL: kselftest passed against $VARIANT$forced"; exit 1 ;;
+pass:*) echo "$verdict"; echo "mmcid_rs: FAIL: kselftest failed against $VARIANT$forced"; exit 1 ;;
 fail:*) echo "mmcid_rs: kselftest failed against $VARIANT, as it must" ;;
 esac

@@ -21,11 +21,20 @@ report_mismatches() {
 	echo $(( $(report_get mismatches) + $(report_get fork_exit_mismatches) ))
 }
 
+# "; forced: model mirrors 7.3, kernel differs in ..." from the status
+# table when the module was loaded with force=1 on a tree whose mm_cid
+# code is not what the variant mirrors (docs/version-guard.md); else
+# nothing.  Every verdict line ends with it.
+report_forced() {
+	[ "$(report_get forced)" = 1 ] || return 0
+	printf '; %s' "$(grep -m1 '^forced: ' /sys/kernel/debug/mmcid_rs/status)"
+}
+
 # The one-line verdict from the module's report: agreement on the checked
 # transitions of both mode directions, no mismatch, no live lock.  Prints
 # "mmcid_rs: ..." and fails when the verdict is not agreement.
 report_verdict() {
-	local variant=$1 agreed ops raced big mism to_cpu to_task locks walks
+	local variant=$1 agreed ops raced big mism to_cpu to_task locks walks forced
 	agreed=$(report_get agreed)
 	ops=$(report_get agreed_fork_exit)
 	raced=$(report_get undecided)
@@ -35,18 +44,19 @@ report_verdict() {
 	to_task=$(report_get exit_to_task)
 	locks=$(report_get live_locks)
 	walks=$(( $(report_get fixup_to_cpu) + $(report_get fixup_to_task) ))
+	forced=$(report_forced)
 	if [ "$mism" != 0 ]; then
 		head -20 /sys/kernel/debug/mmcid_rs/mismatches
-		echo "mmcid_rs: FAIL: C and Rust ($variant) disagree on $mism transitions (see the mismatches above)"
+		echo "mmcid_rs: FAIL: C and Rust ($variant) disagree on $mism transitions (see the mismatches above)$forced"
 		return 1
 	fi
 	if [ "$locks" != 0 ]; then
-		echo "mmcid_rs: FAIL: the watchdog named a live lock (see /sys/kernel/debug/mmcid_rs/live_lock)"
+		echo "mmcid_rs: FAIL: the watchdog named a live lock (see /sys/kernel/debug/mmcid_rs/live_lock)$forced"
 		return 1
 	fi
 	if [ "$agreed" -le 0 ] || [ "$to_cpu" -le 0 ] || [ "$to_task" -le 0 ] || [ "$walks" -le 0 ]; then
-		echo "mmcid_rs: FAIL: too little checked: $agreed switches, $to_cpu forks to per CPU mode, $to_task exits to per task mode, $walks fixup walks"
+		echo "mmcid_rs: FAIL: too little checked: $agreed switches, $to_cpu forks to per CPU mode, $to_task exits to per task mode, $walks fixup walks$forced"
 		return 1
 	fi
-	echo "mmcid_rs: C and Rust ($variant) agree on $((agreed + ops)) transitions ($agreed context switches, $ops forks and exits, $to_cpu switches to per CPU mode, $to_task back, $walks fixup walks agreed user by user; $raced not decided; $big forks and exits of mms over $(report_get op_users_max) users not compared)"
+	echo "mmcid_rs: C and Rust ($variant) agree on $((agreed + ops)) transitions ($agreed context switches, $ops forks and exits, $to_cpu switches to per CPU mode, $to_task back, $walks fixup walks agreed user by user; $raced not decided; $big forks and exits of mms over $(report_get op_users_max) users not compared)$forced"
 }

@@ -10,12 +10,14 @@ set -euo pipefail
 
 usage() {
 	cat <<EOF
-Usage: $0 [--cpus N] [--seconds S] [--record]
+Usage: $0 [--cpus N] [--seconds S] [--force] [--record]
 
---cpus N     guest vCPUs (default 4)
---seconds S  the kselftest's time per variant (default 10)
---record     append the verdict and the kselftest's counts to
-             docs/measurements.md (command, date, commit, machine)
+  --cpus N     guest vCPUs (default 4)
+  --seconds S  the kselftest's time per variant (default 10)
+  --force      load the module with force=1: check a kernel whose mm_cid
+               code is not what the model mirrors (docs/version-guard.md)
+  --record     append the verdict and the kselftest's counts to
+               docs/measurements.md (command, date, commit, machine)
 
 Environment: KDIR (a built Rust-enabled tree instead of the cached one),
 MMCID_CACHE (default ~/.cache/mmcid-rs).
@@ -25,11 +27,13 @@ EOF
 CPUS=4
 SECS=10
 RECORD=0
+FORCE=
 ARGS="$*"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpus) CPUS=${2:?}; shift 2 ;;
 	--seconds) SECS=${2:?}; shift 2 ;;
+	--force) FORCE=1; shift ;;
 	--record) RECORD=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -54,7 +58,7 @@ out=$(mktemp)
 trap 'rm -f "${out}"' EXIT
 rc=0
 "${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus "${CPUS}" -- \
-	env MMCID_RS_SECONDS="${SECS}" ./scripts/guest-kselftest.sh v7.3 pass | tee "${out}" || rc=$?
+	env MMCID_RS_SECONDS="${SECS}" ${FORCE:+MMCID_RS_FORCE=1} ./scripts/guest-kselftest.sh v7.3 pass | tee "${out}" || rc=$?
 verdict=$(grep '^mmcid_rs: ' "${out}" | tail -1 || true)
 log "run: finished in $((SECONDS - t0)) s"
 if [ "${rc}" = 0 ] && [ -n "${verdict}" ]; then

@@ -9,7 +9,7 @@ set -uo pipefail
 
 usage() {
 	cat <<EOF
-Usage: $0 [--only cargo|module|vm|mutant|reproduce|scripts]...
+Usage: $0 [--only cargo|module|vm|guard|mutant|reproduce|scripts]...
 
 Installs what is missing and builds (or reuses) the kernel first.
 Logs of each test go to \${MMCID_CACHE}/logs/test-*.
@@ -102,6 +102,73 @@ fake_tree_without_rust() {
 	echo "${d}"
 }
 
+# The version guard (docs/version-guard.md).  guard_changed_tree SRC DIR:
+# a copy of the C the fingerprints cover, with mm_cid_schedout() changed
+# (it keeps the TRANSIT CID it drops) and mm_cid_schedin() changed in
+# layout and comments only.
+FINGERPRINT=${MMCID_TOP}/scripts/fingerprint.py
+guard_changed_tree() {
+	local src=$1 d=$2 f
+	for f in $("${FINGERPRINT}" --files); do
+		mkdir -p "${d}/${f%/*}" && cp "${src}/${f}" "${d}/${f}" || return 1
+	done
+	f=${d}/kernel/sched/sched.h
+	[ "$(grep -c $'^\t\tprev->mm_cid.cid = MM_CID_UNSET;$' "${f}")" = 1 ] &&
+	[ "$(grep -c $'^\tcpu_cid = __this_cpu_read(mm->mm_cid.pcpu->cid);$' "${f}")" = 1 ] || {
+		echo "kernel/sched/sched.h of ${src} is not 7.3's"
+		return 1
+	}
+	sed -i -e $'s/^\t\tprev->mm_cid.cid = MM_CID_UNSET;$/\t\tprev->mm_cid.cid = cid;/' \
+	       -e $'s|^\tcpu_cid = __this_cpu_read(mm->mm_cid.pcpu->cid);$|\tcpu_cid  =  __this_cpu_read( mm->mm_cid.pcpu->cid ); /* layout */|' "${f}"
+}
+
+guard_matches_cache() {
+	local pre out
+	out=$("${FINGERPRINT}" --differs v7.3 "${KDIR}") || return 1
+	echo "${KDIR}: differs from v7.3 in: ${out:-nothing}"
+	[ -z "${out}" ] || return 1
+	if pre=$(kernel_dir pre-fix); then
+		out=$("${FINGERPRINT}" --differs pre-fix "${pre}") || return 1
+		echo "${pre}: differs from pre-fix in: ${out:-nothing}"
+		[ -z "${out}" ] || return 1
+	else
+		echo "no pre-fix kernel built: its set is not compared"
+	fi
+}
+
+guard_names_the_change() {
+	local d=${LOGDIR}/guard-tree out
+	rm -rf "${d}"
+	guard_changed_tree "${KDIR}" "${d}" || return 1
+	out=$("${FINGERPRINT}" --differs v7.3 "${d}") || return 1
+	echo "differs from v7.3 in: ${out}"
+	[ "${out}" = "mm_cid_schedout()" ]
+}
+
+# A copy of the repo whose module is built against the 7.3 tree but with
+# the guard comparing guard_changed_tree's copy (MMCID_GUARD_TREE): the
+# build names mm_cid_schedout(), the guest refuses the load and checks
+# with force=1, make clean removes the generated file.
+guard_module_refuses() {
+	local copy=${LOGDIR}/guard-repo tree=${LOGDIR}/guard-tree-vm out
+	rm -rf "${copy}" "${tree}"
+	guard_changed_tree "${KDIR}" "${tree}" || return 1
+	mkdir -p "${copy}" &&
+		tar -C "${MMCID_TOP}" --exclude=./target --exclude=./.mutants --exclude=./.git -cf - . |
+		tar -C "${copy}" -xf - || return 1
+	make -s -C "${copy}" KDIR="${KDIR}" clean >/dev/null
+	out=$(make -s -C "${copy}" KDIR="${KDIR}" MMCID_GUARD_TREE="${tree}" module 2>&1)
+	echo "${out}"
+	echo "${out}" | grep -qF 'mmcid_rs: mm_cid code differs from the model (v7.3) in mm_cid_schedout():' ||
+		{ echo "missing: the build's line naming mm_cid_schedout()"; return 1; }
+	# The guest's working directory is the one vng starts in.
+	(cd "${copy}" && ./scripts/run-vng.sh --kernel "${KDIR}" --timeout 180 -- \
+		./scripts/guest-guard.sh "mm_cid_schedout()") || return 1
+	make -s -C "${copy}" KDIR="${KDIR}" clean >/dev/null
+	[ ! -e "${copy}/guard_generated.rs" ] || { echo "make clean left guard_generated.rs"; return 1; }
+	rm -rf "${copy}" "${tree}"
+}
+
 t0=${SECONDS}
 if want cargo; then
 	check "rustfmt: all Rust sources (kernel .rustfmt.toml)" make -s -C "${MMCID_TOP}" rustfmtcheck
@@ -109,7 +176,7 @@ if want cargo; then
 		bash -c "cd '${MMCID_TOP}' && cargo clippy --locked --all-targets -- -D warnings"
 	cargo_tests
 fi
-if want module || want vm || want mutant || want scripts; then
+if want module || want vm || want guard || want mutant || want scripts; then
 	"${MMCID_TOP}/scripts/setup-deps.sh" || die "dependencies failed"
 	"${MMCID_TOP}/scripts/build-kernel.sh" >/dev/null || die "kernel build failed"
 	KDIR=$("${MMCID_TOP}/scripts/build-kernel.sh" --print-dir)
@@ -142,6 +209,14 @@ if want vm; then
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh v7.3 fake
 	check "vm: kselftest fails when not decided exceeds its bound" \
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh v7.3 undecided
+fi
+if want guard; then
+	check "guard: every \"Mirrors\" item of model/ is fingerprinted, nothing else" \
+		"${FINGERPRINT}" --check-list
+	check "guard: the cached 7.3 (and pre-fix) trees match model/fingerprints/" guard_matches_cache
+	check "guard: mm_cid_schedout() changed, mm_cid_schedin() re-laid out: only the first is named" \
+		guard_names_the_change
+	check "vm: guard: build names the change, load refused, force=1 says forced" guard_module_refuses
 fi
 # One mutant of the C that the kselftest's promises do not notice and the
 # module does (docs/mutants.md): its kernel is built once into the mutants'
