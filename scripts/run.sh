@@ -65,7 +65,7 @@ if [ "${rc}" = 0 ] && [ -n "${verdict}" ]; then
 	echo "${verdict}"
 	if [ "${RECORD}" = 1 ]; then
 		record_measurement "make run on ${CPUS} vCPUs" "scripts/run.sh ${ARGS}" \
-			"$(grep -E '^#  RUN|^# .* rounds; |^(not )?ok [0-9]|^mmcid_rs: ' "${out}")"
+			"$(grep -E '^#  RUN|^# .* rounds; |^# unsupported|^#   not compared|^(not )?ok [0-9]|^mmcid_rs: ' "${out}")"
 	fi
 else
 	echo "${verdict:-mmcid_rs: FAIL: the VM run failed (see the log above)}"

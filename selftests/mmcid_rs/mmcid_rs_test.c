@@ -69,6 +69,8 @@ struct slot {
 struct pattern {
 	int nr_cpus;		/* possible CPUs */
 	int nr_threads;		/* per round */
+	bool together;		/* threads wait for each other at start */
+	pthread_barrier_t start;	/* all of a round's threads exist */
 	struct slot slots[MAX_SAMPLERS];
 	/* results */
 	long samples, compared, discarded;
@@ -200,6 +202,14 @@ static void *round_thread(void *arg)
 
 	if (a->seed % 3 == 0 && !pthread_create(&leaf, NULL, leaf_thread, NULL))
 		pthread_join(leaf, NULL);
+	/*
+	 * One thread per CPU: every thread of the round is a user now, past
+	 * max_cids whatever the number of CPUs (on 16 vCPUs the first threads
+	 * used to exit before the last one was created). 200 threads pass it
+	 * anyway and, started together, would all exit together.
+	 */
+	if (p->together)
+		pthread_barrier_wait(&p->start);
 
 	for (i = 0; i < 4; i++) {
 		pin(rand_r(&a->seed) % online);
@@ -339,6 +349,7 @@ FIXTURE_SETUP(mmcid)
 	ASSERT_GT(self->p.nr_cpus, 0);
 	/* With main, one more user than CPUs: past max_cids every round. */
 	self->p.nr_threads = variant->threads ? variant->threads : online;
+	self->p.together = !variant->threads;
 	if (self->p.nr_threads > MAX_SAMPLERS)
 		self->p.nr_threads = MAX_SAMPLERS;
 	self->seconds = getenv("MMCID_RS_SECONDS") ? atoi(getenv("MMCID_RS_SECONDS")) : 5;
@@ -376,12 +387,16 @@ TEST_F_TIMEOUT(mmcid, fork_pattern_keeps_promises_and_c_agrees_with_rust, 120)
 	 * them, which brings the users back to one (switch to per task mode).
 	 */
 	while (time(NULL) < end) {
+		if (p->together)
+			ASSERT_EQ(0, pthread_barrier_init(&p->start, NULL, p->nr_threads));
 		for (i = 0; i < p->nr_threads; i++) {
 			args[i] = (struct thread_arg){ p, i, (unsigned int)(rounds * 64 + i + 1) };
 			ASSERT_EQ(0, pthread_create(&th[i], NULL, round_thread, &args[i]));
 		}
 		for (i = 0; i < p->nr_threads; i++)
 			pthread_join(th[i], NULL);
+		if (p->together)
+			pthread_barrier_destroy(&p->start);
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
 		rounds++;
