@@ -52,9 +52,10 @@ struct mmcid_switch_snap {
 /*
  * Users one fork or exit snapshot holds: it is taken with interrupts off
  * under mm_cid::lock, into storage reserved at load. An op of an mm with
- * more users is counted as such and not compared.
+ * more users is counted as such and not compared. With current and the
+ * task, 256 tasks: the model numbers them in a byte.
  */
-#define MMCID_OP_USERS		256
+#define MMCID_OP_USERS		254
 
 /* One task on mm_cid::user_list, read under mm_cid::lock. */
 struct mmcid_user_snap {

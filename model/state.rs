@@ -52,7 +52,7 @@ pub struct MmMmCid<const C: usize, const T: usize> {
 /// An hlist of task ids without allocation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct UserList<const T: usize> {
-    ids: [u16; T],
+    ids: [u8; T],
     len: u16,
 }
 
@@ -68,7 +68,7 @@ impl<const T: usize> UserList<T> {
     pub fn add_head(&mut self, t: TaskId) {
         let len = usize::from(self.len);
         self.ids.copy_within(0..len, 1);
-        self.ids[0] = t as u16;
+        self.ids[0] = t as u8;
         self.len += 1;
     }
 
@@ -133,7 +133,7 @@ pub enum Fault {
 /// # Invariants
 ///
 /// `possible` has bits below `C` only and `nr_possible_cpus` of them,
-/// `C <= MAX_CPUS`, `nr_tasks <= T <= u16::MAX`, and every [`TaskId`]
+/// `C <= MAX_CPUS`, `nr_tasks <= T <= 256`, and every [`TaskId`]
 /// stored in `rq_curr` or `mm_cid.user_list` is below `nr_tasks`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Sched<const C: usize = SMALL_CPUS, const T: usize = SMALL_TASKS> {
@@ -150,7 +150,7 @@ pub struct Sched<const C: usize = SMALL_CPUS, const T: usize = SMALL_TASKS> {
     /// `t->mm_cid` of each task of the mm.
     pub tasks: [SchedMmCid; T],
     /// `cpu_rq(cpu)->curr` if it is a task of this mm, else `None`.
-    pub rq_curr: [Option<u16>; C],
+    pub rq_curr: [Option<u8>; C],
     /// First fault the mirrored code ran into.
     pub fault: Option<Fault>,
     /// CIDs taken from the bitmap so far.  Not C state: the cross-check
@@ -166,7 +166,8 @@ pub struct Sched<const C: usize = SMALL_CPUS, const T: usize = SMALL_TASKS> {
 }
 
 impl<const C: usize, const T: usize> Sched<C, T> {
-    const SIZES_FIT: () = assert!(C <= MAX_CPUS && C > 0 && T <= u16::MAX as usize);
+    /// Task ids are stored in a byte; CPU masks are `u64`.
+    const SIZES_FIT: () = assert!(C <= MAX_CPUS && C > 0 && T <= 256);
 
     /// No CPU, no task: storage to [`Sched::reset`] before use (the kernel
     /// module keeps one per CPU in a static).
@@ -278,8 +279,8 @@ impl<const C: usize, const T: usize> Sched<C, T> {
     /// Make `t` the current task of `cpu`'s runqueue (`None`: another
     /// mm's task or idle).
     pub fn set_curr(&mut self, cpu: usize, t: Option<TaskId>) {
-        // INVARIANT: task ids are below T <= u16::MAX.
-        self.rq_curr[cpu] = t.map(|t| t as u16);
+        // INVARIANT: task ids are below T <= 256.
+        self.rq_curr[cpu] = t.map(|t| t as u8);
     }
 
     /// Record the first fault.

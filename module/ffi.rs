@@ -59,7 +59,7 @@ pub struct SwitchSnap {
 }
 
 /// `MMCID_OP_USERS`.
-pub const OP_USERS: usize = 256;
+pub const OP_USERS: usize = 254;
 
 /// `MMCID_MAX_CPUS` is the model's limit.
 pub use super::model::MAX_CPUS;

@@ -28,7 +28,7 @@ use super::model::*;
 use ::core::cell::UnsafeCell;
 
 /// The model a fork or exit check runs: every CPU the module loads on,
-/// every user a snapshot holds, current and the task.  About 3.4 KiB: the
+/// every user a snapshot holds, current and the task.  About 2.8 KiB: the
 /// callers keep one per CPU instead of on a probe's stack.
 pub type OpSched = Sched<MAX_CPUS, { OP_USERS + 2 }>;
 
