@@ -19,8 +19,9 @@ Creates DIR with debootstrap (once; reused when it exists), clones the
 repository's HEAD into DIR/src/mmcid-rs and runs 'make TARGET' there as
 root in a chroot, with /proc, /sys, /dev and /dev/kvm from the host.
 Its output is kept in \${MMCID_CACHE}/logs/fresh-TARGET-<time>.log; a
-'make run' that succeeds adds a row (total time, its dependency and kernel
-steps, commit, machine) to docs/measurements.md of this checkout.
+'make run' that succeeds adds a row (cold or warm, total time, its
+dependency and kernel steps, commit, machine) to docs/measurements.md of
+this checkout.  A run in a root whose cache a run before filled is warm.
 EOF
 }
 
@@ -93,7 +94,7 @@ record_run() {
 	kernel=$(step_seconds "${logf}" "run: kernel")
 	kmake=$(( $(step_seconds "${logf}" "kernel: make bzImage modules_prepare") +
 		  $(step_seconds "${logf}" "kernel: make modules") ))
-	row="| $(date -u +%F) | ${COMMIT} | $(mmss "${total}") | $(mmss "${deps}") | $(mmss "${kernel}") ($((100 * kernel / total))%) | $(mmss "${kmake}") | ${MACHINE} |"
+	row="| $(date -u +%F) | ${COMMIT} | ${CACHE_STATE} | $(mmss "${total}") | $(mmss "${deps}") | $(mmss "${kernel}") ($((100 * kernel / total))%) | $(mmss "${kmake}") | ${MACHINE} |"
 	if ! grep -q '^## Cold start on a fresh root' "${doc}"; then
 		cat >>"${doc}" <<-'EOF'
 
@@ -101,21 +102,25 @@ record_run() {
 
 		Written by `scripts/fresh-bookworm.sh --root DIR --target run` after a
 		`make run` that succeeded in a debootstrapped Debian 12 root with
-		nothing of the machine's but the Rust toolchain, so that every step
-		runs cold.  "deps" is the step `run: dependencies` (Debian packages,
-		qemu, bindgen, virtme-ng), "kernel" is `run: kernel` (fetch, unpack,
-		configure, build) with its share of the total, "make" the two make
-		steps within it; "load" is the 1-minute load average at the start.
+		nothing of the machine's but the Rust toolchain.  "cold" is the first
+		run in a new root, every step from nothing; "warm" a later one in the
+		same root, with its cache.  "deps" is the step `run: dependencies`
+		(Debian packages, qemu, bindgen, virtme-ng), "kernel" is `run: kernel`
+		(fetch, unpack, configure, build) with its share of the total, "make"
+		the two make steps within it; "load" is the 1-minute load average at
+		the start.
 
-		| date | commit | total | deps | kernel (share) | make | machine |
-		|---|---|---|---|---|---|---|
+		| date | commit | cache | total | deps | kernel (share) | make | machine |
+		|---|---|---|---|---|---|---|---|
 		EOF
 	fi
 	printf '%s\n' "${row}" >>"${doc}"
 	log "fresh: added to ${doc}: ${row}"
 }
 
-COMMIT=$(git -C "${ROOT}/src/mmcid-rs" log -1 --format='%h %s' | cut -c1-70)
+CACHE_STATE=cold
+[ -d "${ROOT}/root/.cache/mmcid-rs" ] && CACHE_STATE=warm
+COMMIT=$(git -C "${ROOT}/src/mmcid-rs" log -1 --format='%h %s' | cut -c1-60)
 MACHINE="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(free -g | awk '/^Mem:/ { print $2 }') GB, load $(cut -d' ' -f1 /proc/loadavg)"
 mkdir -p "${MMCID_CACHE}/logs"
 LOGF=${MMCID_CACHE}/logs/fresh-${TARGET}-$(date -u +%Y%m%dT%H%M%S).log
