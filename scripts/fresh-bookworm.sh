@@ -10,13 +10,15 @@ set -euo pipefail
 
 ROOT=
 TARGET=run
+REV=HEAD
 
 usage() {
 	cat <<EOF
-Usage: $0 --root DIR [--target run|test]
+Usage: $0 --root DIR [--target run|test] [--rev REV]
 
 Creates DIR with debootstrap (once; reused when it exists), clones the
-repository's HEAD into DIR/src/mmcid-rs and runs 'make TARGET' there as
+repository's HEAD (or REV, e.g. the commit before a change, to measure
+both) into DIR/src/mmcid-rs and runs 'make TARGET' there as
 root in a chroot, with /proc, /sys, /dev and /dev/kvm from the host.
 Its output is kept in \${MMCID_CACHE}/logs/fresh-TARGET-<time>.log; a
 'make run' that succeeds adds a row (cold or warm, total time, its
@@ -29,6 +31,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--root) ROOT=${2:?}; shift 2 ;;
 	--target) TARGET=${2:?}; shift 2 ;;
+	--rev) REV=${2:?}; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -75,6 +78,8 @@ fi
 
 rm -rf "${ROOT}/src/mmcid-rs"
 git clone -q "${MMCID_TOP}" "${ROOT}/src/mmcid-rs"
+git -C "${ROOT}/src/mmcid-rs" checkout -q "$(git -C "${MMCID_TOP}" rev-parse --verify "${REV}^{commit}")" ||
+	die "cannot check out ${REV} in ${ROOT}/src/mmcid-rs"
 
 mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
