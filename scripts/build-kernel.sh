@@ -38,6 +38,10 @@ v7.3|pre-fix) ;;
 *) die "unknown flavour '${FLAVOUR}' (want v7.3 or pre-fix)" ;;
 esac
 
+# What the guest does without (merged first), then what the module and
+# the kselftest need (merged last: it wins).  lib.sh's kernel_tree() keys
+# the cache by both.
+TRIM=${MMCID_TOP}/scripts/trim.config
 FRAGMENT=${MMCID_TOP}/selftests/mmcid_rs/config
 SRC_DIR=${MMCID_CACHE}/src
 
@@ -68,22 +72,12 @@ fetch_source() {
 	fi
 }
 
-# config_key v7.3: hash of what the configuration depends on.
-# config_key FLAVOUR: hash of that flavour's patches.
-config_key() {
-	if [ "$1" = v7.3 ]; then
-		{ echo "${SRC_VERSION} v7.3 vng-${VIRTME_NG_VERSION}"; cat "${FRAGMENT}"; } |
-			sha256sum | cut -c1-12
-	else
-		cat "${MMCID_TOP}/patches/$1"/*.patch | sha256sum | cut -c1-12
-	fi
-}
-
 # A patched flavour starts from the built v7.3 tree of the same config
 # when there is one, so that only what the patches touch is rebuilt.
 SEEDED=0
 prepare_tree() {
-	local tmp=${TREE}.tmp p base=${KEY}-v7.3
+	local tmp=${TREE}.tmp p base
+	base=$(kernel_tree v7.3 "${SRC_VERSION}")
 	mkdir -p "${TREE%/*}"
 	rm -rf "${tmp}"
 	if [ "${FLAVOUR}" != v7.3 ] && [ -f "${base}/.mmcid-built" ]; then
@@ -104,17 +98,9 @@ prepare_tree() {
 	mv "${tmp}" "${TREE}"
 }
 
-configure() {
-	local clog=${TREE}/.mmcid-config.log
-	(cd "${TREE}" && vng --kconfig) >"${clog}" 2>&1 ||
-		die "vng --kconfig failed in ${TREE}; log: ${clog}"
-	(cd "${TREE}" && scripts/kconfig/merge_config.sh -m .config "${FRAGMENT}") >>"${clog}" 2>&1 ||
-		die "merging ${FRAGMENT} failed; log: ${clog}"
-	make -C "${TREE}" -s olddefconfig
-	make -C "${TREE}" -s rustavailable >&2 ||
-		die "the Rust toolchain is not usable for this kernel (see above); run scripts/setup-deps.sh"
-	# Every option of the fragment must have survived olddefconfig.
-	local opt want got bad=0
+# check_fragment FILE: every option of FILE survived olddefconfig.
+check_fragment() {
+	local opt want got bad=0 line
 	while IFS= read -r line; do
 		case "${line}" in
 		CONFIG_*=*) opt=${line%%=*}; want=${line#*=} ;;
@@ -127,8 +113,21 @@ configure() {
 			warn "${opt}: wanted ${want}, config has ${got}"
 			bad=1
 		fi
-	done <"${FRAGMENT}"
-	[ "${bad}" = 0 ] || die "the config fragment ${FRAGMENT} did not apply; fix it or its dependencies"
+	done <"$1"
+	[ "${bad}" = 0 ] || die "the config fragment $1 did not apply; fix it or its dependencies"
+}
+
+configure() {
+	local clog=${TREE}/.mmcid-config.log
+	(cd "${TREE}" && vng --kconfig) >"${clog}" 2>&1 ||
+		die "vng --kconfig failed in ${TREE}; log: ${clog}"
+	(cd "${TREE}" && scripts/kconfig/merge_config.sh -m .config "${TRIM}" "${FRAGMENT}") >>"${clog}" 2>&1 ||
+		die "merging ${TRIM} and ${FRAGMENT} failed; log: ${clog}"
+	make -C "${TREE}" -s olddefconfig
+	make -C "${TREE}" -s rustavailable >&2 ||
+		die "the Rust toolchain is not usable for this kernel (see above); run scripts/setup-deps.sh"
+	check_fragment "${FRAGMENT}"
+	check_fragment "${TRIM}"
 }
 
 # Run make with its output in a log and a progress line every 30 s.
@@ -150,9 +149,7 @@ make_logged() {
 }
 
 step "kernel: fetching linux-source-${KERNEL_SERIES}" fetch_source
-KEY=${MMCID_CACHE}/kernel/${SRC_VERSION//[^A-Za-z0-9.+-]/_}-$(config_key v7.3)
-TREE=${KEY}-$(config_key "${FLAVOUR}" | cut -c1-6)-${FLAVOUR}
-[ "${FLAVOUR}" = v7.3 ] && TREE=${KEY}-${FLAVOUR}
+TREE=$(kernel_tree "${FLAVOUR}" "${SRC_VERSION}")
 if [ -f "${TREE}/.mmcid-built" ]; then
 	log "kernel: ${FLAVOUR} ${SRC_VERSION} already built in ${TREE}"
 	echo "${TREE}"
@@ -161,7 +158,7 @@ fi
 [ -d "${TREE}" ] || step "kernel: preparing ${TREE##*/}" prepare_tree
 # A seeded tree has the v7.3 tree's configuration, which has the same key.
 [ "${SEEDED}" = 1 ] || step "kernel: configuring" configure
-step "kernel: make bzImage modules_prepare (cold: about 20 min on 2 cores)" make_logged bzImage modules_prepare
+step "kernel: make bzImage modules_prepare (cold: about 8 min on 2 cores)" make_logged bzImage modules_prepare
 step "kernel: make modules (for Module.symvers)" make_logged modules
 touch "${TREE}/.mmcid-built"
 echo "${TREE}"

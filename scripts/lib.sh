@@ -100,13 +100,38 @@ EOF
 	fi
 }
 
-# The cached kernel build of a given flavour: "v7.3" or "pre-fix".
-# Its directory name is keyed by the source version and the config hash;
-# kernel_dir prints the newest one that finished building.
+# The version of the fetched linux-source .deb (fails before the first
+# fetch).
+source_version() {
+	local deb
+	deb=$(ls "${MMCID_CACHE}/src"/linux-source-"${KERNEL_SERIES}"_*.deb 2>/dev/null | tail -1)
+	[ -n "${deb}" ] && dpkg-deb -f "${deb}" Version
+}
+
+# kernel_tree FLAVOUR VERSION: where this checkout builds FLAVOUR ("v7.3"
+# or "pre-fix") of source VERSION, keyed by the version, the hash of what
+# configures it (vng's version, scripts/trim.config and
+# selftests/mmcid_rs/config) and, for a patched flavour, of its patches.
+kernel_tree() {
+	local key
+	key=$({ echo "$2 v7.3 vng-${VIRTME_NG_VERSION}"
+		cat "${MMCID_TOP}/scripts/trim.config" "${MMCID_TOP}/selftests/mmcid_rs/config"; } |
+	      sha256sum | cut -c1-12)
+	key=${MMCID_CACHE}/kernel/${2//[^A-Za-z0-9.+-]/_}-${key}
+	if [ "$1" = v7.3 ]; then
+		echo "${key}-v7.3"
+	else
+		echo "${key}-$(cat "${MMCID_TOP}/patches/$1"/*.patch | sha256sum | cut -c1-6)-$1"
+	fi
+}
+
+# kernel_dir FLAVOUR: this checkout's cached build of FLAVOUR (default
+# v7.3), if it finished building.  Trees of other configurations in the
+# cache (another checkout's) are never picked.
 kernel_dir() {
-	local flavour=${1:-v7.3} d
-	d=$(ls -1dt "${MMCID_CACHE}/kernel/"*"-${flavour}" 2>/dev/null |
-	    while read -r k; do [ -f "$k/.mmcid-built" ] && echo "$k" && break; done)
-	[ -n "$d" ] || return 1
-	echo "$d"
+	local v d
+	v=$(source_version) || return 1
+	d=$(kernel_tree "${1:-v7.3}" "${v}")
+	[ -f "${d}/.mmcid-built" ] || return 1
+	echo "${d}"
 }
