@@ -327,25 +327,27 @@ fn race(pre: &OpSnap, post: &OpSnap) -> Option<OpRace> {
     None
 }
 
-/// The model run of a fork (`exit == false`) or exit, in `s`.
+/// The model run of a fork (`exit == false`) or exit, in `s`: the task's
+/// id, and whether the run took a CID from the bitmap or found none there
+/// (then the C spun in `mm_get_cid()` until another CPU freed one).
 fn run(
     variant: Variant,
     pre: &OpSnap,
     exit: bool,
     replay: Option<u32>,
     s: &mut OpSched,
-) -> Result<(TaskId, TaskId), OpVerdict> {
+) -> Result<(TaskId, bool), OpVerdict> {
     let (cur, t) = build(variant, pre, s)?;
     s.replay_alloc = replay;
     let cpu = pre.cpu as usize;
+    let mut spun = false;
     if exit {
         sched_mm_cid_exit(s, cpu, t, cur);
     } else if sched_mm_cid_fork(s, cpu, cur, t).is_err() {
-        // The model's pool is empty: the C spun until another CPU freed
-        // a CID; replay what it found.
         s.tasks[t].cid = MM_CID_UNSET;
+        spun = true;
     }
-    Ok((cur, t))
+    Ok((t, spun || s.cid_allocs > 0))
 }
 
 fn kind(pre: &OpSnap, exit: bool, s: &OpSched) -> OpKind {
@@ -453,20 +455,21 @@ pub fn check_op(
         out.verdict = OpVerdict::Raced(r);
         return out;
     }
-    let t = match run(variant, pre, exit, None, s) {
-        Ok((_, t)) => t,
+    let (t, from_bitmap) = match run(variant, pre, exit, None, s) {
+        Ok(r) => r,
         Err(v) => {
             out.verdict = v;
             return out;
         }
     };
     let first = verdict(&mut out, s, t, pre, post, exit);
-    // The child's CID came from the shared bitmap (fork in per task mode):
-    // replay the number the C found; the rest must then agree.
-    if matches!(first, OpVerdict::Mismatch(..)) && !exit && s.cid_allocs > 0 {
+    // The child's CID came from the shared bitmap (fork in per task mode),
+    // or the model found it full where the C spun until another CPU freed
+    // a CID: replay the number the C found; the rest must then agree.
+    if matches!(first, OpVerdict::Mismatch(..)) && !exit && from_bitmap {
         let r = task_mm_cid(post.t.cid);
         if cid_on_task(post.t.cid) && r < pre.nr_possible && !owned_elsewhere(post, r) {
-            if let Ok((_, t)) = run(variant, pre, exit, Some(r), s) {
+            if let Ok((t, _)) = run(variant, pre, exit, Some(r), s) {
                 out.verdict = verdict(&mut out, s, t, pre, post, exit);
                 return out;
             }
