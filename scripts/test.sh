@@ -203,6 +203,11 @@ if want vm; then
 	check "vm: 16 possible CPUs, 12 offline: kselftest passes, nothing unsupported (v7.3)" \
 		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --timeout 180 --append possible_cpus=16 -- \
 		env MMCID_RS_SECONDS=2 ./scripts/guest-kselftest.sh v7.3 pass
+	check "vm: 301 users in one mm: forks and exits past 254 users counted as not compared" \
+		"${GUEST[@]}" ./scripts/guest-users.sh 300
+	check "vm: ... and with 100 threads that check fails (none past the bound)" \
+		must_fail 'no fork or exit of an mm over 254 users was counted' -- \
+		"${GUEST[@]}" ./scripts/guest-users.sh 100
 	check "vm: kselftest fails against the pre-fix model" \
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh pre-fix fail
 	check "vm: kselftest fails on a duplicate and an out-of-range CID" \
