@@ -208,10 +208,6 @@ if want vm; then
 	check "vm: ... and with 100 threads that check fails (none past the bound)" \
 		must_fail 'no fork or exit of an mm over 254 users was counted' -- \
 		"${GUEST[@]}" ./scripts/guest-users.sh 100
-	check "vm: 72 possible CPUs: the module refuses to load and names its limit of 64" \
-		must_fail 'nr_cpu_ids 72); the model holds at most 64: not loaded' -- \
-		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --timeout 120 --cpus 2 --append possible_cpus=72 -- \
-		sh -c 'if insmod ./mmcid-rs.ko; then rmmod mmcid_rs; echo loaded; exit 1; fi; dmesg | grep mmcid_rs; exit 1'
 	check "vm: kselftest fails against the pre-fix model" \
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh pre-fix fail
 	check "vm: kselftest fails on a duplicate and an out-of-range CID" \
