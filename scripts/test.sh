@@ -200,9 +200,6 @@ if want vm; then
 		"${GUEST[@]}" ./scripts/guest-check.sh --reload 20
 	check "vm: kselftest skips without the module, passes with it (v7.3)" \
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh v7.3 pass
-	check "vm: 16 possible CPUs, 12 offline: kselftest passes, nothing unsupported (v7.3)" \
-		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --timeout 180 --append possible_cpus=16 -- \
-		env MMCID_RS_SECONDS=2 ./scripts/guest-kselftest.sh v7.3 pass
 	check "vm: 301 users in one mm: forks and exits past 254 users counted as not compared" \
 		"${GUEST[@]}" ./scripts/guest-users.sh 300
 	check "vm: ... and with 100 threads that check fails (none past the bound)" \
