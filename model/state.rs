@@ -19,6 +19,20 @@ pub const SMALL_CPUS: usize = 8;
 /// Tasks of one mm in the explorer's and the tests' model (the default size).
 pub const SMALL_TASKS: usize = 16;
 
+/// Is `cpu` in the CPU mask `mask` (`cpumask_test_cpu()` on the first 64)?
+pub fn cpu_in(mask: u64, cpu: usize) -> bool {
+    cpu < MAX_CPUS && mask & (1 << cpu) != 0
+}
+
+/// The CPUs of `mask` in ascending order (`for_each_cpu()` on the first 64).
+pub fn cpus_in(mut mask: u64) -> impl Iterator<Item = usize> {
+    ::core::iter::from_fn(move || {
+        let cpu = mask.trailing_zeros() as usize;
+        mask &= mask.wrapping_sub(1);
+        (cpu < MAX_CPUS).then_some(cpu)
+    })
+}
+
 /// Index of a task in [`Sched::tasks`].
 pub type TaskId = usize;
 
@@ -267,13 +281,12 @@ impl<const C: usize, const T: usize> Sched<C, T> {
 
     /// The possible CPUs, in `for_each_possible_cpu()` order.
     pub fn possible_cpus(&self) -> impl Iterator<Item = usize> {
-        let possible = self.possible;
-        (0..C).filter(move |&cpu| possible & (1 << cpu) != 0)
+        cpus_in(self.possible)
     }
 
     /// Is `cpu` a possible CPU?
     pub fn cpu_possible(&self, cpu: usize) -> bool {
-        cpu < C && self.possible & (1 << cpu) != 0
+        cpu_in(self.possible, cpu)
     }
 
     /// Make `t` the current task of `cpu`'s runqueue (`None`: another

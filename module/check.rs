@@ -159,10 +159,7 @@ const NEXT: TaskId = 1;
 /// would call a switch that read such a value a mismatch.
 pub fn check_switch(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Verdict {
     let cpu = pre.cpu as usize;
-    if cpu >= MAX_CPUS
-        || pre.possible & (1 << cpu) == 0
-        || pre.possible.count_ones() != pre.nr_possible
-    {
+    if !cpu_in(pre.possible, cpu) || pre.possible.count_ones() != pre.nr_possible {
         return Verdict::Unsupported;
     }
     let sw = Switch::new(variant, pre);

@@ -63,6 +63,7 @@ pub const OP_USERS: usize = 254;
 
 /// `MMCID_MAX_CPUS` is the model's limit.
 pub use super::model::MAX_CPUS;
+use super::model::{cpu_in, cpus_in};
 
 /// `struct mmcid_user_snap`: one task on `mm_cid::user_list`.
 #[repr(C)]
@@ -205,9 +206,7 @@ impl SwitchSnap {
 
 impl Default for StallSnap {
     fn default() -> Self {
-        // SAFETY: every field is an integer or an array of integers or of
-        // structs of integers, for which all-zero bytes are a valid value.
-        unsafe { core::mem::zeroed() }
+        Self::ZERO
     }
 }
 
@@ -218,6 +217,11 @@ impl Default for OpSnap {
 }
 
 impl StallSnap {
+    /// All zero.
+    // SAFETY: every field is an integer or an array of integers or of
+    // structs of integers, for which all-zero bytes are a valid value.
+    pub const ZERO: Self = unsafe { core::mem::zeroed() };
+
     /// Each CPU's `pcpu->cid`, by number (0 for a CPU that is not
     /// possible).
     pub fn pcpu_cids(&self) -> &[u32; MAX_CPUS] {
@@ -226,12 +230,7 @@ impl StallSnap {
 
     /// The possible CPUs' `pcpu->cid`, with their numbers.
     pub fn possible_pcpu_cids(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
-        let possible = self.possible;
-        self.pcpu_cid
-            .iter()
-            .enumerate()
-            .filter(move |&(c, _)| possible & (1 << c) != 0)
-            .map(|(c, &cid)| (c, cid))
+        cpus_in(self.possible).map(|c| (c, self.pcpu_cid[c]))
     }
 
     /// The threads kept.
@@ -254,16 +253,12 @@ impl OpSnap {
 
     /// The possible CPUs, with their numbers.
     pub fn possible_cpus(&self) -> impl Iterator<Item = (usize, &CpuSnap)> + '_ {
-        let possible = self.possible;
-        self.cpus
-            .iter()
-            .enumerate()
-            .filter(move |&(c, _)| possible & (1 << c) != 0)
+        cpus_in(self.possible).map(|c| (c, &self.cpus[c]))
     }
 
     /// Is `cpu` a possible CPU of the snapshot?
     pub fn cpu_possible(&self, cpu: u32) -> bool {
-        cpu < MAX_CPUS as u32 && self.possible & (1 << cpu) != 0
+        cpu_in(self.possible, cpu as usize)
     }
 
     /// The users kept.
