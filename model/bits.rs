@@ -67,8 +67,8 @@ pub const fn task_mm_cid(cid: u32) -> u32 {
 #[derive(Clone, Copy, Debug)]
 pub struct FmtCid(pub u32);
 
-impl ::core::fmt::Display for FmtCid {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+impl core::fmt::Display for FmtCid {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let cid = self.0;
         if cid & MM_CID_UNSET != 0 {
             return f.write_str("UNSET");
@@ -98,8 +98,8 @@ pub const fn mode_name(mode: u32) -> &'static str {
 #[derive(Clone, Copy, Debug)]
 pub struct FmtBitmap(pub u64, pub u32);
 
-impl ::core::fmt::Display for FmtBitmap {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+impl core::fmt::Display for FmtBitmap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         for b in 0..self.1.min(64) {
             f.write_str(if self.0 & (1 << b) != 0 { "1" } else { "0" })?;
         }

@@ -5,7 +5,7 @@
 //! crate-level attributes.
 
 pub mod bits;
-pub mod core;
+pub mod core_c;
 pub mod invariants;
 pub mod livelock;
 pub mod sched;
@@ -16,7 +16,7 @@ pub mod variant;
 mod tests;
 
 pub use self::bits::*;
-pub use self::core::*;
+pub use self::core_c::*;
 pub use self::livelock::LiveLockShape;
 pub use self::sched::*;
 pub use self::state::*;

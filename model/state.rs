@@ -26,7 +26,7 @@ pub fn cpu_in(mask: u64, cpu: usize) -> bool {
 
 /// The CPUs of `mask` in ascending order (`for_each_cpu()` on the first 64).
 pub fn cpus_in(mut mask: u64) -> impl Iterator<Item = usize> {
-    ::core::iter::from_fn(move || {
+    core::iter::from_fn(move || {
         let cpu = mask.trailing_zeros() as usize;
         mask &= mask.wrapping_sub(1);
         (cpu < MAX_CPUS).then_some(cpu)
@@ -181,7 +181,7 @@ pub struct Sched<const C: usize = SMALL_CPUS, const T: usize = SMALL_TASKS> {
 
 impl<const C: usize, const T: usize> Sched<C, T> {
     /// Task ids are stored in a byte; CPU masks are `u64`.
-    const SIZES_FIT: () = assert!(C <= MAX_CPUS && C > 0 && T <= 256);
+    pub(crate) const SIZES_FIT: () = assert!(C <= MAX_CPUS && C > 0 && T <= 256);
 
     /// No CPU, no task: storage to [`Sched::reset`] before use (the kernel
     /// module keeps one per CPU in a static).
@@ -216,41 +216,6 @@ impl<const C: usize, const T: usize> Sched<C, T> {
         cid_allocs: 0,
         replay_alloc: None,
     };
-
-    /// A fresh mm as `mm_init_cid()` leaves it, with no tasks yet, on a
-    /// machine whose possible CPUs are `0..nr_possible_cpus`.
-    ///
-    /// `nr_possible_cpus` is clamped to `1..=C`.
-    pub fn new(variant: Variant, nr_possible_cpus: u32) -> Self {
-        let n = nr_possible_cpus.clamp(1, C as u32);
-        Self::with_possible(variant, u64::MAX >> (64 - n))
-    }
-
-    /// A fresh mm as `mm_init_cid()` leaves it, with no tasks yet, on a
-    /// machine whose `cpu_possible_mask` is `possible` (holes allowed).
-    pub fn with_possible(variant: Variant, possible: u64) -> Self {
-        let mut s = Self::EMPTY;
-        s.reset(variant, possible);
-        s
-    }
-
-    /// Make `self` what [`Sched::with_possible`] returns, in place.
-    ///
-    /// CPUs at or above `C` are dropped from `possible`; none left means
-    /// CPU 0 alone.
-    pub fn reset(&mut self, variant: Variant, possible: u64) {
-        let () = Self::SIZES_FIT;
-        let possible = match possible & (u64::MAX >> (64 - C)) {
-            0 => 1,
-            m => m,
-        };
-        *self = Self::EMPTY;
-        // INVARIANT: possible is non-empty and below C, no tasks.
-        self.variant = variant;
-        self.nr_possible_cpus = possible.count_ones();
-        self.possible = possible;
-        super::core::mm_init_cid(self, possible);
-    }
 
     /// Create a task of this mm (`copy_process()` before `sched_mm_cid_fork()`),
     /// placed on `cpu`.  Returns `None` when `T` tasks are in use.

@@ -328,7 +328,7 @@ impl Values {
     }
 
     /// Indices a read may take once the read before it took `i`.
-    fn after(&self, i: usize) -> ::core::ops::Range<usize> {
+    fn after(&self, i: usize) -> core::ops::Range<usize> {
         if self.ordered {
             i..self.len
         } else {

@@ -25,7 +25,7 @@
 use super::ffi::{CpuSnap, OpSnap, UserSnap, OP_USERS};
 use super::model::invariants::{cid_accounting, counters_consistent, transition_finished, Owner};
 use super::model::*;
-use ::core::cell::UnsafeCell;
+use core::cell::UnsafeCell;
 
 /// The model a fork or exit check runs: every CPU the module loads on,
 /// every user a snapshot holds, current and the task.  About 2.8 KiB: the
@@ -199,7 +199,7 @@ fn consistent(s: &OpSnap) -> bool {
 fn invariants(s: &OpSnap) -> Option<Owner> {
     let users = s.kept_users().iter().map(|u| (u.active != 0, u.cid));
     // By CPU number; a CPU that is not possible reads 0, which owns nothing.
-    let cids: [u32; MAX_CPUS] = ::core::array::from_fn(|c| s.cpus[c].pcpu_cid);
+    let cids: [u32; MAX_CPUS] = core::array::from_fn(|c| s.cpus[c].pcpu_cid);
     transition_finished(s.mm.mode, users, &cids, s.nr_possible).or_else(|| {
         cid_accounting(
             s.kept_users().iter().map(|u| u.cid),

@@ -627,9 +627,9 @@ fn offline_cpus_are_compared_as_idle() {
 #[test]
 fn the_models_fit_their_budgets() {
     // docs/sizes.md: per CPU for forks and exits, on the stack for switches.
-    let op = ::core::mem::size_of::<OpSched>();
+    let op = core::mem::size_of::<OpSched>();
     assert!(op <= 3 * 1024, "OpSched is {} bytes", op);
-    let small = ::core::mem::size_of::<Sched>();
+    let small = core::mem::size_of::<Sched>();
     assert!(small <= 320, "the explorer's Sched is {} bytes", small);
 }
 

@@ -560,7 +560,7 @@ fn stall_with_the_pre_fix_shape_is_named() {
     let s = stall();
     assert!(super::stall::shape(&s).is_changelog());
     let (buf, n) = describe_to_string(&s);
-    let text = ::core::str::from_utf8(&buf[..n]).unwrap();
+    let text = core::str::from_utf8(&buf[..n]).unwrap();
     let want = concat!(
         "live lock: CPU2 has spun in the context switch to pid 100 tid 100 for at least 63 ms with its runqueue lock held\n",
         "  the fixup of the fork of tid 104 by pid 100 tid 100 on CPU0 waits: in sched_mm_cid_fork() for 70 ms\n",
@@ -577,7 +577,7 @@ fn stall_with_a_free_cid_is_not_the_pre_fix_shape() {
     s.cidmask = 0b1011;
     assert!(!super::stall::shape(&s).is_changelog());
     let (buf, n) = describe_to_string(&s);
-    let text = ::core::str::from_utf8(&buf[..n]).unwrap();
+    let text = core::str::from_utf8(&buf[..n]).unwrap();
     assert!(text.ends_with(
         "  shape: 3 of 4 CIDs taken, own CID Some(0) owned by Some(0): not the live lock of the pre-fix variant\n"
     ));

@@ -13,6 +13,7 @@
 use super::bits::*;
 use super::sched::*;
 use super::state::{Fault, Sched, TaskId};
+use super::variant::Variant;
 
 /// Mirrors `__mm_update_max_cids()`.
 pub fn __mm_update_max_cids<const C: usize, const T: usize>(s: &mut Sched<C, T>) {
@@ -478,4 +479,42 @@ pub fn mm_init_cid<const C: usize, const T: usize>(s: &mut Sched<C, T>, cpus_mas
     s.mm_cid.update_deferred = false;
     s.mm_cid.cpus_allowed = cpus_mask;
     s.mm_cid.cidmask = 0;
+}
+
+/// A fresh mm: what `mm_alloc_cid()` and `mm_init_cid()` leave.
+impl<const C: usize, const T: usize> Sched<C, T> {
+    /// A fresh mm as `mm_init_cid()` leaves it, with no tasks yet, on a
+    /// machine whose possible CPUs are `0..nr_possible_cpus`.
+    ///
+    /// `nr_possible_cpus` is clamped to `1..=C`.
+    pub fn new(variant: Variant, nr_possible_cpus: u32) -> Self {
+        let n = nr_possible_cpus.clamp(1, C as u32);
+        Self::with_possible(variant, u64::MAX >> (64 - n))
+    }
+
+    /// A fresh mm as `mm_init_cid()` leaves it, with no tasks yet, on a
+    /// machine whose `cpu_possible_mask` is `possible` (holes allowed).
+    pub fn with_possible(variant: Variant, possible: u64) -> Self {
+        let mut s = Self::EMPTY;
+        s.reset(variant, possible);
+        s
+    }
+
+    /// Make `self` what [`Sched::with_possible`] returns, in place.
+    ///
+    /// CPUs at or above `C` are dropped from `possible`; none left means
+    /// CPU 0 alone.
+    pub fn reset(&mut self, variant: Variant, possible: u64) {
+        let () = Self::SIZES_FIT;
+        let possible = match possible & (u64::MAX >> (64 - C)) {
+            0 => 1,
+            m => m,
+        };
+        *self = Self::EMPTY;
+        // INVARIANT: possible is non-empty and below C, no tasks.
+        self.variant = variant;
+        self.nr_possible_cpus = possible.count_ones();
+        self.possible = possible;
+        mm_init_cid(self, possible);
+    }
 }
