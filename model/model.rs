@@ -9,6 +9,7 @@ pub mod core_c;
 pub mod invariants;
 pub mod livelock;
 pub mod sched;
+pub mod setup;
 pub mod state;
 pub mod variant;
 
@@ -19,5 +20,6 @@ pub use self::bits::*;
 pub use self::core_c::*;
 pub use self::livelock::LiveLockShape;
 pub use self::sched::*;
+pub use self::setup::MmRead;
 pub use self::state::*;
 pub use self::variant::Variant;

@@ -12,33 +12,17 @@ const UNSET: u32 = MM_CID_UNSET;
 /// `n` tasks of one mm on `cpus` CPUs in per task mode, task i running on
 /// CPU i with CID i (as `n` forks by T0 on CPU0 leave them).
 fn task_mode(variant: Variant, cpus: u32, n: usize) -> Sched {
-    let mut s = <Sched>::new(variant, cpus);
-    let t0 = s.new_task(0).unwrap();
-    s.set_curr(0, Some(0));
-    sched_mm_cid_fork(&mut s, 0, t0, t0).unwrap();
-    for _ in 1..n {
-        let t = s.new_task(0).unwrap();
-        sched_mm_cid_fork(&mut s, 0, t0, t).unwrap();
-        if t < cpus as usize {
-            run(&mut s, t, t).unwrap();
-        }
-    }
-    s
+    Sched::forked_by_t0(variant, cpus, n).unwrap()
 }
 
 /// Switch `t` in on `cpu` after whatever ran there.
 fn run(s: &mut Sched, cpu: usize, t: TaskId) -> Result<(), Spin> {
-    let prev = s.curr(cpu);
-    s.tasks[t].cpu = cpu as u8;
-    s.set_curr(cpu, Some(t));
-    mm_cid_switch_to(s, cpu, prev, Some(t))
+    s.switch_in(cpu, t)
 }
 
 /// Switch `cpu` to a task of another mm.
 fn idle(s: &mut Sched, cpu: usize) {
-    let prev = s.curr(cpu);
-    s.set_curr(cpu, None);
-    mm_cid_switch_to(s, cpu, prev, None).unwrap();
+    s.switch_away(cpu).unwrap();
 }
 
 #[test]

@@ -391,20 +391,25 @@ struct Switch {
 impl Switch {
     fn new(variant: Variant, pre: &SwitchSnap) -> Self {
         let cpu = pre.cpu as usize;
-        let mut s = SwitchSched::with_possible(variant, pre.possible);
-        s.mm_cid.mode = pre.mm.mode;
-        s.mm_cid.max_cids = pre.mm.max_cids;
-        s.mm_cid.users = pre.mm.users;
-        s.mm_cid.cidmask = pre.mm.cidmask;
-        s.mm_cid.pcpu[cpu] = pre.mm.pcpu_cid;
+        let mut s = SwitchSched::EMPTY;
+        let m = &pre.mm;
+        s.load_mm(
+            variant,
+            pre.possible,
+            &MmRead {
+                mode: m.mode,
+                max_cids: m.max_cids,
+                users: m.users,
+                cidmask: m.cidmask,
+                ..MmRead::default()
+            },
+        );
         let mine = |t: &super::ffi::TaskSnap| t.mm == pre.mm.mm;
-        for (slot, t) in [(PREV, &pre.prev), (NEXT, &pre.next)] {
-            s.new_task(cpu);
-            s.tasks[slot].active = t.active != 0;
-            s.tasks[slot].cid = t.cid;
+        for t in [&pre.prev, &pre.next] {
+            s.load_task(cpu, t.cid, t.active != 0);
         }
         let next = mine(&pre.next).then_some(NEXT);
-        s.set_curr(cpu, next);
+        s.load_cpu(cpu, m.pcpu_cid, next);
         Self {
             s,
             cpu,

@@ -256,15 +256,26 @@ fn build(variant: Variant, pre: &OpSnap, s: &mut OpSched) -> Result<(TaskId, Tas
     if users.len() != pre.nr_users as usize {
         return Err(OpVerdict::Raced(OpRace::TooManyUsers));
     }
-    s.reset(variant, pre.possible);
+    s.load_mm(
+        variant,
+        pre.possible,
+        &MmRead {
+            mode: pre.mm.mode,
+            max_cids: pre.mm.max_cids,
+            users: pre.mm.users,
+            cidmask: pre.mm.cidmask,
+            pcpu_thrs: pre.pcpu_thrs,
+            nr_cpus_allowed: pre.nr_cpus_allowed,
+            update_deferred: pre.update_deferred != 0,
+        },
+    );
     let unsupported = OpVerdict::Unsupported;
     for u in users {
         if !pre.cpu_possible(u.cpu) {
             return Err(unsupported);
         }
-        let i = s.new_task(u.cpu as usize).ok_or(unsupported)?;
-        s.tasks[i].active = u.active != 0;
-        s.tasks[i].cid = u.cid;
+        s.load_task(u.cpu as usize, u.cid, u.active != 0)
+            .ok_or(unsupported)?;
     }
     // The snapshot is head first; hlist_add_head() builds it tail first.
     for i in (0..users.len()).rev() {
@@ -275,12 +286,9 @@ fn build(variant: Variant, pre: &OpSnap, s: &mut OpSched) -> Result<(TaskId, Tas
     let add = |s: &mut OpSched, task: &super::ffi::TaskSnap, cpu: u32| match find(users, task.task)
     {
         Some(i) => Ok(i),
-        None => {
-            let i = s.new_task(cpu as usize).ok_or(unsupported)?;
-            s.tasks[i].active = task.active != 0;
-            s.tasks[i].cid = task.cid;
-            Ok(i)
-        }
+        None => s
+            .load_task(cpu as usize, task.cid, task.active != 0)
+            .ok_or(unsupported),
     };
     let cur = add(s, &pre.cur, pre.cpu)?;
     let t = if pre.t.task == pre.cur.task {
@@ -294,22 +302,9 @@ fn build(variant: Variant, pre: &OpSnap, s: &mut OpSched) -> Result<(TaskId, Tas
         add(s, &pre.t, cpu)?
     };
     for (c, cs) in pre.possible_cpus() {
-        s.mm_cid.pcpu[c] = cs.pcpu_cid;
-        s.set_curr(c, find(users, cs.curr));
+        s.load_cpu(c, cs.pcpu_cid, find(users, cs.curr));
     }
     s.set_curr(pre.cpu as usize, Some(cur));
-    let mc = &mut s.mm_cid;
-    mc.mode = pre.mm.mode;
-    mc.max_cids = pre.mm.max_cids;
-    mc.users = pre.mm.users;
-    mc.pcpu_thrs = pre.pcpu_thrs;
-    mc.nr_cpus_allowed = pre.nr_cpus_allowed;
-    // Only the weight is known; no affinity change is run on it.
-    mc.cpus_allowed = u64::MAX
-        .checked_shr(64 - pre.nr_cpus_allowed.min(64))
-        .unwrap_or(0);
-    mc.update_deferred = pre.update_deferred != 0;
-    mc.cidmask = pre.mm.cidmask;
     Ok((cur, t))
 }
 

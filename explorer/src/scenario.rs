@@ -143,7 +143,8 @@ impl Config {
     /// The initial state.
     pub fn initial(&self) -> World {
         let mut w = World {
-            s: Sched::new(self.variant, self.cpus),
+            // T0 execs: the first user of a fresh mm, running on CPU0.
+            s: Sched::forked_by_t0(self.variant, self.cpus, 1).expect("first user gets CID 0"),
             spin: [None; SMALL_CPUS],
             task: [TaskState {
                 life: Life::Unborn,
@@ -159,18 +160,8 @@ impl Config {
         };
         let s = &mut w.s;
         let ncpu = self.cpus as usize;
-        // T0 execs: the first user of a fresh mm, running on CPU0.
-        let t0 = s.new_task(0).expect("room for T0");
-        s.set_curr(0, Some(0));
-        sched_mm_cid_fork(s, 0, t0, t0).expect("first user gets CID 0");
-        let setup_fork = |s: &mut Sched| {
-            let t = s.new_task(0).expect("room for a setup task");
-            sched_mm_cid_fork(s, 0, t0, t).expect("setup fork finds a CID");
-            if t < ncpu {
-                switch_in(s, t, t);
-            }
-            t
-        };
+        // T0 forks the others on CPU0.
+        let setup_fork = |s: &mut Sched| s.fork_by_t0().expect("setup fork finds a CID");
         match self.start {
             Start::TaskMode => {
                 for _ in 1..self.tasks {
@@ -187,11 +178,11 @@ impl Config {
                     t -= 1;
                     let cpu = t % ncpu;
                     let back = s.curr(cpu);
-                    switch_in(s, cpu, t);
+                    s.switch_in(cpu, t).expect(SETUP_SWITCH);
                     sched_mm_cid_exit(s, cpu, t, t);
                     s.set_curr(cpu, None);
                     if let Some(b) = back {
-                        switch_in(s, cpu, b);
+                        s.switch_in(cpu, b).expect(SETUP_SWITCH);
                     }
                     w.task[t].life = Life::Dead;
                 }
@@ -207,10 +198,5 @@ impl Config {
     }
 }
 
-/// Setup only: switch `t` in on `cpu`, replacing whatever ran there.
-fn switch_in(s: &mut Sched, cpu: usize, t: TaskId) {
-    let prev = s.curr(cpu);
-    s.tasks[t].cpu = cpu as u8;
-    s.set_curr(cpu, Some(t));
-    mm_cid_switch_to(s, cpu, prev, Some(t)).expect("setup schedule-in finds a CID");
-}
+/// Why a setup schedule-in cannot spin: a CID is free for each task.
+const SETUP_SWITCH: &str = "setup schedule-in finds a CID";
