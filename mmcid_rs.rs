@@ -48,25 +48,36 @@ module! {
             default: false,
             description: "check even if the mm_cid code of the tree built against is not what the variant mirrors",
         },
+        pid: i32 {
+            default: 0,
+            description: "check and watch only the process with this tgid (0: all)",
+        },
+        stall_ms: u32 {
+            default: 50,
+            description: "name a live lock when a CPU stays this long in a context switch (0: off, at most 10000)",
+        },
     },
 }
 
-// Implemented by glue/, declared in include/mmcid_rs.h.
-extern "C" {
-    fn mmcid_hooks_register() -> kernel::ffi::c_int;
-    fn mmcid_hooks_unregister();
-    fn mmcid_param_variant() -> *const kernel::ffi::c_char;
-    fn mmcid_param_pid() -> kernel::ffi::c_int;
-    fn mmcid_switch_snap_size() -> kernel::ffi::c_uint;
-    fn mmcid_op_snap_size() -> kernel::ffi::c_uint;
-    fn mmcid_stall_snap_size() -> kernel::ffi::c_uint;
-    fn mmcid_param_stall_ms() -> kernel::ffi::c_uint;
-    fn mmcid_watchdog_start(stall_ms: kernel::ffi::c_uint);
-    fn mmcid_watchdog_stop();
-    fn mmcid_watchdog_starts() -> kernel::ffi::c_ulong;
-    fn mmcid_watchdog_stops() -> kernel::ffi::c_ulong;
-    fn mmcid_print_deferred(msg: *const u8, len: kernel::ffi::c_uint);
-}
+// Implemented by glue/: include/mmcid_rs.h, through bindgen.
+use ffi::bindings::{
+    mmcid_rs_hooks_register, mmcid_rs_hooks_unregister, mmcid_rs_param_variant,
+    mmcid_rs_print_deferred, mmcid_rs_watchdog_start, mmcid_rs_watchdog_starts,
+    mmcid_rs_watchdog_stop, mmcid_rs_watchdog_stops,
+};
+
+// The functions below implement the header's Rust side: each must have the
+// type bindgen gave its prototype.
+const _: () = {
+    let _ = [ffi::bindings::mmcid_rs_check_switch, mmcid_rs_check_switch];
+    let _ = [
+        ffi::bindings::mmcid_rs_check_fork,
+        ffi::bindings::mmcid_rs_check_exit,
+        mmcid_rs_check_fork,
+        mmcid_rs_check_exit,
+    ];
+    let _ = [ffi::bindings::mmcid_rs_live_lock, mmcid_rs_live_lock];
+};
 
 /// Print `line` (up to its first 1000 bytes) from any context, runqueue
 /// lock held included.
@@ -74,13 +85,13 @@ pub(crate) fn print_deferred(line: &[u8]) {
     let len = line.len().min(1000);
     // SAFETY: `line` is valid for `len` bytes during the call, which
     // prints at most that many and keeps no pointer.
-    unsafe { mmcid_print_deferred(line.as_ptr(), len as kernel::ffi::c_uint) };
+    unsafe { mmcid_rs_print_deferred(line.as_ptr().cast(), len as kernel::ffi::c_uint) };
 }
 
 /// The watchdog's timers, for the debugfs files.
 fn watchdog() -> report::Watchdog {
     // SAFETY: both only read an atomic counter of glue/watchdog.c.
-    let (starts, stops) = unsafe { (mmcid_watchdog_starts(), mmcid_watchdog_stops()) };
+    let (starts, stops) = unsafe { (mmcid_rs_watchdog_starts(), mmcid_rs_watchdog_stops()) };
     report::Watchdog { starts, stops }
 }
 
@@ -173,8 +184,7 @@ struct Files;
 
 impl Files {
     fn status(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // SAFETY: mmcid_param_pid() only reads an int module parameter.
-        let pid = unsafe { mmcid_param_pid() };
+        let pid = module_parameters::pid.value();
         report::show_status(f, variant().name(), guard(variant()), pid, watchdog())
     }
 
@@ -227,14 +237,15 @@ const MAX_STALL_MS: u32 = 10_000;
 
 /// Parse the `variant=` parameter.
 fn parse_variant() -> Result<model::Variant> {
-    // SAFETY: mmcid_param_variant() returns the NUL-terminated parameter
+    // SAFETY: mmcid_rs_param_variant() returns the NUL-terminated parameter
     // buffer, which lives as long as the module and is read-only (0444).
-    let name = unsafe { CStr::from_char_ptr(mmcid_param_variant()) };
+    let name = unsafe { CStr::from_char_ptr(mmcid_rs_param_variant().cast()) };
     let name = name.to_str().map_err(|_| EINVAL)?;
     model::Variant::from_name(name).ok_or_else(|| {
         pr_err!(
-            "variant={}: unknown; want v7.3, pre-fix, no-transit, unguarded-drop or transit-unset\n",
-            name
+            "variant={}: unknown; want one of: {}\n",
+            name,
+            format_args!("{}", model::Variant::NAMES)
         );
         EINVAL
     })
@@ -242,21 +253,6 @@ fn parse_variant() -> Result<model::Variant> {
 
 impl kernel::Module for MmcidRs {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: no preconditions; they return constants.
-        let sizes = unsafe {
-            (
-                mmcid_switch_snap_size(),
-                mmcid_op_snap_size(),
-                mmcid_stall_snap_size(),
-            )
-        };
-        if usize::try_from(sizes.0) != Ok(core::mem::size_of::<ffi::SwitchSnap>())
-            || usize::try_from(sizes.1) != Ok(core::mem::size_of::<ffi::OpSnap>())
-            || usize::try_from(sizes.2) != Ok(core::mem::size_of::<ffi::StallSnap>())
-        {
-            pr_err!("include/mmcid_rs.h and module/ffi.rs disagree on the snapshot layouts\n");
-            return Err(EINVAL);
-        }
         let nr_cpu_ids = kernel::cpu::nr_cpu_ids();
         if usize::try_from(nr_cpu_ids).map_or(true, |n| n > model::MAX_CPUS) {
             pr_err!(
@@ -268,8 +264,7 @@ impl kernel::Module for MmcidRs {
             return Err(EOPNOTSUPP);
         }
         let v = parse_variant()?;
-        // SAFETY: mmcid_param_stall_ms() only reads a uint module parameter.
-        let stall_ms = unsafe { mmcid_param_stall_ms() };
+        let stall_ms = module_parameters::stall_ms.value();
         if stall_ms > MAX_STALL_MS {
             pr_err!(
                 "stall_ms={}: too long; want 0 (no watchdog) to {}\n",
@@ -314,15 +309,15 @@ impl kernel::Module for MmcidRs {
                 GFP_KERNEL,
             )?,
         ];
-        // SAFETY: mmcid_hooks_register() has no preconditions; it is paired
-        // with mmcid_hooks_unregister() in drop().
-        let ret = unsafe { mmcid_hooks_register() };
+        // SAFETY: mmcid_rs_hooks_register() has no preconditions; it is paired
+        // with mmcid_rs_hooks_unregister() in drop().
+        let ret = unsafe { mmcid_rs_hooks_register(module_parameters::pid.value()) };
         if ret != 0 {
             return Err(Error::from_errno(ret));
         }
         // SAFETY: the hooks that stamp the switches are registered;
-        // mmcid_watchdog_stop() in drop() shuts the timers down before they go.
-        unsafe { mmcid_watchdog_start(stall_ms) };
+        // mmcid_rs_watchdog_stop() in drop() shuts the timers down before they go.
+        unsafe { mmcid_rs_watchdog_start(stall_ms) };
         pr_info!(
             "loaded: checking mm_cid against model {} on {} possible CPUs, live lock watchdog at {} ms; {}\n",
             v.name(),
@@ -341,9 +336,9 @@ impl Drop for MmcidRs {
     fn drop(&mut self) {
         // SAFETY: the timers were set up in init(), which succeeded; they
         // go first, as they read what the hooks write.
-        unsafe { mmcid_watchdog_stop() };
+        unsafe { mmcid_rs_watchdog_stop() };
         // SAFETY: the hooks were registered in init(), which succeeded.
-        unsafe { mmcid_hooks_unregister() };
+        unsafe { mmcid_rs_hooks_unregister() };
         pr_info!(
             "unloaded: {} context switches and {} forks and exits agreed with the model; {}\n",
             report::agreed(),

@@ -27,6 +27,7 @@
 #include <linux/tracepoint.h>
 
 #include <mmcid_rs.h>
+#include <mmcid_rs_layout.h>
 
 /*
  * The pre-switch snapshots of each CPU, waiting for its finish_task_switch():
@@ -84,7 +85,7 @@ static void snap_switch(struct mmcid_switch_snap *s, struct task_struct *prev,
 {
 	s->cpu = cpu;
 	s->nr_possible = num_possible_cpus();
-	s->possible = mmcid_possible_mask();
+	s->possible = mmcid_rs_possible_mask();
 	snap_task(&s->prev, prev);
 	snap_task(&s->next, next);
 	snap_mm(&s->mm, mm, cpu);
@@ -105,7 +106,7 @@ static noinline void switch_begin(struct mmcid_pending *p,
 	bool out = prev->mm && (READ_ONCE(prev->mm_cid.cid) & MM_CID_TRANSIT);
 	int cpu = smp_processor_id();
 
-	p->watched = in && ours && mmcid_watch_switch_begin(next);
+	p->watched = in && ours && mmcid_rs_watch_switch_begin(next);
 	p->prev = prev;
 	if (out)
 		p->mm[p->nr++] = prev->mm;
@@ -172,7 +173,7 @@ static void ft_finish_task_switch(unsigned long ip, unsigned long parent_ip,
 
 	if (p->watched) {
 		p->watched = false;
-		mmcid_watch_switch_end();
+		mmcid_rs_watch_switch_end();
 	}
 	if (p->nr)
 		check_pending(p);
@@ -303,7 +304,7 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
 	memset(s, 0, sizeof(*s));
 	s->cpu = cpu;
 	s->nr_possible = num_possible_cpus();
-	s->possible = mmcid_possible_mask();
+	s->possible = mmcid_rs_possible_mask();
 	s->switches = READ_ONCE(current->nvcsw) + READ_ONCE(current->nivcsw);
 	s->missed = krp_fork.nmissed + krp_exit.nmissed +
 		    krp_fork.kp.nmissed + krp_exit.kp.nmissed +
@@ -342,8 +343,8 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
 struct mmcid_op_call {
 	struct task_struct *t;
 	int pre;	/* index in op_pre, or -1: none was free */
-	int slot;	/* mmcid_watch_fork_begin()'s, or -1 */
-	bool watched;	/* counted by mmcid_watch_op_begin() */
+	int slot;	/* mmcid_rs_watch_fork_begin()'s, or -1 */
+	bool watched;	/* counted by mmcid_rs_watch_op_begin() */
 };
 
 static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -364,8 +365,8 @@ static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	c->pre = op_pre_get();
 	if (c->pre >= 0)
 		snap_op(&op_pre[c->pre], t);
-	c->watched = mmcid_watch_op_begin();
-	c->slot = get_kretprobe(ri) == &krp_fork ? mmcid_watch_fork_begin(t) : -1;
+	c->watched = mmcid_rs_watch_op_begin();
+	c->slot = get_kretprobe(ri) == &krp_fork ? mmcid_rs_watch_fork_begin(t) : -1;
 	return 0;
 }
 
@@ -383,9 +384,9 @@ static int op_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct mmcid_op_snap *post = this_cpu_ptr(mmcid_op_post);
 	unsigned int b = op_bucket(c->t->mm);
 
-	mmcid_watch_fork_end(c->slot);
+	mmcid_rs_watch_fork_end(c->slot);
 	if (c->watched)
-		mmcid_watch_op_end();
+		mmcid_rs_watch_op_end();
 	if (c->pre >= 0)
 		snap_op(post, c->t);
 	atomic_long_inc(&op_seq[b]);
@@ -475,31 +476,21 @@ static __printf(1, 2) void printk_sched(const char *fmt, ...)
 	va_end(args);
 }
 
-void mmcid_print_deferred(const char *msg, unsigned int len)
+void mmcid_rs_print_deferred(const char *msg, unsigned int len)
 {
 	printk_sched(KERN_ERR "mmcid_rs: %.*s\n", (int)len, msg);
 }
 
-u64 mmcid_possible_mask(void)
+u64 mmcid_rs_possible_mask(void)
 {
 	return cpumask_bits(cpu_possible_mask)[0];
 }
 
-unsigned int mmcid_switch_snap_size(void)
-{
-	return sizeof(struct mmcid_switch_snap);
-}
-
-unsigned int mmcid_op_snap_size(void)
-{
-	return sizeof(struct mmcid_op_snap);
-}
-
-int mmcid_hooks_register(void)
+int mmcid_rs_hooks_register(int pid)
 {
 	int ret;
 
-	filter_pid = mmcid_param_pid();
+	filter_pid = pid;
 	for_each_kernel_tracepoint(find_tp, NULL);
 	if (!tp_sched_switch) {
 		pr_err("mmcid_rs: tracepoint sched_switch not found\n");
@@ -548,7 +539,7 @@ out_post:
 	return ret;
 }
 
-void mmcid_hooks_unregister(void)
+void mmcid_rs_hooks_unregister(void)
 {
 	if (tp_sched_switch)
 		tracepoint_probe_unregister(tp_sched_switch, probe_sched_switch, NULL);

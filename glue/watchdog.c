@@ -90,7 +90,7 @@ static bool running;
  * sched_switch, runqueue lock held: this CPU now switches to @next. False
  * if the watchdog is off (stall_ms=0) and nothing was marked.
  */
-bool mmcid_watch_switch_begin(struct task_struct *next)
+bool mmcid_rs_watch_switch_begin(struct task_struct *next)
 {
 	struct mmcid_inflight *f = this_cpu_ptr(&mmcid_inflight);
 
@@ -104,9 +104,9 @@ bool mmcid_watch_switch_begin(struct task_struct *next)
 
 /*
  * finish_task_switch(), runqueue lock still held: the switch that
- * mmcid_watch_switch_begin() marked on this CPU is done.
+ * mmcid_rs_watch_switch_begin() marked on this CPU is done.
  */
-void mmcid_watch_switch_end(void)
+void mmcid_rs_watch_switch_end(void)
 {
 	struct mmcid_inflight *f = this_cpu_ptr(&mmcid_inflight);
 
@@ -114,7 +114,7 @@ void mmcid_watch_switch_end(void)
 }
 
 /* Entry of a checked sched_mm_cid_fork(@t) by current: the slot to end, or -1. */
-int mmcid_watch_fork_begin(struct task_struct *t)
+int mmcid_rs_watch_fork_begin(struct task_struct *t)
 {
 	int i;
 
@@ -135,7 +135,7 @@ int mmcid_watch_fork_begin(struct task_struct *t)
 	return -1;
 }
 
-void mmcid_watch_fork_end(int slot)
+void mmcid_rs_watch_fork_end(int slot)
 {
 	if (slot < 0)
 		return;
@@ -149,7 +149,7 @@ void mmcid_watch_fork_end(int slot)
  * in watchdog_fn(): either the timer sees this op in flight, or this sees
  * the timer stopped.
  */
-bool mmcid_watch_op_begin(void)
+bool mmcid_rs_watch_op_begin(void)
 {
 	int cpu;
 
@@ -170,8 +170,8 @@ bool mmcid_watch_op_begin(void)
 	return true;
 }
 
-/* Return of an op that mmcid_watch_op_begin() counted. */
-void mmcid_watch_op_end(void)
+/* Return of an op that mmcid_rs_watch_op_begin() counted. */
+void mmcid_rs_watch_op_end(void)
 {
 	WRITE_ONCE(last_op_end, local_clock());
 	smp_mb__before_atomic();	/* the time before the count */
@@ -279,7 +279,7 @@ static bool stall_of(struct mmcid_stall_snap *s, int cpu, u64 now,
 	memset(s, 0, sizeof(*s));
 	s->cpu = cpu;
 	s->nr_possible = num_possible_cpus();
-	s->possible = mmcid_possible_mask();
+	s->possible = mmcid_rs_possible_mask();
 	s->spin_ns = now - seen->cpu[cpu].since;
 	/* Still in the switch, so @next lives until rcu_read_unlock(). */
 	if (READ_ONCE(f->gen) != gen || !read_task(&s->next, next))
@@ -346,19 +346,14 @@ static void watchdog_fn(struct timer_list *t)
 	mod_timer(t, jiffies + period);
 }
 
-unsigned long mmcid_watchdog_starts(void)
+unsigned long mmcid_rs_watchdog_starts(void)
 {
 	return atomic_long_read(&timer_starts);
 }
 
-unsigned long mmcid_watchdog_stops(void)
+unsigned long mmcid_rs_watchdog_stops(void)
 {
 	return atomic_long_read(&timer_stops);
-}
-
-unsigned int mmcid_stall_snap_size(void)
-{
-	return sizeof(struct mmcid_stall_snap);
 }
 
 /*
@@ -370,7 +365,7 @@ unsigned int mmcid_stall_snap_size(void)
  * later is armed by the next checked fork or exit; the timer of one taken
  * offline moves with the other timers and stops as they do.
  */
-void mmcid_watchdog_start(unsigned int stall_ms)
+void mmcid_rs_watchdog_start(unsigned int stall_ms)
 {
 	int cpu;
 
@@ -393,7 +388,7 @@ void mmcid_watchdog_start(unsigned int stall_ms)
 	WRITE_ONCE(running, true);
 }
 
-void mmcid_watchdog_stop(void)
+void mmcid_rs_watchdog_stop(void)
 {
 	int cpu;
 

@@ -135,37 +135,36 @@ struct mmcid_stall_snap {
 	struct mmcid_task_snap fork_child;
 };
 
-/* C glue, called from Rust at load and unload. */
-int mmcid_hooks_register(void);
-void mmcid_hooks_unregister(void);
-const char *mmcid_param_variant(void);
-int mmcid_param_pid(void);
-unsigned int mmcid_switch_snap_size(void);
-unsigned int mmcid_op_snap_size(void);
-unsigned int mmcid_stall_snap_size(void);
+/*
+ * C glue, called from Rust at load and unload. mmcid_rs_hooks_register():
+ * @pid is the pid parameter (0: every process).
+ */
+int mmcid_rs_hooks_register(int pid);
+void mmcid_rs_hooks_unregister(void);
+/* The variant parameter, which module! cannot declare (a string). */
+const char *mmcid_rs_param_variant(void);
 /* cpu_possible_mask as far as MMCID_MAX_CPUS. */
-__u64 mmcid_possible_mask(void);
-unsigned int mmcid_param_stall_ms(void);
-void mmcid_watchdog_start(unsigned int stall_ms);
-void mmcid_watchdog_stop(void);
+__u64 mmcid_rs_possible_mask(void);
+void mmcid_rs_watchdog_start(unsigned int stall_ms);
+void mmcid_rs_watchdog_stop(void);
 /* Timers armed and timers that stopped, since load. */
-unsigned long mmcid_watchdog_starts(void);
-unsigned long mmcid_watchdog_stops(void);
+unsigned long mmcid_rs_watchdog_starts(void);
+unsigned long mmcid_rs_watchdog_stops(void);
 
 /*
  * Print one line with printk_deferred(), which the scheduler uses where it
  * holds a runqueue lock: the line is in the log buffer at once, and on the
  * console even if every CPU then hangs (panic flushes it).
  */
-void mmcid_print_deferred(const char *msg, unsigned int len);
+void mmcid_rs_print_deferred(const char *msg, unsigned int len);
 
 /* Called by glue/hooks.c to tell the watchdog where each CPU is. */
-bool mmcid_watch_switch_begin(struct task_struct *next);
-void mmcid_watch_switch_end(void);
-int mmcid_watch_fork_begin(struct task_struct *t);
-void mmcid_watch_fork_end(int slot);
-bool mmcid_watch_op_begin(void);
-void mmcid_watch_op_end(void);
+bool mmcid_rs_watch_switch_begin(struct task_struct *next);
+void mmcid_rs_watch_switch_end(void);
+int mmcid_rs_watch_fork_begin(struct task_struct *t);
+void mmcid_rs_watch_fork_end(int slot);
+bool mmcid_rs_watch_op_begin(void);
+void mmcid_rs_watch_op_end(void);
 
 /*
  * Rust side, called with the runqueue lock held and interrupts off: must

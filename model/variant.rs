@@ -49,6 +49,9 @@ impl Variant {
         }
     }
 
+    /// Every variant's name, for messages: "v7.3, pre-fix, ...".
+    pub const NAMES: Names = Names;
+
     /// Parses [`Variant::name`].
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.name() == name)
@@ -72,5 +75,19 @@ impl Variant {
     /// Does the CPU to task fixup leave MM_CID_UNSET alone?
     pub const fn fixup_skips_unset(self) -> bool {
         !matches!(self, Variant::TransitUnset)
+    }
+}
+
+/// The list of [`Variant::ALL`]'s names, comma separated, as `Display`.
+#[derive(Clone, Copy, Debug)]
+pub struct Names;
+
+impl core::fmt::Display for Names {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (i, v) in Variant::ALL.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{}{}", sep, v.name())?;
+        }
+        Ok(())
     }
 }

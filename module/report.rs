@@ -5,7 +5,7 @@
 //! with their context.  Writers run under a runqueue lock: atomics only, fixed memory.
 
 use super::check::{Agreement, Mismatch, Path, Race, SwitchKind, Verdict};
-use super::ffi::{OpSnap, StallSnap, SwitchSnap, OP_USERS};
+use super::ffi::{OpSnap, StallSnap, SwitchSnap, Zeroable, OP_USERS};
 use super::model::invariants::Owner;
 use super::model::{mode_name, FmtCid, MAX_CPUS};
 use super::op::{Accounting, OpCheck, OpDiff, OpKind, OpRace, OpVerdict};
@@ -574,9 +574,9 @@ pub fn agreed() -> i64 {
 #[derive(Clone, Copy)]
 pub struct Watchdog {
     /// Timers armed by a fork or exit.
-    pub starts: usize,
+    pub starts: u64,
     /// Timers that stopped, none being in flight.
-    pub stops: usize,
+    pub stops: u64,
 }
 
 /// The human-readable table (`status`).

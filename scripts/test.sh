@@ -169,6 +169,28 @@ guard_module_refuses() {
 	rm -rf "${copy}" "${tree}"
 }
 
+# The C/Rust contract (scripts/bindgen.sh).  contract_layout_compiles DIR:
+# the layout asserts of DIR/mmcid_rs_layout.h hold for DIR/mmcid_rs.h, as
+# the host's compiler lays it out (the kernel's is the same gcc).
+contract_layout_compiles() {
+	printf '#include "mmcid_rs.h"\n#include "mmcid_rs_layout.h"\n' |
+		gcc -fsyntax-only -include stdbool.h -I"$1" -x c -
+}
+
+# A header whose tasks have cid and active swapped, as a patch that edits
+# include/mmcid_rs.h alone would: the generated files no longer match it,
+# and the kernel's compiler rejects glue/ with the stale layout asserts.
+contract_moved_field() {
+	local d=${LOGDIR}/contract
+	rm -rf "${d}" && mkdir -p "${d}" || return 1
+	cp "${MMCID_TOP}"/include/mmcid_rs.h "${MMCID_TOP}"/include/mmcid_rs_layout.h "${d}/" || return 1
+	contract_layout_compiles "${d}" || { echo "the unchanged header fails"; return 1; }
+	sed -i -e '/__u32 cid;.*t->mm_cid.cid/{h;d}' -e '/__u32 active;.*t->mm_cid.active/G' "${d}/mmcid_rs.h"
+	diff "${MMCID_TOP}/include/mmcid_rs.h" "${d}/mmcid_rs.h" && { echo "sed changed nothing"; return 1; }
+	must_fail 'is not what' -- "${MMCID_TOP}/scripts/bindgen.sh" --check --header "${d}/mmcid_rs.h" || return 1
+	must_fail 'static assertion failed' 'mmcid_task_snap.*::.*cid' -- contract_layout_compiles "${d}"
+}
+
 t0=${SECONDS}
 if want cargo; then
 	check "rustfmt: all Rust sources (kernel .rustfmt.toml)" make -s -C "${MMCID_TOP}" rustfmtcheck
@@ -182,6 +204,9 @@ if want module || want vm || want guard || want mutant || want scripts; then
 	KDIR=$("${MMCID_TOP}/scripts/build-kernel.sh" --print-dir)
 fi
 if want module; then
+	check "contract: the Rust bindings and C layout asserts are what include/mmcid_rs.h generates" \
+		"${MMCID_TOP}/scripts/bindgen.sh" --check
+	check "contract: a field moved in the header alone fails the check and the C build" contract_moved_field
 	check "module: builds against 7.3 with CLIPPY=1, no warnings" module_build_clean CLIPPY=1 module
 	check "module: builds against 7.3, no warnings" module_build_clean module
 fi
