@@ -51,6 +51,7 @@ while [ $# -gt 0 ]; do
 done
 [[ "${BOOTS}" =~ ^[1-9][0-9]*$ ]] || die "--boots wants a positive number, not '${BOOTS}'"
 
+t_start=${SECONDS}
 "${MMCID_TOP}/scripts/setup-deps.sh"
 "${MMCID_TOP}/scripts/build-kernel.sh" >/dev/null
 "${MMCID_TOP}/scripts/build-kernel.sh" --flavour pre-fix >/dev/null
@@ -169,6 +170,8 @@ if [ "${#spins[@]}" -gt 0 ]; then
 		END { printf " (spin when named: median %d ms, worst %d ms)", a[int((NR + 1) / 2)], a[NR] }')
 fi
 lines+=("mmcid_rs: live lock reproduced in ${reproduced}/${BOOTS} pre-fix boots, named by mmcid_rs in ${named}${stats}, confirmed by the RCU stall detector in ${confirmed}; 7.3: $(field result "${r}") after $(field rounds "${r}") rounds, nothing named: ${ok}")
+echo "${lines[-1]}"
+lines+=("wall time: $((SECONDS - t_start)) s, setup and builds included")
 echo "${lines[-1]}"
 if [ "${#spins[@]}" -gt 0 ]; then
 	first=${#lines[@]}
