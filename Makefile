@@ -52,7 +52,7 @@ help:
 	@echo "make [KDIR=...]   build mmcid-rs.ko"
 	@echo "make run          deps, kernel, module, VM: load, report, unload, verdict"
 	@echo "make test         all tests; ends with 'N passed, N failed'"
-	@echo "make reproduce    hang a kernel without the fix (5 boots), pass on 7.3"
+	@echo "make reproduce    hang a kernel without the fix (10 boots), pass on 7.3"
 	@echo "make mutants      boot each patches/mutants/ kernel, table in docs/mutants.md"
 	@echo "                  (MUTANTS_ARGS=\"--only NN --cpus 4 ...\", see scripts/mutants.sh --help)"
 	@echo "make clippy       module with CLIPPY=1"

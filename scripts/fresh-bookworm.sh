@@ -91,7 +91,8 @@ step_seconds() {
 }
 
 # record_run LOG SECONDS: add a row to the cold start table of
-# docs/measurements.md, with the section's head the first time.
+# docs/measurements.md, with the section's head the first time.  The row
+# goes after the table's last row: other scripts append sections below.
 record_run() {
 	local logf=$1 total=$2 doc=${MMCID_TOP}/docs/measurements.md
 	local deps kernel kmake row
@@ -119,7 +120,16 @@ record_run() {
 		|---|---|---|---|---|---|---|---|
 		EOF
 	fi
-	printf '%s\n' "${row}" >>"${doc}"
+	awk -v row="${row}" '
+		/^## / { sec = ($0 == "## Cold start on a fresh root") }
+		{ lines[NR] = $0 }
+		sec && /^\|/ { last = NR }
+		END {
+			for (i = 1; i <= NR; i++) {
+				print lines[i]
+				if (i == last) print row
+			}
+		}' "${doc}" >"${doc}.new" && mv "${doc}.new" "${doc}"
 	log "fresh: added to ${doc}: ${row}"
 }
 

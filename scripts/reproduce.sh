@@ -16,10 +16,11 @@ SECS_OK=20
 STALL_MS=50
 RCU_TIMEOUT=3
 WATCHER=1
+RECORD=0
 
 usage() {
 	cat <<EOF
-Usage: $0 [--boots N] [--seconds S] [--stall-ms MS] [--no-watcher]
+Usage: $0 [--boots N] [--seconds S] [--stall-ms MS] [--no-watcher] [--record]
 
 Per boot, a guest (multi-threaded TCG) runs selftests/mmcid_rs/fork_pattern
 on 4 CPUs with mmcid_rs loaded, for at most S seconds on the pre-fix
@@ -30,22 +31,27 @@ domains (isolcpus=domain,4), whose timers still run when the live lock
 has the four others spinning with interrupts off; --no-watcher boots 4.
 A pre-fix boot is "reproduced" when the pattern stops making progress;
 the guest is ended by the RCU stall panic, or after 15 s of console
-silence when no CPU runs a detector any more.
+silence when no CPU runs a detector any more.  --record appends every
+boot's line and the summary to docs/measurements.md (command, date,
+commit, machine).
 EOF
 }
 
+ARGS="$*"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--boots) BOOTS=${2:?}; shift 2 ;;
 	--seconds) SECS=${2:?}; shift 2 ;;
 	--stall-ms) STALL_MS=${2:?}; shift 2 ;;
 	--no-watcher) WATCHER=0; shift ;;
+	--record) RECORD=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
 [[ "${BOOTS}" =~ ^[1-9][0-9]*$ ]] || die "--boots wants a positive number, not '${BOOTS}'"
 
+t_start=${SECONDS}
 "${MMCID_TOP}/scripts/setup-deps.sh"
 "${MMCID_TOP}/scripts/build-kernel.sh" >/dev/null
 "${MMCID_TOP}/scripts/build-kernel.sh" --flavour pre-fix >/dev/null
@@ -95,6 +101,15 @@ boot() {
 field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 # after T0 T: "+X.XXX s"
 after() { awk -v a="$1" -v b="$2" 'BEGIN { printf "+%.3f s", b - a }'; }
+# delay T0 T: T - T0 in seconds
+delay() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+# median_worst UNIT VALUE...: "| median | worst |" cells of the values
+median_worst() {
+	local unit=$1
+	shift
+	printf '%s\n' "$@" | sort -g | awk -v u="${unit}" '{ a[NR] = $1 }
+		END { printf "| %s %s | %s %s |", a[int((NR + 1) / 2)], u, a[NR], u }'
+}
 
 # boot_once FLAVOUR VARIANT: boot, and once more if the guest never got
 # as far as the pattern (multi-threaded TCG rarely hangs early in boot).
@@ -108,12 +123,13 @@ boot_once() {
 	echo "${r}"
 }
 
-reproduced=0 named=0 confirmed=0 spins=()
+reproduced=0 named=0 confirmed=0 spins=() lines=() to_named=() to_rcu=()
 for ((i = 1; i <= BOOTS; i++)); do
 	r=$(boot_once pre-fix pre-fix "${SECS}")
 	log "pre-fix boot ${i}: ${r}"
 	if [ "$(field result "${r}")" != hung ]; then
-		echo "not reproduced: pre-fix boot ${i}: ${r}"
+		lines+=("not reproduced: pre-fix boot ${i}: ${r}")
+		echo "${lines[-1]}"
 		continue
 	fi
 	reproduced=$((reproduced + 1))
@@ -122,6 +138,7 @@ for ((i = 1; i <= BOOTS; i++)); do
 	if [ -n "$(field named "${r}")" ]; then
 		named=$((named + 1))
 		spins+=("$(field spun "${r}")")
+		to_named+=("$(delay "${t0}" "$(field named "${r}")")")
 		msg+="; mmcid_rs named the live lock at $(after "${t0}" "$(field named "${r}")")"
 		msg+=" (CPU had spun at least $(field spun "${r}") ms; pre-fix shape: $(field shape "${r}"))"
 	else
@@ -130,12 +147,16 @@ for ((i = 1; i <= BOOTS; i++)); do
 	if [ -n "$(field rcu "${r}")" ]; then
 		confirmed=$((confirmed + 1))
 		msg+="; RCU stall detector at $(after "${t0}" "$(field rcu "${r}")")"
+		if [ -n "$(field named "${r}")" ]; then
+			to_rcu+=("$(delay "$(field named "${r}")" "$(field rcu "${r}")")")
+		fi
 	else
 		msg+="; RCU stall detector silent (no CPU took interrupts)"
 	fi
 	if [ -n "$(field soft "${r}")" ]; then
 		msg+="; soft lockup at $(after "${t0}" "$(field soft "${r}")")"
 	fi
+	lines+=("${msg}")
 	echo "${msg}"
 done
 
@@ -148,7 +169,22 @@ if [ "${#spins[@]}" -gt 0 ]; then
 	stats=$(printf '%s\n' "${spins[@]}" | sort -n | awk '{ a[NR] = $1 }
 		END { printf " (spin when named: median %d ms, worst %d ms)", a[int((NR + 1) / 2)], a[NR] }')
 fi
-echo "mmcid_rs: live lock reproduced in ${reproduced}/${BOOTS} pre-fix boots," \
-	"named by mmcid_rs in ${named}${stats}, confirmed by the RCU stall detector in ${confirmed};" \
-	"7.3: $(field result "${r}") after $(field rounds "${r}") rounds, nothing named: ${ok}"
+lines+=("mmcid_rs: live lock reproduced in ${reproduced}/${BOOTS} pre-fix boots, named by mmcid_rs in ${named}${stats}, confirmed by the RCU stall detector in ${confirmed}; 7.3: $(field result "${r}") after $(field rounds "${r}") rounds, nothing named: ${ok}")
+echo "${lines[-1]}"
+lines+=("wall time: $((SECONDS - t_start)) s, setup and builds included")
+echo "${lines[-1]}"
+if [ "${#spins[@]}" -gt 0 ]; then
+	first=${#lines[@]}
+	lines+=("" "| pre-fix boots where mmcid_rs named the live lock | median | worst |" "|---|---|---|")
+	lines+=("| the watchdog's first sight of the spinning switch to its report (\"at least\") $(median_worst ms "${spins[@]}")")
+	lines+=("| pattern start to the module's report $(median_worst s "${to_named[@]}")")
+	if [ "${#to_rcu[@]}" -gt 0 ]; then
+		lines+=("| the module's report to the RCU stall report (timeout ${RCU_TIMEOUT} s) $(median_worst s "${to_rcu[@]}")")
+	fi
+	printf '%s\n' "${lines[@]:first}"
+fi
+if [ "${RECORD}" = 1 ]; then
+	record_measurement "The live lock reproduced, ${BOOTS} pre-fix boots and one of 7.3" \
+		"scripts/reproduce.sh ${ARGS}" "$(printf '%s\n' "${lines[@]}")"
+fi
 [ "${reproduced}" = "${BOOTS}" ] && [ "${named}" = "${BOOTS}" ] && [ "${ok}" = yes ]

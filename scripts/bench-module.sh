@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The module's overhead: boot a guest that runs scripts/guest-bench.sh
+# (pipe ping-pong between two threads on one vCPU, without the module and
+# with it in each setting, taking turns) and print its table; --record
+# appends the table to docs/measurements.md.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ROUNDS=15
+SECS=2
+CPUS=4
+TCG_THREAD=multi
+RECORD=0
+
+usage() {
+	cat <<EOF
+Usage: $0 [--rounds N] [--seconds S] [--cpus N] [--tcg-thread T] [--record] [SETTING...]
+
+Builds (or reuses) the kernel, the module and selftests/mmcid_rs/pingpong,
+boots one guest and runs scripts/guest-bench.sh in it: N rounds in which
+the run without the module and each SETTING take turns, S seconds each;
+every cell is the median of its N runs.
+
+  --rounds N       rounds (default ${ROUNDS})
+  --seconds S      seconds per run (default ${SECS})
+  --cpus N         guest vCPUs (default ${CPUS})
+  --tcg-thread T   single or multi (default ${TCG_THREAD}, as the figures in
+                   docs/measurements.md were measured)
+  --record         append the table to docs/measurements.md (command,
+                   date, commit, machine)
+  SETTING          filtered, all, nowatch, filtered_nowatch (default: all four)
+
+Environment: KDIR (a built Rust-enabled tree instead of the cached one),
+MMCID_CACHE (default ~/.cache/mmcid-rs).
+EOF
+}
+
+ARGS="$*"
+SETTINGS=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--rounds) ROUNDS=${2:?}; shift 2 ;;
+	--seconds) SECS=${2:?}; shift 2 ;;
+	--cpus) CPUS=${2:?}; shift 2 ;;
+	--tcg-thread) TCG_THREAD=${2:?}; shift 2 ;;
+	--record) RECORD=1; shift ;;
+	-h|--help) usage; exit 0 ;;
+	-*) usage >&2; exit 2 ;;
+	*) SETTINGS+=("$1"); shift ;;
+	esac
+done
+[[ "${ROUNDS}" =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive number, not '${ROUNDS}'"
+[[ "${SECS}" =~ ^[1-9][0-9]*$ ]] || die "--seconds wants a positive number, not '${SECS}'"
+for s in "${SETTINGS[@]}"; do
+	case "${s}" in
+	filtered|all|nowatch|filtered_nowatch) ;;
+	*) die "unknown setting '${s}'; want filtered, all, nowatch or filtered_nowatch" ;;
+	esac
+done
+
+step "bench: dependencies" "${MMCID_TOP}/scripts/setup-deps.sh"
+if [ -n "${KDIR:-}" ]; then
+	"${MMCID_TOP}/scripts/check-kdir.sh" "${KDIR}"
+	KERNEL=(--kernel "${KDIR}")
+else
+	step "bench: kernel" "${MMCID_TOP}/scripts/build-kernel.sh" >/dev/null
+	KDIR=$("${MMCID_TOP}/scripts/build-kernel.sh" --print-dir)
+	KERNEL=()
+fi
+step "bench: module" make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module >&2
+step "bench: test programs" make -s -C "${MMCID_TOP}/selftests/mmcid_rs" \
+	KSFT_DIR="${KDIR}/tools/testing/selftests" >&2
+
+out=$(mktemp)
+trap 'rm -f "${out}"' EXIT
+# Each run takes S seconds; insmod, rmmod and the boot take the rest.
+runs=$((${#SETTINGS[@]} > 0 ? ${#SETTINGS[@]} + 1 : 5))
+limit=$((120 + ROUNDS * runs * (SECS + 3)))
+log "bench: ${ROUNDS} rounds of ${SECS} s on ${CPUS} vCPUs (limit ${limit} s)"
+"${MMCID_TOP}/scripts/run-vng.sh" "${KERNEL[@]}" --cpus "${CPUS}" --tcg-thread "${TCG_THREAD}" \
+	--timeout "${limit}" -- ./scripts/guest-bench.sh "${ROUNDS}" "${SECS}" "${SETTINGS[@]}" |
+	tee "${out}" || die "the bench guest failed (see its console log above); nothing recorded"
+table=$(grep -E '^\||^mmcid_rs: bench: ' "${out}") ||
+	die "no table in the guest's output; nothing recorded"
+if [ "${RECORD}" = 1 ]; then
+	record_measurement "Module overhead, ${ROUNDS} rounds of ${SECS} s on ${CPUS} vCPUs (${TCG_THREAD}-threaded TCG)" \
+		"scripts/bench-module.sh ${ARGS}" "${table}"
+fi
