@@ -20,6 +20,8 @@ pub mod model;
 
 #[path = "module/check.rs"]
 pub mod check;
+#[path = "module/counters.rs"]
+pub mod counters;
 #[path = "module/ffi.rs"]
 pub mod ffi;
 #[path = "module/guard.rs"]

@@ -13,6 +13,9 @@ pub mod ffi;
 #[path = "check.rs"]
 pub mod check;
 
+#[path = "counters.rs"]
+pub mod counters;
+
 #[path = "op.rs"]
 pub mod op;
 
@@ -32,3 +35,7 @@ mod op_tests;
 #[cfg(test)]
 #[path = "guard_tests.rs"]
 mod guard_tests;
+
+#[cfg(test)]
+#[path = "counters_tests.rs"]
+mod counters_tests;

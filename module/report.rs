@@ -14,124 +14,7 @@ use core::cell::UnsafeCell;
 use core::fmt;
 use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
 
-/// Counters, in the order `report` prints them.
-#[derive(Clone, Copy)]
-#[repr(usize)]
-pub enum Counter {
-    /// Switches whose incoming task owns its CID.
-    TaskOwned,
-    /// Switches whose incoming task uses its CPU's CID.
-    CpuOwned,
-    /// Switches whose incoming task borrows a CID in transit.
-    Transit,
-    /// Switches that only touched the outgoing task.
-    Out,
-    /// Not decided: several forks or exits changed max_cids meanwhile.
-    RacedMaxCids,
-    /// More possible CPUs than the model holds.
-    Unsupported,
-    /// The C did something else than the model.
-    Mismatch,
-    /// Switches in agreement that kept the owner's CID (fast path).
-    Kept,
-    /// Switches in agreement that converged into the optimal CID space.
-    Converged,
-    /// Switches in agreement whose converge found no CID and kept the old.
-    NotConverged,
-    /// Switches in agreement that handed a CID over or dropped one.
-    HandOver,
-    /// Switches in agreement that allocated a CID.
-    Allocated,
-    /// Switches in agreement that allocated a CID from a pool the snapshot
-    /// had empty.
-    Spun,
-    /// Switches in agreement whose C read a mode written meanwhile.
-    ModeChanged,
-    /// Switches in agreement whose C read a max_cids written meanwhile.
-    MaxCidsChanged,
-    /// Switches in agreement whose allocation got another CID than the
-    /// lowest free in the snapshot.
-    OtherCid,
-    /// Forks into a fresh mm (first user).
-    ForkFirst,
-    /// Forks without mode change.
-    Fork,
-    /// Forks that switched to per CPU mode.
-    ForkToCpu,
-    /// Forks that switched back to per task mode.
-    ForkToTask,
-    /// Exits without mode change.
-    Exit,
-    /// Exits that switched back to per task mode.
-    ExitToTask,
-    /// Exits of the last user.
-    ExitLast,
-    /// Forks and exits not decided: another one of the mm ran in between.
-    RacedOp,
-    /// Forks and exits where the C did something else than the model.
-    OpMismatch,
-    /// CPUs the watchdog found stuck in a context switch.
-    LiveLock,
-    /// Forks and exits whose walk to per CPU mode agreed user by user.
-    FixupToCpu,
-    /// Forks and exits whose walk to per task mode agreed user by user.
-    FixupToTask,
-    /// Forks and exits not decided: an affinity change meanwhile.
-    RacedAffinity,
-    /// Forks and exits not compared: more users than a snapshot holds
-    /// (`OP_USERS`).
-    OpTooManyUsers,
-    /// Users and CPU slots a fork or exit check compared one by one.
-    OpCompared,
-    /// Users and CPU slots left out: a context switch touched them.
-    OpSwitched,
-    /// Consistent snapshots whose CID accounting and mode invariants held.
-    Accounting,
-    /// Forks and exits with no consistent snapshot at either end.
-    AccountingNotConsistent,
-    /// Snapshots with a CID owned twice, leaked, out of range or with the
-    /// wrong owner for the mode.
-    InvariantViolation,
-}
-
-const NR_COUNTERS: usize = Counter::InvariantViolation as usize + 1;
-const NAMES: [&str; NR_COUNTERS] = [
-    "switch_task_owned",
-    "switch_cpu_owned",
-    "switch_transit",
-    "switch_out_only",
-    "raced_max_cids",
-    "unsupported",
-    "mismatches",
-    "switch_kept",
-    "switch_converged",
-    "switch_not_converged",
-    "switch_hand_over",
-    "switch_allocated",
-    "switch_spun",
-    "switch_mode_changed",
-    "switch_max_cids_changed",
-    "switch_other_cid",
-    "fork_first_user",
-    "fork",
-    "fork_to_cpu",
-    "fork_to_task",
-    "exit",
-    "exit_to_task",
-    "exit_last_user",
-    "raced_fork_exit",
-    "fork_exit_mismatches",
-    "live_locks",
-    "fixup_to_cpu",
-    "fixup_to_task",
-    "raced_affinity",
-    "op_too_many_users",
-    "op_compared",
-    "op_switched",
-    "accounting_checked",
-    "accounting_not_consistent",
-    "invariant_violations",
-];
+pub use super::counters::{Counter, Summary, NR_COUNTERS};
 
 /// The counters of one CPU, on cache lines of their own.
 #[repr(align(64))]
@@ -160,12 +43,8 @@ fn add_n(cpu: u32, c: Counter, n: u32) {
 /// The shared row's CPU number, for counts of no particular CPU.
 const ANY_CPU: u32 = u32::MAX;
 
-fn count_at(i: usize) -> i64 {
-    COUNTS.iter().map(|r| r.0[i].load(Relaxed)).sum()
-}
-
 fn count(c: Counter) -> i64 {
-    count_at(c as usize)
+    COUNTS.iter().map(|r| r.0[c as usize].load(Relaxed)).sum()
 }
 
 /// Context switch mismatches kept with their context: the last ones.
@@ -796,26 +675,37 @@ pub fn agreed_ops() -> i64 {
     .sum()
 }
 
-/// `key value` lines for programs (`report`).
+/// The value of a summary line of `report`.
+fn summary(k: Summary, guard: super::guard::Status, wd: Watchdog) -> i64 {
+    let big = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    match k {
+        Summary::Agreed => agreed(),
+        // Loaded with force=1 on mm_cid code the variant does not mirror;
+        // the status table says which.
+        Summary::Forced => i64::from(guard.0.is_err()),
+        Summary::WatchdogStarts => big(wd.starts),
+        Summary::WatchdogStops => big(wd.stops),
+        Summary::AgreedForkExit => agreed_ops(),
+        Summary::Mms => MMS_SEEN.load(Relaxed),
+        Summary::CheckedSwitches => checked_switches(),
+        Summary::CheckedForkExit => checked_ops(),
+        Summary::Undecided => undecided(),
+        Summary::OpUsersMax => OP_USERS as i64,
+    }
+}
+
+/// `key value` lines for programs (`report`): the summary, then every
+/// counter.
 pub fn show_report(
     f: &mut fmt::Formatter<'_>,
     guard: super::guard::Status,
     wd: Watchdog,
 ) -> fmt::Result {
-    writeln!(f, "agreed {}", agreed())?;
-    // Loaded with force=1 on mm_cid code the variant does not mirror; the
-    // status table says which.
-    writeln!(f, "forced {}", u8::from(guard.0.is_err()))?;
-    writeln!(f, "watchdog_starts {}", wd.starts)?;
-    writeln!(f, "watchdog_stops {}", wd.stops)?;
-    writeln!(f, "agreed_fork_exit {}", agreed_ops())?;
-    writeln!(f, "mms {}", MMS_SEEN.load(Relaxed))?;
-    writeln!(f, "checked_switches {}", checked_switches())?;
-    writeln!(f, "checked_fork_exit {}", checked_ops())?;
-    writeln!(f, "undecided {}", undecided())?;
-    writeln!(f, "op_users_max {}", OP_USERS)?;
-    for (i, name) in NAMES.iter().enumerate() {
-        writeln!(f, "{} {}", name, count_at(i))?;
+    for &k in Summary::ALL {
+        writeln!(f, "{} {}", k.key(), summary(k, guard, wd))?;
+    }
+    for &c in Counter::ALL {
+        writeln!(f, "{} {}", c.key(), count(c))?;
     }
     Ok(())
 }

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The names of what the module counts: each counter and each summary
+//! line of `/sys/kernel/debug/mmcid_rs/report` is declared here once, with
+//! the key `report` prints it under.  The kselftest and the scripts read
+//! these keys; a test checks that every key they read is one of these.
+
+/// Declares an enum of report keys: the variants, their keys, `ALL`.
+macro_rules! report_keys {
+    ($(#[$meta:meta])* $vis:vis enum $ty:ident {
+        $($(#[doc = $doc:literal])* $name:ident = $key:literal,)*
+    }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(usize)]
+        $vis enum $ty {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl $ty {
+            /// Every one, in the order `report` prints them.
+            pub const ALL: &'static [$ty] = &[$($ty::$name,)*];
+
+            /// The key `report` prints it under.
+            pub const fn key(self) -> &'static str {
+                match self {
+                    $($ty::$name => $key,)*
+                }
+            }
+        }
+    };
+}
+
+report_keys! {
+    /// Counters, kept per CPU and summed when read.
+    pub enum Counter {
+    /// Switches whose incoming task owns its CID.
+    TaskOwned = "switch_task_owned",
+    /// Switches whose incoming task uses its CPU's CID.
+    CpuOwned = "switch_cpu_owned",
+    /// Switches whose incoming task borrows a CID in transit.
+    Transit = "switch_transit",
+    /// Switches that only touched the outgoing task.
+    Out = "switch_out_only",
+    /// Not decided: several forks or exits changed max_cids meanwhile.
+    RacedMaxCids = "raced_max_cids",
+    /// More possible CPUs than the model holds.
+    Unsupported = "unsupported",
+    /// The C did something else than the model.
+    Mismatch = "mismatches",
+    /// Switches in agreement that kept the owner's CID (fast path).
+    Kept = "switch_kept",
+    /// Switches in agreement that converged into the optimal CID space.
+    Converged = "switch_converged",
+    /// Switches in agreement whose converge found no CID and kept the old.
+    NotConverged = "switch_not_converged",
+    /// Switches in agreement that handed a CID over or dropped one.
+    HandOver = "switch_hand_over",
+    /// Switches in agreement that allocated a CID.
+    Allocated = "switch_allocated",
+    /// Switches in agreement that allocated a CID from a pool the snapshot
+    /// had empty.
+    Spun = "switch_spun",
+    /// Switches in agreement whose C read a mode written meanwhile.
+    ModeChanged = "switch_mode_changed",
+    /// Switches in agreement whose C read a max_cids written meanwhile.
+    MaxCidsChanged = "switch_max_cids_changed",
+    /// Switches in agreement whose allocation got another CID than the
+    /// lowest free in the snapshot.
+    OtherCid = "switch_other_cid",
+    /// Forks into a fresh mm (first user).
+    ForkFirst = "fork_first_user",
+    /// Forks without mode change.
+    Fork = "fork",
+    /// Forks that switched to per CPU mode.
+    ForkToCpu = "fork_to_cpu",
+    /// Forks that switched back to per task mode.
+    ForkToTask = "fork_to_task",
+    /// Exits without mode change.
+    Exit = "exit",
+    /// Exits that switched back to per task mode.
+    ExitToTask = "exit_to_task",
+    /// Exits of the last user.
+    ExitLast = "exit_last_user",
+    /// Forks and exits not decided: another one of the mm ran in between.
+    RacedOp = "raced_fork_exit",
+    /// Forks and exits where the C did something else than the model.
+    OpMismatch = "fork_exit_mismatches",
+    /// CPUs the watchdog found stuck in a context switch.
+    LiveLock = "live_locks",
+    /// Forks and exits whose walk to per CPU mode agreed user by user.
+    FixupToCpu = "fixup_to_cpu",
+    /// Forks and exits whose walk to per task mode agreed user by user.
+    FixupToTask = "fixup_to_task",
+    /// Forks and exits not decided: an affinity change meanwhile.
+    RacedAffinity = "raced_affinity",
+    /// Forks and exits not compared: more users than a snapshot holds
+    /// (`OP_USERS`).
+    OpTooManyUsers = "op_too_many_users",
+    /// Users and CPU slots a fork or exit check compared one by one.
+    OpCompared = "op_compared",
+    /// Users and CPU slots left out: a context switch touched them.
+    OpSwitched = "op_switched",
+    /// Consistent snapshots whose CID accounting and mode invariants held.
+    Accounting = "accounting_checked",
+    /// Forks and exits with no consistent snapshot at either end.
+    AccountingNotConsistent = "accounting_not_consistent",
+    /// Snapshots with a CID owned twice, leaked, out of range or with the
+    /// wrong owner for the mode.
+    InvariantViolation = "invariant_violations",
+    }
+}
+
+/// How many [`Counter`]s there are.
+pub const NR_COUNTERS: usize = Counter::ALL.len();
+
+report_keys! {
+    /// Lines of `report` computed from the counters and the module's state,
+    /// printed before the counters.
+    pub enum Summary {
+        /// Context switches in agreement, of every kind.
+        Agreed = "agreed",
+        /// 1: loaded with `force=1` on mm_cid code the variant does not mirror.
+        Forced = "forced",
+        /// Watchdog timers armed since load.
+        WatchdogStarts = "watchdog_starts",
+        /// Watchdog timers that stopped since load.
+        WatchdogStops = "watchdog_stops",
+        /// Forks and exits in agreement, of every kind.
+        AgreedForkExit = "agreed_fork_exit",
+        /// Distinct mms seen since reset.
+        Mms = "mms",
+        /// Context switch checks, decided or not.
+        CheckedSwitches = "checked_switches",
+        /// Fork and exit checks, decided or not.
+        CheckedForkExit = "checked_fork_exit",
+        /// Checks not decided, of every kind.
+        Undecided = "undecided",
+        /// The most users a fork or exit snapshot holds (`MMCID_OP_USERS`).
+        OpUsersMax = "op_users_max",
+    }
+}
+
+/// Is `key` a line of `report`?
+pub fn is_report_key(key: &str) -> bool {
+    Summary::ALL.iter().any(|s| s.key() == key) || Counter::ALL.iter().any(|c| c.key() == key)
+}
