@@ -194,10 +194,6 @@ impl Files {
         report::show_report(f, guard(variant()), watchdog())
     }
 
-    fn mismatches(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        report::show_mismatches(f)
-    }
-
     fn live_lock(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         report::show_live_lock(f)
     }
@@ -222,7 +218,7 @@ impl Files {
 
 struct MmcidRs {
     // Files before their directory: fields drop in declaration order.
-    _files: [Pin<KBox<File<Files>>>; 5],
+    _files: [Pin<KBox<File<Files>>>; 4],
     _dir: Dir,
 }
 
@@ -304,7 +300,6 @@ impl kernel::Module for MmcidRs {
         let files = [
             read_file(&dir, c"status", &Files::status)?,
             read_file(&dir, c"report", &Files::report)?,
-            read_file(&dir, c"mismatches", &Files::mismatches)?,
             read_file(&dir, c"live_lock", &Files::live_lock)?,
             KBox::pin_init(
                 dir.write_callback_file(c"reset", Files, &Files::reset),

@@ -158,6 +158,23 @@ unsigned long mmcid_rs_watchdog_stops(void);
  */
 void mmcid_rs_print_deferred(const char *msg, unsigned int len);
 
+/* The trace events of glue/mmcid_rs_trace.h, one per kind of finding. */
+enum mmcid_rs_event {
+	MMCID_RS_MISMATCH,		/* mmcid_rs:mismatch, a context switch */
+	MMCID_RS_OP_MISMATCH,		/* mmcid_rs:op_mismatch, a fork or exit */
+	MMCID_RS_FIXUP_VIOLATION,	/* mmcid_rs:fixup_violation */
+	MMCID_RS_LIVE_LOCK,		/* mmcid_rs:live_lock */
+};
+
+/* Most bytes of text one event carries. */
+#define MMCID_RS_TRACE_TEXT	768
+
+/* Is @ev's event on? The text is formatted only then. */
+bool mmcid_rs_trace_enabled(enum mmcid_rs_event ev);
+/* Emit @ev with @len bytes of @text, in any context. */
+void mmcid_rs_trace(enum mmcid_rs_event ev, unsigned int cpu, __u64 mm, int pid,
+		    const char *text, unsigned int len);
+
 /* Called by glue/hooks.c to tell the watchdog where each CPU is. */
 bool mmcid_rs_watch_switch_begin(struct task_struct *next);
 void mmcid_rs_watch_switch_end(void);

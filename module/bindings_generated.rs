@@ -7,6 +7,7 @@ pub const MMCID_MAX_CPUS: u32 = 64;
 pub const MMCID_STALL_TASKS: u32 = 16;
 pub const MMCID_OP_USERS: u32 = 254;
 pub const MMCID_CURR_OFFLINE: u32 = 1;
+pub const MMCID_RS_TRACE_TEXT: u32 = 768;
 pub type __s32 = ::core::ffi::c_int;
 pub type __u32 = ::core::ffi::c_uint;
 pub type __u64 = ::core::ffi::c_ulonglong;
@@ -357,6 +358,34 @@ extern "C" {
 extern "C" {
     #[doc = " Print one line with printk_deferred(), which the scheduler uses where it\n holds a runqueue lock: the line is in the log buffer at once, and on the\n console even if every CPU then hangs (panic flushes it)."]
     pub fn mmcid_rs_print_deferred(msg: *const ::core::ffi::c_char, len: ::core::ffi::c_uint);
+}
+#[repr(u32)]
+#[doc = " The trace events of glue/mmcid_rs_trace.h, one per kind of finding."]
+#[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
+pub enum mmcid_rs_event {
+    #[doc = " mmcid_rs:mismatch, a context switch"]
+    MMCID_RS_MISMATCH = 0,
+    #[doc = " mmcid_rs:op_mismatch, a fork or exit"]
+    MMCID_RS_OP_MISMATCH = 1,
+    #[doc = " mmcid_rs:fixup_violation"]
+    MMCID_RS_FIXUP_VIOLATION = 2,
+    #[doc = " mmcid_rs:live_lock"]
+    MMCID_RS_LIVE_LOCK = 3,
+}
+extern "C" {
+    #[doc = " Is @ev's event on? The text is formatted only then."]
+    pub fn mmcid_rs_trace_enabled(ev: mmcid_rs_event) -> bool;
+}
+extern "C" {
+    #[doc = " Emit @ev with @len bytes of @text, in any context."]
+    pub fn mmcid_rs_trace(
+        ev: mmcid_rs_event,
+        cpu: ::core::ffi::c_uint,
+        mm: __u64,
+        pid: ::core::ffi::c_int,
+        text: *const ::core::ffi::c_char,
+        len: ::core::ffi::c_uint,
+    );
 }
 extern "C" {
     #[doc = " Called by glue/hooks.c to tell the watchdog where each CPU is."]

@@ -51,25 +51,6 @@ pub const STALL_TASKS: usize = bindings::MMCID_STALL_TASKS as usize;
 /// no task.
 pub const CURR_OFFLINE: u64 = bindings::MMCID_CURR_OFFLINE as u64;
 
-/// Types for which all-zero bytes are a valid value: static storage
-/// starts as [`Zeroable::ZERO`].
-///
-/// # Safety
-///
-/// All-zero bytes must be a valid value of `Self`.
-pub unsafe trait Zeroable: Sized {
-    /// All zero.
-    // SAFETY: the implementer guarantees that all-zero bytes are valid.
-    const ZERO: Self = unsafe { core::mem::zeroed() };
-}
-
-// SAFETY: each is a struct of integers, arrays of integers and structs of
-// integers (include/mmcid_rs.h), for which all-zero bytes are valid.
-unsafe impl Zeroable for SwitchSnap {}
-// SAFETY: as above.
-unsafe impl Zeroable for OpSnap {}
-// SAFETY: as above.
-unsafe impl Zeroable for StallSnap {}
 
 /// How many of `cap` places the C filled, when it says `n`.
 fn held(n: u32, cap: usize) -> usize {

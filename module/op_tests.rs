@@ -33,7 +33,7 @@ fn snap<const C: usize, const T: usize>(
         pid: 7,
         tid: i as i32,
     };
-    let mut o = OpSnap::ZERO;
+    let mut o = OpSnap::default();
     o.cpu = cpu as u32;
     o.nr_possible = s.nr_possible_cpus;
     o.possible = s.possible;

@@ -5,7 +5,10 @@
 //! with their context.  Writers run under a runqueue lock: atomics only, fixed memory.
 
 use super::check::{Agreement, Mismatch, Path, Race, SwitchKind, Verdict};
-use super::ffi::{OpSnap, StallSnap, SwitchSnap, Zeroable, OP_USERS};
+use super::ffi::bindings::{
+    mmcid_rs_event as Event, mmcid_rs_trace, mmcid_rs_trace_enabled, MMCID_RS_TRACE_TEXT,
+};
+use super::ffi::{OpSnap, StallSnap, SwitchSnap, OP_USERS};
 use super::model::invariants::Owner;
 use super::model::{mode_name, FmtCid, MAX_CPUS};
 use super::op::{Accounting, OpCheck, OpDiff, OpKind, OpRace, OpVerdict};
@@ -47,94 +50,6 @@ fn count(c: Counter) -> i64 {
     COUNTS.iter().map(|r| r.0[c as usize].load(Relaxed)).sum()
 }
 
-/// Context switch mismatches kept with their context: the last ones.
-pub const KEPT: usize = 16;
-
-struct Entry {
-    pre: SwitchSnap,
-    post: SwitchSnap,
-    want: Mismatch,
-}
-
-const SLOT_EMPTY: i32 = 0;
-const SLOT_BUSY: i32 = 1;
-const SLOT_FULL: i32 = 2;
-
-/// One place of a ring of kept entries.  Writers and readers take it with
-/// a compare-and-exchange and never wait for it: a writer that finds it
-/// busy drops its entry (counted in `LOST`), a reader skips it.
-///
-/// # Invariants
-///
-/// `entry` is accessed only by the one that moved `state` to
-/// `SLOT_BUSY`, until it stores `SLOT_EMPTY` or `SLOT_FULL` again; it is
-/// initialised whenever `state` is `SLOT_FULL`.
-struct Slot<T> {
-    state: Atomic<i32>,
-    /// Which entry of the ring's sequence it holds.
-    seq: Atomic<i64>,
-    entry: UnsafeCell<T>,
-}
-
-// SAFETY: `entry` is accessed under the slot's own try-lock (see the
-// invariants), taken with acquire and released with release ordering.
-unsafe impl<T: Send> Sync for Slot<T> {}
-
-impl<T> Slot<T> {
-    const fn new(e: T) -> Self {
-        Self {
-            state: Atomic::new(SLOT_EMPTY),
-            seq: Atomic::new(0),
-            entry: UnsafeCell::new(e),
-        }
-    }
-
-    /// Take the slot if its state is `from`, run `f` on the entry, and
-    /// leave it full.  `None` when somebody else holds it.
-    fn with<R>(&self, from: i32, f: impl FnOnce(&mut T, &Atomic<i64>) -> R) -> Option<R> {
-        self.state.cmpxchg(from, SLOT_BUSY, Acquire).ok()?;
-        // SAFETY: this caller moved `state` to `SLOT_BUSY`, so it alone
-        // accesses `entry` until the store below (type invariant).
-        let r = f(unsafe { &mut *self.entry.get() }, &self.seq);
-        // INVARIANT: `f` left the entry initialised, and it is released.
-        self.state.store(SLOT_FULL, Release);
-        Some(r)
-    }
-
-    /// Fill the slot with `fill` as entry `seq`, whether it held an older
-    /// entry or none.  `None` when somebody else holds it.
-    fn fill<R>(&self, seq: i64, fill: impl FnOnce(&mut T) -> R) -> Option<R> {
-        let fill = |e: &mut T, s: &Atomic<i64>| {
-            s.store(seq, Relaxed);
-            fill(e)
-        };
-        let state = self.state.load(Relaxed);
-        if state == SLOT_BUSY {
-            return None;
-        }
-        self.with(state, fill)
-    }
-
-    /// Run `f` on a full slot's entry and its sequence number.
-    fn read<R>(&self, f: impl FnOnce(&T, i64) -> R) -> Option<R> {
-        self.with(SLOT_FULL, |e, s| f(e, s.load(Relaxed)))
-    }
-}
-
-/// Entries a writer dropped because a reader or another writer held the
-/// slot of the ring it fell on.
-static LOST: Atomic<i64> = Atomic::new(0);
-
-/// Fill the next place of `next` in the ring `slots` with `fill`,
-/// overwriting the oldest entry.
-fn keep_in<T>(slots: &[Slot<T>], next: &Atomic<i64>, fill: impl FnOnce(&mut T)) {
-    let i = next.fetch_add(1, Relaxed);
-    let at = usize::try_from(i).unwrap_or(0) % slots.len();
-    if slots[at].fill(i, fill).is_none() {
-        LOST.add(1, Relaxed);
-    }
-}
-
 /// The watchdog's message, as `stall::describe()` wrote it.
 struct LiveLockText {
     buf: [u8; 1536],
@@ -148,43 +63,110 @@ impl LiveLockText {
     }
 }
 
-static LIVE_LOCK: Slot<LiveLockText> = Slot::new(LiveLockText {
-    buf: [0; 1536],
-    len: 0,
-});
+const EMPTY: i32 = 0;
+const WRITING: i32 = 1;
+const WRITTEN: i32 = 2;
+
+/// The watchdog's first report since load: written once, then only read.
+///
+/// # Invariants
+///
+/// `text` is written only by the caller that moved `state` from `EMPTY`
+/// to `WRITING`, and only until it stores `WRITTEN`; it is read only once
+/// `state` is `WRITTEN`.
+struct LiveLockReport {
+    state: Atomic<i32>,
+    text: UnsafeCell<LiveLockText>,
+}
+
+// SAFETY: `text` has one writer, which publishes it with a release store
+// of `WRITTEN`; readers read it after an acquire load sees `WRITTEN`, and
+// it never changes again (type invariants).
+unsafe impl Sync for LiveLockReport {}
+
+impl LiveLockReport {
+    /// Run `write` on the text if nobody did before.
+    fn write_once(&self, write: impl FnOnce(&mut LiveLockText)) {
+        if self.state.cmpxchg(EMPTY, WRITING, Acquire).is_err() {
+            return;
+        }
+        // SAFETY: this caller moved `state` from `EMPTY`: it alone
+        // accesses `text`, which nobody reads before `WRITTEN`.
+        write(unsafe { &mut *self.text.get() });
+        // INVARIANT: the one write is over; from now on `text` is read only.
+        self.state.store(WRITTEN, Release);
+    }
+
+    /// The text, once written.
+    fn read(&self) -> Option<&LiveLockText> {
+        // SAFETY: `WRITTEN` was stored after the last write (invariants).
+        (self.state.load(Acquire) == WRITTEN).then(|| unsafe { &*self.text.get() })
+    }
+}
+
+static LIVE_LOCK: LiveLockReport = LiveLockReport {
+    state: Atomic::new(EMPTY),
+    text: UnsafeCell::new(LiveLockText {
+        buf: [0; 1536],
+        len: 0,
+    }),
+};
 
 /// Count a CPU stuck in a context switch; describe the first one since
 /// load in `live_lock` and on the console.  Runs in the watchdog's timer,
 /// where no runqueue lock is held, so it may print.
 pub fn record_live_lock(s: &StallSnap) {
     add(ANY_CPU, Counter::LiveLock);
-    // Only the first: from empty to full, once.
-    LIVE_LOCK.with(SLOT_EMPTY, |t, _| {
+    // Only the first.
+    LIVE_LOCK.write_once(|t| {
         let mut w = BufWriter::new(&mut t.buf);
         let _ = describe(s, &mut w);
         t.len = w.as_bytes().len();
         for line in t.text().lines() {
             kernel::pr_emerg!("{}\n", line);
         }
+        trace_live_lock(s, t.text());
     });
+}
+
+/// The watchdog's message as `mmcid_rs:live_lock`, its lines joined by
+/// " | ", if the event is on.
+fn trace_live_lock(s: &StallSnap, text: &str) {
+    let ev = Event::MMCID_RS_LIVE_LOCK;
+    // SAFETY: only reads the event's static key.
+    if !unsafe { mmcid_rs_trace_enabled(ev) } {
+        return;
+    }
+    let mut buf = [0u8; 1536];
+    let mut w = BufWriter::new(&mut buf);
+    for (i, line) in text.lines().enumerate() {
+        let _ = fmt::Write::write_str(&mut w, if i == 0 { "" } else { " | " });
+        let _ = fmt::Write::write_str(&mut w, line);
+    }
+    let t = w.as_bytes();
+    // SAFETY: `t` is valid for its length during the call; the event
+    // copies it into the ring buffer.
+    unsafe {
+        mmcid_rs_trace(
+            ev,
+            s.cpu,
+            s.mm,
+            s.next.pid,
+            t.as_ptr().cast(),
+            t.len() as u32,
+        )
+    };
 }
 
 /// The watchdog's message (`live_lock`).
 pub fn show_live_lock(f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    match LIVE_LOCK.read(|t, _| f.write_str(t.text())) {
-        Some(r) => r,
+    match LIVE_LOCK.read() {
+        Some(t) => f.write_str(t.text()),
         None => writeln!(f, "no live lock seen since load"),
     }
 }
 
-/// A fork or exit kept with its context: a mismatch or a broken invariant.
-struct OpEntry {
-    head: OpHead,
-    pre: OpSnap,
-    post: OpSnap,
-}
-
-/// What the check found of a kept fork or exit.
+/// What the check found of a fork or exit that it publishes.
 #[derive(Clone, Copy)]
 struct OpHead {
     exit: bool,
@@ -193,23 +175,7 @@ struct OpHead {
     broken: Option<(bool, Owner)>,
 }
 
-const OP_KEPT: usize = 8;
-
-static OP_SLOTS: [Slot<OpEntry>; OP_KEPT] = [const {
-    Slot::new(OpEntry {
-        head: OpHead {
-            exit: false,
-            kind: None,
-            diff: None,
-            broken: None,
-        },
-        pre: OpSnap::ZERO,
-        post: OpSnap::ZERO,
-    })
-}; OP_KEPT];
-static OP_NEXT: Atomic<i64> = Atomic::new(0);
-
-/// Count a fork or exit check; keep a mismatch or violation in the ring.
+/// Count a fork or exit check; publish a mismatch or violation.
 /// Runs in a kretprobe handler, preemption disabled.
 pub fn record_op(exit: bool, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
     let cpu = post.cpu;
@@ -274,28 +240,23 @@ pub fn record_op(exit: bool, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
             diff,
             broken,
         };
-        print_first(|f| show_op(f, &head, pre, post, 0));
-        // Copied into the slot in place: two snapshots are too large for
-        // a probe's stack.
-        keep_in(&OP_SLOTS, &OP_NEXT, |e| {
-            e.head = head;
-            e.pre = *pre;
-            e.post = *post;
+        let ev = if diff.is_some() {
+            Event::MMCID_RS_OP_MISMATCH
+        } else {
+            Event::MMCID_RS_FIXUP_VIOLATION
+        };
+        publish(ev, cpu, pre.mm.mm, pre.t.pid, |f| {
+            show_op(f, &head, pre, post)
         });
     }
 }
 
-static SLOTS: [Slot<Entry>; KEPT] = [const {
-    Slot::new(Entry {
-        pre: SwitchSnap::ZERO,
-        post: SwitchSnap::ZERO,
-        want: Mismatch {
-            want: None,
-            bit_clear: None,
-        },
-    })
-}; KEPT];
-static NEXT: Atomic<i64> = Atomic::new(0);
+/// A context switch the model does not explain, as published.
+struct Entry<'a> {
+    pre: &'a SwitchSnap,
+    post: &'a SwitchSnap,
+    want: Mismatch,
+}
 
 /// Distinct mm addresses seen since reset, in an open-addressed table.
 const MM_TABLE: usize = 64;
@@ -379,14 +340,14 @@ fn record_agreement(cpu: u32, a: Agreement) {
 }
 
 fn keep(pre: &SwitchSnap, post: &SwitchSnap, want: Mismatch) {
-    let e = Entry {
-        pre: *pre,
-        post: *post,
-        want,
-    };
-    print_first(|f| show_switch(f, &e, 0));
-    keep_in(&SLOTS, &NEXT, |slot| *slot = e);
+    let (cpu, mm, pid) = (pre.cpu, pre.mm.mm, pre.next.pid);
+    publish(Event::MMCID_RS_MISMATCH, cpu, mm, pid, |f| {
+        show_switch(f, pre, post, want)
+    });
 }
+
+/// Most bytes of text a trace event carries.
+const TRACE_TEXT: usize = MMCID_RS_TRACE_TEXT as usize;
 
 /// The first mismatch or violation since load was printed.
 static FIRST_PRINTED: Atomic<i32> = Atomic::new(0);
@@ -400,25 +361,43 @@ impl<F: Fn(&mut fmt::Formatter<'_>) -> fmt::Result> fmt::Display for Show<F> {
     }
 }
 
-/// Print the first finding since load to the kernel log, so that a
-/// kernel that hangs right after it still shows what the module saw
-/// first.  Out of line and cold: it runs once.
+/// Publish a finding: the first one since load goes to the kernel log, so
+/// that a kernel that hangs right after it still shows what the module
+/// saw first; each one goes to its trace event when that is on.  Out of
+/// line and cold: findings are rare.
 #[inline(never)]
 #[cold]
-fn print_first(show: impl Fn(&mut fmt::Formatter<'_>) -> fmt::Result) {
-    if FIRST_PRINTED.cmpxchg(0, 1, Relaxed).is_err() {
+fn publish(
+    ev: Event,
+    cpu: u32,
+    mm: u64,
+    pid: i32,
+    show: impl Fn(&mut fmt::Formatter<'_>) -> fmt::Result,
+) {
+    let first = FIRST_PRINTED.cmpxchg(0, 1, Relaxed).is_ok();
+    // SAFETY: only reads the event's static key.
+    let traced = unsafe { mmcid_rs_trace_enabled(ev) };
+    if !first && !traced {
         return;
     }
-    let mut buf = [0u8; 640];
+    let mut buf = [0u8; TRACE_TEXT];
     let mut w = BufWriter::new(&mut buf);
-    let _ = fmt::Write::write_fmt(
-        &mut w,
-        format_args!("first finding since load: {}", Show(show)),
-    );
+    let _ = fmt::Write::write_fmt(&mut w, format_args!("{}", Show(show)));
     let n = w.as_bytes().len();
     // The formatters end their line.
-    let line = &buf[..n];
-    crate::print_deferred(line.strip_suffix(b"\n").unwrap_or(line));
+    let text = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]);
+    if traced {
+        // SAFETY: `text` is valid for its length during the call; the
+        // event copies it into the ring buffer.
+        unsafe { mmcid_rs_trace(ev, cpu, mm, pid, text.as_ptr().cast(), text.len() as u32) };
+    }
+    if first {
+        let mut line = [0u8; TRACE_TEXT + 32];
+        let mut w = BufWriter::new(&mut line);
+        let _ = fmt::Write::write_str(&mut w, "first finding since load: ");
+        let _ = fmt::Write::write_str(&mut w, core::str::from_utf8(text).unwrap_or("(not UTF-8)"));
+        crate::print_deferred(w.as_bytes());
+    }
 }
 
 /// Zero every counter.  The kept mismatches stay: they are the last
@@ -710,33 +689,16 @@ pub fn show_report(
     Ok(())
 }
 
-/// The kept mismatches with their context (`mismatches`).
-pub fn show_mismatches(f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    let total = count(Counter::Mismatch) + count(Counter::OpMismatch);
-    writeln!(
-        f,
-        "{} mismatches since reset; the last {} context switches and {} forks or exits since load, #n in the order found ({} dropped while a slot was busy):",
-        total,
-        KEPT,
-        OP_KEPT,
-        LOST.load(Relaxed)
-    )?;
-    for slot in &SLOTS {
-        slot.read(|e, seq| show_switch(f, e, seq))
-            .unwrap_or(Ok(()))?;
-    }
-    for slot in &OP_SLOTS {
-        slot.read(|e, seq| show_op(f, &e.head, &e.pre, &e.post, seq))
-            .unwrap_or(Ok(()))?;
-    }
-    Ok(())
-}
-
-fn show_switch(f: &mut fmt::Formatter<'_>, e: &Entry, seq: i64) -> fmt::Result {
+fn show_switch(
+    f: &mut fmt::Formatter<'_>,
+    pre: &SwitchSnap,
+    post: &SwitchSnap,
+    want: Mismatch,
+) -> fmt::Result {
+    let e = Entry { pre, post, want };
     write!(
         f,
-        "#{} switch on cpu {}: mm {:#x} mode {:#x} -> {:#x} max_cids {} -> {} bitmap {:#x} -> {:#x}; prev pid {} cid {:#x} -> {:#x}; next pid {} cid {:#x} -> {:#x}; pcpu {:#x} -> {:#x}; ",
-        seq,
+        "switch on cpu {}: mm {:#x} mode {:#x} -> {:#x} max_cids {} -> {} bitmap {:#x} -> {:#x}; prev pid {} cid {:#x} -> {:#x}; next pid {} cid {:#x} -> {:#x}; pcpu {:#x} -> {:#x}; ",
         e.pre.cpu,
         e.pre.mm.mm,
         e.pre.mm.mode,
@@ -769,17 +731,10 @@ fn show_switch(f: &mut fmt::Formatter<'_>, e: &Entry, seq: i64) -> fmt::Result {
     }
 }
 
-fn show_op(
-    f: &mut fmt::Formatter<'_>,
-    h: &OpHead,
-    pre: &OpSnap,
-    post: &OpSnap,
-    seq: i64,
-) -> fmt::Result {
+fn show_op(f: &mut fmt::Formatter<'_>, h: &OpHead, pre: &OpSnap, post: &OpSnap) -> fmt::Result {
     write!(
         f,
-        "#{} {} ({:?}) on cpu {}: pid {} mm {:#x}; mode {} -> {}, users {} -> {}, max_cids {} -> {}, pcpu_thrs {} -> {}, bitmap {:#x} -> {:#x}",
-        seq,
+        "{} ({:?}) on cpu {}: pid {} mm {:#x}; mode {} -> {}, users {} -> {}, max_cids {} -> {}, pcpu_thrs {} -> {}, bitmap {:#x} -> {:#x}",
         if h.exit { "exit" } else { "fork" },
         h.kind,
         pre.cpu,

@@ -79,6 +79,10 @@ dmesg | grep -q 'mmcid_rs: stall_ms=99999: too long' || fail "no reason given fo
 
 insmod "$KO" variant="$VARIANT" ${STALL_MS:+stall_ms="$STALL_MS"} || fail "insmod $KO failed"
 dmesg | grep -q 'mmcid_rs: loaded' || fail "no load line in dmesg"
+for e in mismatch op_mismatch fixup_violation live_lock; do
+	[ -d "/sys/kernel/tracing/events/mmcid_rs/$e" ] || fail "no trace event mmcid_rs:$e"
+done
+trace_findings_on || fail "cannot enable the mmcid_rs trace events"
 # A bad write to reset is refused; a good one zeroes the counters.
 if echo bogus >"$D/reset" 2>/dev/null; then
 	fail "reset accepted 'bogus'"
@@ -90,8 +94,9 @@ sleep 0.5
 [ "$(report_get watchdog_starts)" -gt 0 ] || fail "the watchdog's timers were never armed"
 [ "$(report_get watchdog_stops)" -gt 0 ] || fail "the watchdog's timers never stopped"
 cat "$D/status"
-mism=$(report_mismatches)
-head -4 "$D/mismatches"
+mism=$(( $(report_mismatches) + $(report_get invariant_violations) ))
+traced=$(trace_findings | grep -c -E ' (mismatch|op_mismatch|fixup_violation): cpu=') || true
+trace_findings | head -4
 verdict=$(report_verdict "$VARIANT") || true
 rmmod mmcid_rs || fail "rmmod failed"
 [ ! -e "$D" ] || fail "$D left behind after unload"
@@ -102,10 +107,14 @@ case "$EXPECT" in
 agree)
 	echo "$verdict"
 	case "$verdict" in "mmcid_rs: FAIL"*) exit 1 ;; esac
+	[ "$traced" = 0 ] || fail "$traced findings traced, none counted"
 	;;
 mismatch)
 	[ "$mism" -gt 0 ] || fail "model $VARIANT found no mismatch"
-	echo "mmcid_rs: model $VARIANT disagrees with the C on $mism transitions, as it must"
+	# The instance's buffer may overwrite old events, never add any.
+	[ "$traced" -gt 0 ] && [ "$traced" -le "$mism" ] ||
+		fail "$traced findings traced for $mism counted"
+	echo "mmcid_rs: model $VARIANT disagrees with the C on $mism transitions, as it must; $traced traced as mmcid_rs:* events"
 	;;
 *)
 	fail "unknown --expect $EXPECT"

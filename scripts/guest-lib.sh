@@ -11,6 +11,19 @@ guest_setup() {
 	echo 1 >/sys/kernel/tracing/events/sched/sched_switch/enable
 }
 
+# The module's findings are trace events (glue/mmcid_rs_trace.h).  They go
+# to a trace instance of their own, as the top buffer has sched_switch on.
+# trace_findings_on: after the load, record them; trace_findings: what was
+# recorded, a line each, read before the unload (which clears it).
+TRACE=/sys/kernel/tracing/instances/mmcid_rs
+trace_findings_on() {
+	mkdir -p "$TRACE" && echo >"$TRACE/trace" &&
+		echo 1 >"$TRACE/events/mmcid_rs/enable"
+}
+trace_findings() {
+	grep -v '^#' "$TRACE/trace" 2>/dev/null
+}
+
 # "key value" from the module's machine-readable report.
 report_get() {
 	sed -n "s/^$1 //p" /sys/kernel/debug/mmcid_rs/report
@@ -46,8 +59,8 @@ report_verdict() {
 	walks=$(( $(report_get fixup_to_cpu) + $(report_get fixup_to_task) ))
 	forced=$(report_forced)
 	if [ "$mism" != 0 ]; then
-		head -20 /sys/kernel/debug/mmcid_rs/mismatches
-		echo "mmcid_rs: FAIL: C and Rust ($variant) disagree on $mism transitions (see the mismatches above)$forced"
+		trace_findings | head -20
+		echo "mmcid_rs: FAIL: C and Rust ($variant) disagree on $mism transitions (trace events mmcid_rs:*, the first ones above)$forced"
 		return 1
 	fi
 	if [ "$locks" != 0 ]; then

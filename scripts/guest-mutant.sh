@@ -38,6 +38,7 @@ fi
 
 insmod "$KO" variant="$VARIANT"
 rc=$?
+[ $rc != 0 ] || trace_findings_on || echo "mutant-error: no mmcid_rs trace events"
 echo "mutant-insmod-rc=$rc"
 if [ $rc != 0 ]; then
 	dmesg | grep -i 'mmcid\|module' | tail -5 | sed 's/^/mutant-dmesg: /'
@@ -49,8 +50,8 @@ MMCID_RS_SECONDS=$SECONDS_RUN "$T"
 rc=$?
 
 sed 's/^/mutant-report: /' "$D/report"
-# The first line of the mismatches file is its header.
-sed -n '2,6s/^/mutant-mismatch: /p' "$D/mismatches"
+trace_findings | grep -E ' (mismatch|op_mismatch|fixup_violation): cpu=' | head -5 |
+	sed 's/^ *//; s/^/mutant-mismatch: /'
 case "$(report_get live_locks)" in
 ""|0) ;;
 *) head -5 "$D/live_lock" | sed 's/^/mutant-live-lock: /' ;;

@@ -418,7 +418,7 @@ TEST_F_TIMEOUT(mmcid, fork_pattern_keeps_promises_and_c_agrees_with_rust, 120)
 	EXPECT_EQ(0, p->out_of_range) TH_LOG("CID %u >= %d possible CPUs", p->bad_cid, p->nr_cpus);
 	EXPECT_EQ(0, p->duplicates) TH_LOG("CID %u seen by two running threads", p->dup_cid);
 	EXPECT_GT(p->compared, 0);
-	EXPECT_EQ(0, mism) TH_LOG("C and Rust disagree: see /sys/kernel/debug/mmcid_rs/mismatches");
+	EXPECT_EQ(0, mism) TH_LOG("C and Rust disagree: see the trace events mmcid_rs:*");
 	EXPECT_GT(agreed, 0);
 	EXPECT_GT(to_cpu, 0) TH_LOG("no switch to per CPU mode was checked");
 	EXPECT_GT(to_task, 0) TH_LOG("no switch back to per task mode was checked");
