@@ -18,6 +18,14 @@ use kernel::{
 #[path = "model/model.rs"]
 pub mod model;
 
+/// The atomics of the report's lock-free code: the kernel's.  Cargo
+/// builds the same code over `module/atomic_shim.rs`.
+pub mod sync {
+    pub use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
+}
+
+#[path = "module/cell.rs"]
+pub mod cell;
 #[path = "module/check.rs"]
 pub mod check;
 #[path = "module/counters.rs"]
@@ -26,6 +34,10 @@ pub mod counters;
 pub mod ffi;
 #[path = "module/guard.rs"]
 pub mod guard;
+#[path = "module/mm_table.rs"]
+pub mod mm_table;
+#[path = "module/once.rs"]
+pub mod once;
 #[path = "module/op.rs"]
 pub mod op;
 #[path = "module/report.rs"]

@@ -4,6 +4,9 @@
 //! line of `/sys/kernel/debug/mmcid_rs/report` is declared here once, with
 //! the key `report` prints it under.  The kselftest and the scripts read
 //! these keys; a test checks that every key they read is one of these.
+//! [`Counters`] holds the counts.
+
+use super::sync::{Atomic, Relaxed};
 
 /// Declares an enum of report keys: the variants, their keys, `ALL`.
 macro_rules! report_keys {
@@ -144,4 +147,53 @@ report_keys! {
 /// Is `key` a line of `report`?
 pub fn is_report_key(key: &str) -> bool {
     Summary::ALL.iter().any(|s| s.key() == key) || Counter::ALL.iter().any(|c| c.key() == key)
+}
+
+/// The counters of one CPU, on cache lines of their own.
+#[repr(align(64))]
+struct Row([Atomic<i64>; NR_COUNTERS]);
+
+/// A row of counters per CPU, where that CPU counts its switches, forks
+/// and exits, so that CPUs do not pass one cache line around on every
+/// switch; the last row for the rest (other CPUs, fixup walks, live
+/// locks).  Lock free: relaxed atomic adds, summed when read.
+pub struct Counters<const ROWS: usize>([Row; ROWS]);
+
+impl<const ROWS: usize> Counters<ROWS> {
+    /// Every counter zero.
+    #[cfg(not(loom))]
+    pub const fn new() -> Self {
+        Self([const { Row([const { Atomic::<i64>::new(0) }; NR_COUNTERS]) }; ROWS])
+    }
+
+    /// Every counter zero.
+    #[cfg(loom)]
+    pub fn new() -> Self {
+        Self(core::array::from_fn(|_| {
+            Row(core::array::from_fn(|_| Atomic::<i64>::new(0)))
+        }))
+    }
+
+    /// Count `n` of `c` in `row` (past the last row: the last).
+    pub fn add(&self, row: usize, c: Counter, n: i64) {
+        self.0[row.min(ROWS - 1)].0[c as usize].add(n, Relaxed);
+    }
+
+    /// `c`, summed over the rows.
+    pub fn count(&self, c: Counter) -> i64 {
+        self.0.iter().map(|r| r.0[c as usize].load(Relaxed)).sum()
+    }
+
+    /// Zero every counter.  Adds that run meanwhile may land on either side.
+    pub fn reset(&self) {
+        for c in self.0.iter().flat_map(|r| &r.0) {
+            c.store(0, Relaxed);
+        }
+    }
+}
+
+impl<const ROWS: usize> Default for Counters<ROWS> {
+    fn default() -> Self {
+        Self::new()
+    }
 }

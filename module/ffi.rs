@@ -51,7 +51,6 @@ pub const STALL_TASKS: usize = bindings::MMCID_STALL_TASKS as usize;
 /// no task.
 pub const CURR_OFFLINE: u64 = bindings::MMCID_CURR_OFFLINE as u64;
 
-
 /// How many of `cap` places the C filled, when it says `n`.
 fn held(n: u32, cap: usize) -> usize {
     usize::try_from(n).map_or(cap, |n| n.min(cap))

@@ -10,8 +10,20 @@ pub use mmcid_model as model;
 #[path = "ffi.rs"]
 pub mod ffi;
 
+#[path = "atomic_shim.rs"]
+pub mod sync;
+
+#[path = "cell.rs"]
+pub mod cell;
+
 #[path = "check.rs"]
 pub mod check;
+
+#[path = "mm_table.rs"]
+pub mod mm_table;
+
+#[path = "once.rs"]
+pub mod once;
 
 #[path = "counters.rs"]
 pub mod counters;
@@ -39,3 +51,7 @@ mod guard_tests;
 #[cfg(test)]
 #[path = "counters_tests.rs"]
 mod counters_tests;
+
+#[cfg(test)]
+#[path = "report_tests.rs"]
+mod report_tests;

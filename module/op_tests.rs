@@ -33,25 +33,27 @@ fn snap<const C: usize, const T: usize>(
         pid: 7,
         tid: i as i32,
     };
-    let mut o = OpSnap::default();
-    o.cpu = cpu as u32;
-    o.nr_possible = s.nr_possible_cpus;
-    o.possible = s.possible;
-    o.cur = task(cur);
-    o.t = task(t);
-    o.t_cpu = u32::from(s.tasks[t].cpu);
-    o.mm = MmSnap {
-        mm: MM,
-        mode: s.mm_cid.mode,
-        max_cids: s.mm_cid.max_cids,
-        users: s.mm_cid.users,
-        pcpu_cid: s.mm_cid.pcpu[cpu],
-        cidmask: s.mm_cid.cidmask,
+    let mut o = OpSnap {
+        cpu: cpu as u32,
+        nr_possible: s.nr_possible_cpus,
+        possible: s.possible,
+        cur: task(cur),
+        t: task(t),
+        t_cpu: u32::from(s.tasks[t].cpu),
+        mm: MmSnap {
+            mm: MM,
+            mode: s.mm_cid.mode,
+            max_cids: s.mm_cid.max_cids,
+            users: s.mm_cid.users,
+            pcpu_cid: s.mm_cid.pcpu[cpu],
+            cidmask: s.mm_cid.cidmask,
+        },
+        pcpu_thrs: s.mm_cid.pcpu_thrs,
+        nr_cpus_allowed: s.mm_cid.nr_cpus_allowed,
+        op_seq: 1,
+        ops_in_flight: 1,
+        ..OpSnap::default()
     };
-    o.pcpu_thrs = s.mm_cid.pcpu_thrs;
-    o.nr_cpus_allowed = s.mm_cid.nr_cpus_allowed;
-    o.op_seq = 1;
-    o.ops_in_flight = 1;
     for c in s.possible_cpus() {
         o.cpus[c] = CpuSnap {
             // A task of another mm (or idle) where none of ours runs.

@@ -1,45 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What the module counted, for `/sys/kernel/debug/mmcid_rs/`: counters per
-//! kind of check since the last reset, and the last mismatches since load
-//! with their context.  Writers run under a runqueue lock: atomics only, fixed memory.
+//! What the module counted and found, for `/sys/kernel/debug/mmcid_rs/`
+//! and the trace events: counters per kind of check since the last reset,
+//! the mms seen, the watchdog's first report.  Writers run under a
+//! runqueue lock: atomics only, fixed memory.  The lock-free parts are
+//! counters.rs, mm_table.rs and once.rs, which cargo tests under loom.
 
 use super::check::{Agreement, Mismatch, Path, Race, SwitchKind, Verdict};
+use super::counters::Counters;
+pub use super::counters::{Counter, Summary};
 use super::ffi::bindings::{
     mmcid_rs_event as Event, mmcid_rs_trace, mmcid_rs_trace_enabled, MMCID_RS_TRACE_TEXT,
 };
 use super::ffi::{OpSnap, StallSnap, SwitchSnap, OP_USERS};
+use super::mm_table::MmTable;
 use super::model::invariants::Owner;
 use super::model::{mode_name, FmtCid, MAX_CPUS};
+use super::once::WriteOnce;
 use super::op::{Accounting, OpCheck, OpDiff, OpKind, OpRace, OpVerdict};
 use super::stall::{describe, BufWriter};
-use core::cell::UnsafeCell;
+use super::sync::{Atomic, Relaxed};
 use core::fmt;
-use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
 
-pub use super::counters::{Counter, Summary, NR_COUNTERS};
+/// A row per CPU the model holds, and one for the rest.
+static COUNTS: Counters<{ MAX_CPUS + 1 }> = Counters::new();
 
-/// The counters of one CPU, on cache lines of their own.
-#[repr(align(64))]
-struct Row([Atomic<i64>; NR_COUNTERS]);
+/// The row of `cpu` (any value: past the model's CPUs, the last row).
+fn row(cpu: u32) -> usize {
+    usize::try_from(cpu).unwrap_or(MAX_CPUS)
+}
 
-/// A row per CPU the model holds, where that CPU counts its switches,
-/// forks and exits, so that CPUs do not pass one cache line around on every
-/// switch; a last row for the rest: other CPUs, fixup walks, live locks.
-static COUNTS: [Row; MAX_CPUS + 1] =
-    [const { Row([const { Atomic::new(0) }; NR_COUNTERS]) }; MAX_CPUS + 1];
-
-/// Count one `c` on `cpu` (any value: past the model's CPUs, the last row).
+/// Count one `c` on `cpu`.
 fn add(cpu: u32, c: Counter) {
-    let row = usize::try_from(cpu).map_or(MAX_CPUS, |i| i.min(MAX_CPUS));
-    COUNTS[row].0[c as usize].add(1, Relaxed);
+    COUNTS.add(row(cpu), c, 1);
 }
 
 /// Count `n` of `c` on `cpu`.
 fn add_n(cpu: u32, c: Counter, n: u32) {
     if n > 0 {
-        let row = usize::try_from(cpu).map_or(MAX_CPUS, |i| i.min(MAX_CPUS));
-        COUNTS[row].0[c as usize].add(i64::from(n), Relaxed);
+        COUNTS.add(row(cpu), c, i64::from(n));
     }
 }
 
@@ -47,7 +46,7 @@ fn add_n(cpu: u32, c: Counter, n: u32) {
 const ANY_CPU: u32 = u32::MAX;
 
 fn count(c: Counter) -> i64 {
-    COUNTS.iter().map(|r| r.0[c as usize].load(Relaxed)).sum()
+    COUNTS.count(c)
 }
 
 /// The watchdog's message, as `stall::describe()` wrote it.
@@ -63,54 +62,10 @@ impl LiveLockText {
     }
 }
 
-const EMPTY: i32 = 0;
-const WRITING: i32 = 1;
-const WRITTEN: i32 = 2;
-
-/// The watchdog's first report since load: written once, then only read.
-///
-/// # Invariants
-///
-/// `text` is written only by the caller that moved `state` from `EMPTY`
-/// to `WRITING`, and only until it stores `WRITTEN`; it is read only once
-/// `state` is `WRITTEN`.
-struct LiveLockReport {
-    state: Atomic<i32>,
-    text: UnsafeCell<LiveLockText>,
-}
-
-// SAFETY: `text` has one writer, which publishes it with a release store
-// of `WRITTEN`; readers read it after an acquire load sees `WRITTEN`, and
-// it never changes again (type invariants).
-unsafe impl Sync for LiveLockReport {}
-
-impl LiveLockReport {
-    /// Run `write` on the text if nobody did before.
-    fn write_once(&self, write: impl FnOnce(&mut LiveLockText)) {
-        if self.state.cmpxchg(EMPTY, WRITING, Acquire).is_err() {
-            return;
-        }
-        // SAFETY: this caller moved `state` from `EMPTY`: it alone
-        // accesses `text`, which nobody reads before `WRITTEN`.
-        write(unsafe { &mut *self.text.get() });
-        // INVARIANT: the one write is over; from now on `text` is read only.
-        self.state.store(WRITTEN, Release);
-    }
-
-    /// The text, once written.
-    fn read(&self) -> Option<&LiveLockText> {
-        // SAFETY: `WRITTEN` was stored after the last write (invariants).
-        (self.state.load(Acquire) == WRITTEN).then(|| unsafe { &*self.text.get() })
-    }
-}
-
-static LIVE_LOCK: LiveLockReport = LiveLockReport {
-    state: Atomic::new(EMPTY),
-    text: UnsafeCell::new(LiveLockText {
-        buf: [0; 1536],
-        len: 0,
-    }),
-};
+static LIVE_LOCK: WriteOnce<LiveLockText> = WriteOnce::new(LiveLockText {
+    buf: [0; 1536],
+    len: 0,
+});
 
 /// Count a CPU stuck in a context switch; describe the first one since
 /// load in `live_lock` and on the console.  Runs in the watchdog's timer,
@@ -160,8 +115,8 @@ fn trace_live_lock(s: &StallSnap, text: &str) {
 
 /// The watchdog's message (`live_lock`).
 pub fn show_live_lock(f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    match LIVE_LOCK.read() {
-        Some(t) => f.write_str(t.text()),
+    match LIVE_LOCK.read(|t| f.write_str(t.text())) {
+        Some(r) => r,
         None => writeln!(f, "no live lock seen since load"),
     }
 }
@@ -258,39 +213,13 @@ struct Entry<'a> {
     want: Mismatch,
 }
 
-/// Distinct mm addresses seen since reset, in an open-addressed table.
+/// Distinct mm addresses seen since reset.
 const MM_TABLE: usize = 64;
-/// How far an insertion probes before it gives up.
-const MM_PROBES: usize = 8;
-static MMS: [Atomic<u64>; MM_TABLE] = [const { Atomic::new(0) }; MM_TABLE];
-static MMS_SEEN: Atomic<i64> = Atomic::new(0);
-static MMS_LOST: Atomic<i64> = Atomic::new(0);
+static MMS: MmTable<MM_TABLE> = MmTable::new();
 
-/// Remember `mm` once (lock free, bounded).  A freed mm whose address is
-/// reused counts once.
+/// Remember `mm` once; a note that finds no place is counted there.
 fn note_mm(mm: u64) {
-    if mm == 0 {
-        return;
-    }
-    // Fibonacci hashing of the address, cache-line bits dropped.
-    let h = (mm >> 6).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58;
-    let h = usize::try_from(h).unwrap_or(0);
-    for k in 0..MM_PROBES {
-        let slot = &MMS[(h + k) % MM_TABLE];
-        // Seen before, the common case: no atomic write on the switch path.
-        if slot.load(Relaxed) == mm {
-            return;
-        }
-        match slot.cmpxchg(0, mm, Relaxed) {
-            Ok(_) => {
-                MMS_SEEN.add(1, Relaxed);
-                return;
-            }
-            Err(old) if old == mm => return,
-            Err(_) => {}
-        }
-    }
-    MMS_LOST.add(1, Relaxed);
+    MMS.note(mm);
 }
 
 /// Count a switch verdict; keep a mismatch in the ring.
@@ -404,14 +333,8 @@ fn publish(
 /// ones since load.  Checks that run meanwhile may land on either side of
 /// the reset.
 pub fn reset() {
-    for c in COUNTS.iter().flat_map(|r| &r.0) {
-        c.store(0, Relaxed);
-    }
-    for m in &MMS {
-        m.store(0, Relaxed);
-    }
-    MMS_SEEN.store(0, Relaxed);
-    MMS_LOST.store(0, Relaxed);
+    COUNTS.reset();
+    MMS.reset();
 }
 
 /// Switches checked and found in agreement.
@@ -457,9 +380,9 @@ pub fn show_status(
     writeln!(
         f,
         "mms observed: {} (checks of mms past the {}-entry table: {})",
-        MMS_SEEN.load(Relaxed),
+        MMS.seen(),
         MM_TABLE,
-        MMS_LOST.load(Relaxed)
+        MMS.lost()
     )?;
     let all = checked_switches() + checked_ops();
     writeln!(
@@ -665,7 +588,7 @@ fn summary(k: Summary, guard: super::guard::Status, wd: Watchdog) -> i64 {
         Summary::WatchdogStarts => big(wd.starts),
         Summary::WatchdogStops => big(wd.stops),
         Summary::AgreedForkExit => agreed_ops(),
-        Summary::Mms => MMS_SEEN.load(Relaxed),
+        Summary::Mms => MMS.seen(),
         Summary::CheckedSwitches => checked_switches(),
         Summary::CheckedForkExit => checked_ops(),
         Summary::Undecided => undecided(),

@@ -197,6 +197,8 @@ if want cargo; then
 	check "cargo clippy --all-targets -D warnings" \
 		bash -c "cd '${MMCID_TOP}' && cargo clippy --locked --all-targets -- -D warnings"
 	cargo_tests
+	check "loom: every interleaving of the report's counters, mm table and write-once text" \
+		bash -c "cd '${MMCID_TOP}' && RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom cargo test --locked --release -p mmcid_check loom_"
 fi
 if want module || want vm || want guard || want mutant || want scripts; then
 	"${MMCID_TOP}/scripts/setup-deps.sh" || die "dependencies failed"
@@ -216,7 +218,7 @@ if want vm; then
 	GUEST=("${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --timeout 180 --)
 	check "vm: C and Rust (v7.3) agree under the fork pattern, both mode directions" \
 		"${GUEST[@]}" ./scripts/guest-check.sh --variant v7.3 --expect agree
-	check "vm: the check fails against the pre-fix model" \
+	check "vm: the check fails against the pre-fix model, each finding a mmcid_rs:* trace event" \
 		"${GUEST[@]}" ./scripts/guest-check.sh --variant pre-fix --expect mismatch
 	check "vm: the watchdog's timer check fails with the watchdog off" \
 		must_fail "the watchdog's timers were never armed" -- \
