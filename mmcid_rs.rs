@@ -274,6 +274,11 @@ impl kernel::Module for MmcidRs {
             return Err(EOPNOTSUPP);
         }
         let v = parse_variant()?;
+        let pid = module_parameters::pid.value();
+        if pid < 0 {
+            pr_err!("pid={}: want a tgid, or 0 for every process\n", pid);
+            return Err(EINVAL);
+        }
         let stall_ms = module_parameters::stall_ms.value();
         if stall_ms > MAX_STALL_MS {
             pr_err!(
@@ -320,7 +325,7 @@ impl kernel::Module for MmcidRs {
         ];
         // SAFETY: mmcid_rs_hooks_register() has no preconditions; it is paired
         // with mmcid_rs_hooks_unregister() in drop().
-        let ret = unsafe { mmcid_rs_hooks_register(module_parameters::pid.value()) };
+        let ret = unsafe { mmcid_rs_hooks_register(pid) };
         if ret != 0 {
             return Err(Error::from_errno(ret));
         }

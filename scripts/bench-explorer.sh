@@ -25,6 +25,7 @@ while [ $# -gt 0 ]; do
 	*) usage >&2; exit 2 ;;
 	esac
 done
+need_number --runs "${RUNS}" 1 1000
 [ -x /usr/bin/time ] || die "/usr/bin/time not found: apt-get install time"
 
 (cd "${MMCID_TOP}" && cargo build --locked --release -q)

@@ -51,8 +51,9 @@ while [ $# -gt 0 ]; do
 	*) SETTINGS+=("$1"); shift ;;
 	esac
 done
-[[ "${ROUNDS}" =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive number, not '${ROUNDS}'"
-[[ "${SECS}" =~ ^[1-9][0-9]*$ ]] || die "--seconds wants a positive number, not '${SECS}'"
+need_number --rounds "${ROUNDS}" 1 1000
+need_number --seconds "${SECS}" 1 3600
+need_number --cpus "${CPUS}" 1 "${MMCID_MAX_CPUS}"
 for s in "${SETTINGS[@]}"; do
 	case "${s}" in
 	filtered|all|nowatch|filtered_nowatch) ;;

@@ -51,7 +51,7 @@ rc=$?
 
 sed 's/^/mutant-report: /' "$D/report"
 trace_findings | grep -E ' (mismatch|op_mismatch|fixup_violation): cpu=' | head -5 |
-	sed 's/^ *//; s/^/mutant-mismatch: /'
+	sed -E 's/^.* (mismatch|op_mismatch|fixup_violation): /mutant-mismatch: \1: /'
 case "$(report_get live_locks)" in
 ""|0) ;;
 *) head -5 "$D/live_lock" | sed 's/^/mutant-live-lock: /' ;;

@@ -9,6 +9,8 @@ MMCID_CACHE=${MMCID_CACHE:-${HOME}/.cache/mmcid-rs}
 # Pinned versions: bump deliberately, the cache key follows.
 KERNEL_SERIES=7.3
 BINDGEN_VERSION=0.73.2
+# The most CPUs the model and the module hold (include/mmcid_rs.h).
+MMCID_MAX_CPUS=$(sed -n 's/^#define MMCID_MAX_CPUS[[:space:]]*//p' "${MMCID_TOP}/include/mmcid_rs.h")
 VIRTME_NG_VERSION=1.42
 LLVM_VERSION=19
 
@@ -38,6 +40,13 @@ machine_line() {
 	model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 	mem=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 	echo "$(nproc) CPUs (${model:-unknown}), ${mem} GiB, $(. /etc/os-release && echo "${PRETTY_NAME}")"
+}
+
+# need_number OPTION VALUE MIN MAX: die unless VALUE is a whole number
+# from MIN to MAX, naming OPTION (every script's numeric arguments).
+need_number() {
+	[[ "$2" =~ ^(0|[1-9][0-9]{0,8})$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] ||
+		die "$1 wants a whole number from $3 to $4, not '$2'"
 }
 
 # record_measurement TITLE COMMAND TEXT: append TEXT, what COMMAND

@@ -119,15 +119,18 @@ while [ $# -gt 0 ]; do
 	*) usage >&2; exit 2 ;;
 	esac
 done
-[[ "${CPUS_ARG}" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] ||
-	die "--cpus wants a comma-separated list of vCPU counts, not '${CPUS_ARG}'"
 IFS=, read -r -a CPUS <<<"${CPUS_ARG}"
-if ! [[ "${SECS}" =~ ^[1-9][0-9]*$ ]] || [ "${SECS}" -gt 100 ]; then
-	die "--seconds wants 1 to 100 (the kselftest's limit), not '${SECS}'"
-fi
-[[ "${TIMEOUT}" =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds, not '${TIMEOUT}'"
+commas=${CPUS_ARG//[^,]/}
+[ "${#CPUS[@]}" = $((${#commas} + 1)) ] ||
+	die "--cpus wants a comma-separated list of vCPU counts, not '${CPUS_ARG}'"
+for c in "${CPUS[@]}"; do
+	need_number --cpus "${c}" 1 "${MMCID_MAX_CPUS}"
+done
+# 100: the kselftest's limit.
+need_number --seconds "${SECS}" 1 100
+need_number --timeout "${TIMEOUT}" 1 86400
 QUIET=${QUIET:-$((SECS + 50))}
-[[ "${QUIET}" =~ ^[1-9][0-9]*$ ]] || die "--quiet-limit wants seconds, not '${QUIET}'"
+need_number --quiet-limit "${QUIET}" 1 86400
 [ "${QUIET}" -gt "${SECS}" ] ||
 	die "--quiet-limit ${QUIET} would end every boot: the kselftest is silent for its ${SECS} s"
 

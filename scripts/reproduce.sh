@@ -49,7 +49,9 @@ while [ $# -gt 0 ]; do
 	*) usage >&2; exit 2 ;;
 	esac
 done
-[[ "${BOOTS}" =~ ^[1-9][0-9]*$ ]] || die "--boots wants a positive number, not '${BOOTS}'"
+need_number --boots "${BOOTS}" 1 1000
+need_number --seconds "${SECS}" 1 3600
+need_number --stall-ms "${STALL_MS}" 1 10000
 
 t_start=${SECONDS}
 "${MMCID_TOP}/scripts/setup-deps.sh"

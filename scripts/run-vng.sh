@@ -68,8 +68,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# -gt 0 ] || { usage >&2; exit 2; }
-[[ "${CPUS}" =~ ^[1-9][0-9]*$ ]] || die "--cpus wants a positive number, not '${CPUS}'"
-[[ "${TIMEOUT}" =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds, not '${TIMEOUT}'"
+need_number --cpus "${CPUS}" 1 "${MMCID_MAX_CPUS}"
+need_number --timeout "${TIMEOUT}" 1 86400
 [[ "${QUIET}" =~ ^[0-9]+$ ]] || die "--quiet-limit wants seconds, not '${QUIET}'"
 case "${ACCEL}" in kvm|tcg|auto) ;; *) die "--accel wants kvm, tcg or auto, not '${ACCEL}'" ;; esac
 case "${TCG_THREAD}" in single|multi) ;; *) die "--tcg-thread wants single or multi, not '${TCG_THREAD}'" ;; esac

@@ -39,10 +39,8 @@ while [ $# -gt 0 ]; do
 	*) usage >&2; exit 2 ;;
 	esac
 done
-case "${SECS}" in
-''|*[!0-9]*) die "--seconds wants a number of seconds from 1 to 100, not '${SECS}'" ;;
-esac
-[ "${SECS}" -ge 1 ] && [ "${SECS}" -le 100 ] || die "--seconds wants 1 to 100, not ${SECS}"
+need_number --cpus "${CPUS}" 1 "${MMCID_MAX_CPUS}"
+need_number --seconds "${SECS}" 1 100
 
 t0=${SECONDS}
 step "run: dependencies" "${MMCID_TOP}/scripts/setup-deps.sh"
