@@ -49,6 +49,18 @@ impl Variant {
         }
     }
 
+    /// One line for command line help: the upstream fix the variant
+    /// reverts, if any.
+    pub const fn summary(self) -> &'static str {
+        match self {
+            Variant::V7_3 => "kernel/sched as shipped in Linux 7.3",
+            Variant::PreFix => "without 4327fb13fa47: task to CPU switch without TRANSIT",
+            Variant::NoTransit => "no TRANSIT in either direction of the mode switch",
+            Variant::UnguardedDrop => "without 1e83ccd5921a: mm_drop_cid_on_cpu() unguarded",
+            Variant::TransitUnset => "without de3ab9bd3133: TRANSIT set on MM_CID_UNSET",
+        }
+    }
+
     /// Parses [`Variant::name`].
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.name() == name)

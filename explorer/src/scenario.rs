@@ -4,7 +4,7 @@
 //! initial state is built by running the model's own fork, exit and
 //! schedule-in functions, never written by hand, so it is reachable.
 
-use crate::world::{Life, Op, TaskState, World};
+use crate::world::{Life, TaskState, World};
 use mmcid_model::*;
 
 /// Where exploration starts.
@@ -41,13 +41,14 @@ pub struct Config {
     pub max_states: usize,
 }
 
-/// Named configurations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Named configurations.  Their command line names are the kebab-case
+/// of the variant names (`bpf-ci`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
     /// The fix's changelog: T0 and N-1 threads on N CPUs, T0 forks the
     /// N+1-th user, which switches to per CPU mode.
     BpfCi,
-    /// [`Scenario::BpfCi`] with the forking task never preempted during
+    /// bpf-ci with the forking task never preempted during
     /// its fixup walk, as the changelog tells the story.
     Changelog,
     /// The way back: per CPU mode on N CPUs, one exit drops the users
@@ -56,20 +57,13 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    /// Parse a `--scenario` value.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "bpf-ci" => Some(Scenario::BpfCi),
-            "changelog" => Some(Scenario::Changelog),
-            "cpu-to-task" => Some(Scenario::CpuToTask),
-            _ => None,
-        }
-    }
+    /// Every scenario, in the order the help lists them.
+    pub const ALL: [Scenario; 3] = [Scenario::BpfCi, Scenario::Changelog, Scenario::CpuToTask];
 }
 
 impl Config {
     /// The BPF CI configuration on 4 CPUs.
-    pub fn new(variant: Variant) -> Self {
+    pub const fn new(variant: Variant) -> Self {
         Self {
             variant,
             cpus: 4,
@@ -84,7 +78,7 @@ impl Config {
     }
 
     /// Apply a named scenario on `cpus` CPUs.
-    pub fn scenario(mut self, sc: Scenario, cpus: u32) -> Self {
+    pub const fn scenario(mut self, sc: Scenario, cpus: u32) -> Self {
         self.cpus = cpus;
         match sc {
             Scenario::BpfCi | Scenario::Changelog => {
@@ -92,7 +86,7 @@ impl Config {
                 self.forks = 1;
                 self.exits = 0;
                 self.start = Start::TaskMode;
-                self.preempt_walkers = sc == Scenario::BpfCi;
+                self.preempt_walkers = matches!(sc, Scenario::BpfCi);
             }
             Scenario::CpuToTask => {
                 self.forks = 0;
@@ -145,11 +139,7 @@ impl Config {
         let mut w = World {
             s: Sched::new(self.variant, self.cpus),
             spin: [None; SMALL_CPUS],
-            task: [TaskState {
-                life: Life::Unborn,
-                op: Op::None,
-                sleeping: false,
-            }; SMALL_TASKS],
+            task: [TaskState::UNBORN; SMALL_TASKS],
             forker: 0,
             forks_left: self.forks,
             exits_left: self.exits,
@@ -190,7 +180,8 @@ impl Config {
                     switch_in(s, cpu, t);
                     sched_mm_cid_exit(s, cpu, t, t);
                     s.set_curr(cpu, None);
-                    if let Some(b) = back {
+                    // The exited task's own CPU goes to another mm.
+                    if let Some(b) = back.filter(|&b| b != t) {
                         switch_in(s, cpu, b);
                     }
                     w.task[t].life = Life::Dead;

@@ -133,6 +133,15 @@ pub struct TaskState {
     pub sleeping: bool,
 }
 
+impl TaskState {
+    /// A slot no fork has used yet.
+    pub const UNBORN: TaskState = TaskState {
+        life: Life::Unborn,
+        op: Op::None,
+        sleeping: false,
+    };
+}
+
 /// A safety property broken in one state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Violation {
@@ -554,21 +563,30 @@ impl World {
         None
     }
 
-    /// The same state with every per CPU CID that the C never reads as a
-    /// number replaced by a representative, and the allocation count
-    /// (not C state) cleared.  `pcpu->cid` is used as a CID
-    /// only while it has MM_CID_ONCPU; otherwise the code only tests its
-    /// class (UNSET, task owned, TRANSIT), so states that differ in those
-    /// numbers alone behave the same.
-    pub fn canonical(mut self) -> Self {
-        self.s.cid_allocs = 0;
-        for c in 0..self.nr_cpus() {
-            let p = self.s.mm_cid.pcpu[c];
-            if !cid_on_cpu(p) && p & MM_CID_UNSET == 0 {
-                self.s.mm_cid.pcpu[c] = p & MM_CID_TRANSIT;
+    /// The CPUs below the returned number may be renamed without changing
+    /// what can happen: `mm_cid_fixup_cpus_to_tasks()` is the only code
+    /// that depends on CPU numbers as an order (`for_each_possible_cpu()`),
+    /// and CPUs a walk in progress has passed, or all CPUs once no walk
+    /// can come, are out of its reach.
+    ///
+    /// A CPU walk comes with an exit that switches back to per task mode,
+    /// or with a fork that does (`users < pcpu_thrs` after the increment).
+    /// Without exits left that fork cannot happen: `users` never drops, and
+    /// `pcpu_thrs` is at most `users` from the switch to per CPU mode on
+    /// (`mm_cid_calc_pcpu_thrs()` is at most `min(nr_cpus_allowed,
+    /// users)`; the explorer changes no affinity).
+    pub fn cpu_walk_from(&self) -> usize {
+        let mc = &self.s.mm_cid;
+        let fork_walks = self.forks_left > 0 && cid_on_cpu(mc.mode) && mc.users + 1 < mc.pcpu_thrs;
+        if self.exits_left > 0 || fork_walks {
+            return 0;
+        }
+        for t in &self.task[..self.s.nr_tasks] {
+            if let Op::ForkCpusToTasks { cpu, .. } | Op::ExitCpusToTasks { cpu } = t.op {
+                return usize::from(cpu);
             }
         }
-        self
+        self.nr_cpus()
     }
 
     /// Nothing left to happen but steady-state scheduling: no budget, no
