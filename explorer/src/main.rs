@@ -125,6 +125,18 @@ struct Cli {
           value_parser = clap::value_parser!(u8).range(0..SMALL_TASKS as i64))]
     exits: Option<u8>,
 
+    /// Failing execve() calls, by any task: the window between
+    /// sched_mm_cid_before_execve() and sched_mm_cid_after_execve()
+    #[arg(long, value_name = "X", default_value_t = DEFAULT.execs,
+          value_parser = clap::value_parser!(u8).range(0..SMALL_TASKS as i64))]
+    execs: u8,
+
+    /// Do not report a CID left with the wrong owner after a mode
+    /// transition completes; report only what user space or the C sees
+    /// (duplicate or out-of-range CIDs, live locks, faults)
+    #[arg(long)]
+    no_transition_check: bool,
+
     /// Context switches the search allows, or `none` (also 255) for no bound
     #[arg(long, value_name = "K|none", default_value_t = Switches(DEFAULT.switches),
           value_parser = parse_switches)]
@@ -163,6 +175,8 @@ impl Cli {
         cfg.tasks = self.tasks.unwrap_or(cfg.tasks.min(self.cpus));
         cfg.forks = self.forks.unwrap_or(cfg.forks);
         cfg.exits = self.exits.unwrap_or(cfg.exits);
+        cfg.execs = self.execs;
+        cfg.check_transitions = !self.no_transition_check;
         cfg.switches = self.switches.0;
         cfg.max_states = self.max_states as usize;
         cfg.validate()?;
@@ -217,12 +231,13 @@ fn main() -> ExitCode {
         }
     };
     eprintln!(
-        "explorer: {} on {} CPUs, {} tasks, {} forks, {} exits, {} switches, start {:?}",
+        "explorer: {} on {} CPUs, {} tasks, {} forks, {} exits, {} execs, {} switches, start {:?}",
         cfg.variant.name(),
         cfg.cpus,
         cfg.tasks,
         cfg.forks,
         cfg.exits,
+        cfg.execs,
         Switches(cfg.switches),
         cfg.start
     );

@@ -31,12 +31,16 @@ pub struct Config {
     pub forks: u8,
     /// Exits the other tasks may do.
     pub exits: u8,
+    /// Failing execve() calls any task may do.
+    pub execs: u8,
     /// Initial state.
     pub start: Start,
     /// Context switches allowed (the bound of the search); 255 for none.
     pub switches: u8,
     /// May the task running a fixup walk be preempted (the C allows it)?
     pub preempt_walkers: bool,
+    /// Report a CID left with the wrong owner by a completed transition.
+    pub check_transitions: bool,
     /// Give up after this many states.
     pub max_states: usize,
 }
@@ -70,9 +74,11 @@ impl Config {
             tasks: 4,
             forks: 1,
             exits: 0,
+            execs: 0,
             start: Start::TaskMode,
             switches: 6,
             preempt_walkers: true,
+            check_transitions: true,
             max_states: 50_000_000,
         }
     }
@@ -143,8 +149,10 @@ impl Config {
             forker: 0,
             forks_left: self.forks,
             exits_left: self.exits,
+            execs_left: self.execs,
             switches_left: self.switches,
             preempt_walkers: self.preempt_walkers,
+            check_transitions: self.check_transitions,
             violation: None,
         };
         let s = &mut w.s;

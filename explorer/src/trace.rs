@@ -75,7 +75,10 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
         }
         Action::ForkCid { task } => {
             let c = task_cpu(before, task);
-            let child = after.s.nr_tasks as u8 - 1;
+            let child = match before.task[usize::from(task)].op {
+                Op::ForkLockedCid { child, .. } | Op::ForkCid { child } => child,
+                _ => task,
+            };
             (c, format!("T{} cid {}", child, cid(child)))
         }
         Action::FixupTask { task, target } => {
@@ -105,12 +108,18 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
                 format!("fixup done: mode {}", mode_name(after.s.mm_cid.mode)),
             )
         }
-        Action::Exit { task } => {
+        Action::Exit { task } | Action::Execve { task } | Action::ExecveFailed { task } => {
             let c = task_cpu(before, task);
-            let mut s = format!("T{} exits: users {}", task, after.s.mm_cid.users);
+            let what = match a {
+                Action::Exit { .. } => "exits",
+                Action::Execve { .. } => "execve(): before_execve",
+                _ => "execve() fails: after_execve",
+            };
+            let mut s = format!("T{} {}: users {}", task, what, after.s.mm_cid.users);
             if before.s.mm_cid.mode != after.s.mm_cid.mode {
                 let _ = write!(s, ", mode {}", mode_name(after.s.mm_cid.mode));
             }
+            let _ = write!(s, ", T{} cid {}", task, cid(task));
             (c, s)
         }
     }
@@ -153,7 +162,9 @@ pub fn summary(w: &World) -> String {
     }
     out.push_str(" |");
     for t in 0..s.nr_tasks {
-        if matches!(w.task[t].life, Life::Alive | Life::Exiting) || w.task[t].op != Op::None {
+        if matches!(w.task[t].life, Life::Alive | Life::Exiting | Life::Execing)
+            || w.task[t].op != Op::None
+        {
             let _ = write!(out, " T{}:{}", t, FmtCid(s.tasks[t].cid));
         }
     }

@@ -19,6 +19,10 @@ pub enum Life {
     Alive,
     /// Past `sched_mm_cid_exit()`, still running towards its last switch.
     Exiting,
+    /// Between `sched_mm_cid_before_execve()` and the
+    /// `sched_mm_cid_after_execve()` of an execve() that fails before the
+    /// point of no return: runnable, not a CID user, the mm unchanged.
+    Execing,
     /// Switched out for the last time.
     Dead,
 }
@@ -117,6 +121,18 @@ pub enum Action {
         /// The exiting task.
         task: u8,
     },
+    /// `task` calls execve(): `sched_mm_cid_before_execve()`, which is
+    /// `sched_mm_cid_exit()`.
+    Execve {
+        /// The task.
+        task: u8,
+    },
+    /// `task`'s execve() failed: `sched_mm_cid_after_execve()` on the old
+    /// mm, which is `sched_mm_cid_fork(current)`.
+    ExecveFailed {
+        /// The task.
+        task: u8,
+    },
 }
 
 /// Per task scheduler state.
@@ -192,11 +208,16 @@ pub struct World {
     pub forks_left: u8,
     /// Exits left in the budget.
     pub exits_left: u8,
+    /// Failing execve() calls left in the budget.
+    pub execs_left: u8,
     /// Context switches left in the budget; [`UNBOUNDED`] for no bound.
     pub switches_left: u8,
     /// May a task be switched out in the middle of a fixup walk?  The C
     /// allows it; the changelog's story assumes it does not happen.
     pub preempt_walkers: bool,
+    /// Report a CID with the wrong owner after `mm_cid_complete_transit()`
+    /// ([`Violation::TransitionUnfinished`]).
+    pub check_transitions: bool,
     /// Violation found by the step that made this state.
     pub violation: Option<Violation>,
 }
@@ -215,7 +236,12 @@ impl World {
 
     /// Tasks that exist (forked, not dead).
     fn live(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..self.s.nr_tasks).filter(|&t| matches!(self.task[t].life, Life::Alive | Life::Exiting))
+        (0..self.s.nr_tasks).filter(|&t| {
+            matches!(
+                self.task[t].life,
+                Life::Alive | Life::Exiting | Life::Execing
+            )
+        })
     }
 
     /// The CPU whose runqueue lock `task_rq_lock(t)` takes.
@@ -242,7 +268,7 @@ impl World {
     /// another runqueue whose lock is free?
     fn can_switch_in(&self, t: usize, cpu: usize) -> bool {
         let ts = &self.task[t];
-        ts.life == Life::Alive
+        matches!(ts.life, Life::Alive | Life::Execing)
             && self.running_on(t).is_none()
             && (ts.sleeping || self.task_rq(t) == cpu || self.spin[self.task_rq(t)].is_none())
     }
@@ -279,7 +305,7 @@ impl World {
             let prev8 = prev.map(|p| p as u8);
             // An exiting task leaves for good; others block or are preempted.
             let sleeps: &[bool] = match prev {
-                Some(p) if self.task[p].life == Life::Alive => &[false, true],
+                Some(p) if self.task[p].life != Life::Exiting => &[false, true],
                 _ => &[false],
             };
             for &sleep in sleeps {
@@ -316,8 +342,18 @@ impl World {
             Op::None => {
                 // fork() and exit() hold mm_cid::mutex from their start to
                 // the end of their fixup: one at a time.
-                if self.task[t].life != Life::Alive || self.mutex_held() {
+                if self.mutex_held() {
                     return;
+                }
+                if self.task[t].life == Life::Execing {
+                    out.push(Action::ExecveFailed { task });
+                    return;
+                }
+                if self.task[t].life != Life::Alive {
+                    return;
+                }
+                if self.execs_left > 0 {
+                    out.push(Action::Execve { task });
                 }
                 if t == usize::from(self.forker)
                     && self.forks_left > 0
@@ -396,13 +432,18 @@ impl World {
             }
             Action::Complete { task } => self.complete(usize::from(task)),
             Action::Exit { task } => {
-                let t = usize::from(task);
-                let cpu = self.running_on(t).expect("exiting task runs");
                 self.exits_left -= 1;
-                match sched_mm_cid_exit_locked(&mut self.s, cpu, t, t) {
-                    ExitNext::Done => self.task[t].life = Life::Exiting,
-                    ExitNext::CpusToTasks => self.task[t].op = Op::ExitCpusToTasks { cpu: 0 },
-                }
+                self.exit(usize::from(task), Life::Exiting);
+            }
+            Action::Execve { task } => {
+                self.execs_left -= 1;
+                self.exit(usize::from(task), Life::Execing);
+            }
+            Action::ExecveFailed { task } => {
+                let t = usize::from(task);
+                let cpu = self.running_on(t).expect("execve runs");
+                let next = sched_mm_cid_fork_locked(&mut self.s, cpu, t, t);
+                self.fork_next(t, task, next);
             }
         }
         if self.violation.is_none() {
@@ -436,6 +477,20 @@ impl World {
         }
     }
 
+    /// `sched_mm_cid_exit()` of `t`, which then is `after` (an exit or
+    /// the first half of an execve()) once its CPU walk, if any, is done.
+    fn exit(&mut self, t: usize, after: Life) {
+        let cpu = self.running_on(t).expect("exiting task runs");
+        // The walk runs with the task out of the CID users already.
+        if after == Life::Execing {
+            self.task[t].life = Life::Execing;
+        }
+        match sched_mm_cid_exit_locked(&mut self.s, cpu, t, t) {
+            ExitNext::Done => self.task[t].life = after,
+            ExitNext::CpusToTasks => self.task[t].op = Op::ExitCpusToTasks { cpu: 0 },
+        }
+    }
+
     fn fork(&mut self, task: usize, child: usize) {
         let cpu = self.running_on(task).expect("forking task runs");
         let c = self
@@ -444,19 +499,24 @@ impl World {
             .expect("fork enabled below SMALL_TASKS");
         debug_assert_eq!(c, child);
         self.forks_left -= 1;
-        let child = child as u8;
-        self.task[task].op =
-            match sched_mm_cid_fork_locked(&mut self.s, cpu, task, usize::from(child)) {
-                ForkNext::Done => {
-                    self.born(child);
-                    Op::None
-                }
-                next @ (ForkNext::FirstUserCid | ForkNext::TaskCid) => {
-                    Op::ForkLockedCid { child, next }
-                }
-                ForkNext::TasksToCpus => Op::ForkTasksToCpus { child, i: 0 },
-                ForkNext::CpusToTasks => Op::ForkCpusToTasks { child, cpu: 0 },
-            };
+        let next = sched_mm_cid_fork_locked(&mut self.s, cpu, task, child);
+        self.fork_next(task, child as u8, next);
+    }
+
+    /// What `sched_mm_cid_fork()` does after its first lock section, for a
+    /// fork (`child` is new) or a failed execve() (`child` is `task`).
+    fn fork_next(&mut self, task: usize, child: u8, next: ForkNext) {
+        self.task[task].op = match next {
+            ForkNext::Done => {
+                self.born(child);
+                Op::None
+            }
+            next @ (ForkNext::FirstUserCid | ForkNext::TaskCid) => {
+                Op::ForkLockedCid { child, next }
+            }
+            ForkNext::TasksToCpus => Op::ForkTasksToCpus { child, i: 0 },
+            ForkNext::CpusToTasks => Op::ForkCpusToTasks { child, cpu: 0 },
+        };
         if matches!(self.task[task].op, Op::ForkLockedCid { .. }) {
             // The common case: a CID is free, no spinning.
             if self.cid_free() {
@@ -478,11 +538,14 @@ impl World {
         self.born(child);
     }
 
-    /// `wake_up_new_task()`: the child may start on any CPU.
+    /// `wake_up_new_task()`: the child may start on any CPU.  A task back
+    /// from a failed execve() just goes on running.
     fn born(&mut self, child: u8) {
         let t = &mut self.task[usize::from(child)];
+        if t.life != Life::Execing {
+            t.sleeping = true;
+        }
         t.life = Life::Alive;
-        t.sleeping = true;
     }
 
     fn complete(&mut self, task: usize) {
@@ -498,12 +561,17 @@ impl World {
             }
             Op::ForkCpusToTasks { child, .. } => Op::ForkCid { child },
             Op::ExitCpusToTasks { .. } => {
-                self.task[task].life = Life::Exiting;
+                // An execve() goes on running, out of the CID users.
+                if self.task[task].life != Life::Execing {
+                    self.task[task].life = Life::Exiting;
+                }
                 Op::None
             }
             _ => unreachable!("Complete outside a walk"),
         };
-        self.violation = self.check_transition_finished(mode);
+        if self.check_transitions {
+            self.violation = self.check_transition_finished(mode);
+        }
     }
 
     /// After `mm_cid_complete_transit(mode)`: in per CPU mode no task owns
@@ -548,7 +616,9 @@ impl World {
                 continue;
             }
             let st = self.s.tasks[t];
-            if !st.active || st.cid == MM_CID_UNSET {
+            // No CID to expose: MM_CID_UNSET, also with TRANSIT on it,
+            // which transit-unset makes and the fault then reports.
+            if !st.active || st.cid & MM_CID_UNSET != 0 {
                 continue;
             }
             let cid = task_mm_cid(st.cid);
@@ -578,7 +648,13 @@ impl World {
     pub fn cpu_walk_from(&self) -> usize {
         let mc = &self.s.mm_cid;
         let fork_walks = self.forks_left > 0 && cid_on_cpu(mc.mode) && mc.users + 1 < mc.pcpu_thrs;
-        if self.exits_left > 0 || fork_walks {
+        // An execve() leaves the users and comes back when it fails: users
+        // drop and rise again, so the argument above does not hold.
+        let execs = self.execs_left > 0
+            || self.task[..self.s.nr_tasks]
+                .iter()
+                .any(|t| t.life == Life::Execing);
+        if self.exits_left > 0 || fork_walks || execs {
             return 0;
         }
         for t in &self.task[..self.s.nr_tasks] {
@@ -596,6 +672,8 @@ impl World {
     pub fn quiescent(&self) -> bool {
         self.forks_left == 0
             && self.exits_left == 0
+            && self.execs_left == 0
+            && self.task.iter().all(|t| t.life != Life::Execing)
             && self.spinning() == 0
             && self.task.iter().all(|t| t.op == Op::None)
             && !cid_in_transit(self.s.mm_cid.mode)

@@ -241,3 +241,81 @@ fn v7_3_is_clean_with_fork_and_exit_interleaved() {
     };
     assert_eq!(explore(&cfg, |_| {}).finding, Finding::Clean);
 }
+
+/// Per CPU mode on 4 CPUs, a fork, an exit and two execve() calls that
+/// fail: the window in which a running task is a CID user without a CID.
+fn failed_execve(v: Variant) -> Config {
+    Config {
+        forks: 1,
+        exits: 1,
+        execs: 2,
+        ..Config::new(v).scenario(Scenario::CpuToTask, 4).unbounded()
+    }
+}
+
+#[test]
+fn transit_unset_clears_bit_31_after_a_failed_execve() {
+    // de3ab9bd3133: the CPU to task walk sets TRANSIT on the MM_CID_UNSET
+    // of a task back from a failed execve(), and its schedule out feeds
+    // MM_CID_UNSET to clear_bit().
+    let cfg = failed_execve(Variant::TransitUnset);
+    let r = explore(&cfg, |_| {});
+    assert_eq!(
+        r.finding,
+        Finding::Violation(explorer::world::Violation::Fault(Fault::OobClearBit(
+            MM_CID_UNSET
+        )))
+    );
+    let failed = r
+        .trace
+        .iter()
+        .position(|a| matches!(a, explorer::world::Action::ExecveFailed { .. }))
+        .expect("an execve() fails");
+    let walk = r
+        .trace
+        .iter()
+        .position(|a| matches!(a, explorer::world::Action::FixupCpu { .. }))
+        .expect("a CPU walk");
+    assert!(failed < walk, "{:?}", r.trace);
+    assert!(matches!(
+        r.trace.last(),
+        Some(explorer::world::Action::Switch { prev: Some(_), .. })
+    ));
+}
+
+#[test]
+fn v7_3_leaves_a_cpu_owned_cid_in_the_failed_execve_window() {
+    // mm_cid_fixup_cpus_to_tasks() hands a CPU's CID to rq->curr only if
+    // curr's CID is CPU owned: a task back from a failed execve() has
+    // none, so the CPU keeps its CID in per task mode.
+    let cfg = failed_execve(Variant::V7_3);
+    let r = explore(&cfg, |_| {});
+    let Finding::Violation(explorer::world::Violation::TransitionUnfinished {
+        mode: 0,
+        task: None,
+        cpu,
+    }) = r.finding
+    else {
+        panic!(
+            "expected a CPU owning a CID in per task mode: {:?}",
+            r.finding
+        );
+    };
+    let w = replay(&cfg, &r.trace);
+    let c = usize::from(cpu);
+    assert!(cid_on_cpu(w.s.mm_cid.pcpu[c]));
+    let t = w.s.curr(c).expect("the CPU runs a task of the mm");
+    assert!(w.s.tasks[t].active);
+    assert_eq!(w.s.tasks[t].cid, MM_CID_UNSET);
+}
+
+#[test]
+fn v7_3_shows_user_space_nothing_wrong_in_the_failed_execve_window() {
+    let cfg = Config {
+        switches: 4,
+        check_transitions: false,
+        ..failed_execve(Variant::V7_3)
+    };
+    let r = explore(&cfg, |_| {});
+    assert_eq!((r.finding, r.states), (Finding::Clean, 384_797));
+}
