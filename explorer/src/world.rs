@@ -637,24 +637,9 @@ impl World {
     /// what can happen: `mm_cid_fixup_cpus_to_tasks()` is the only code
     /// that depends on CPU numbers as an order (`for_each_possible_cpu()`),
     /// and CPUs a walk in progress has passed, or all CPUs once no walk
-    /// can come, are out of its reach.
-    ///
-    /// A CPU walk comes with an exit that switches back to per task mode,
-    /// or with a fork that does (`users < pcpu_thrs` after the increment).
-    /// Without exits left that fork cannot happen: `users` never drops, and
-    /// `pcpu_thrs` is at most `users` from the switch to per CPU mode on
-    /// (`mm_cid_calc_pcpu_thrs()` is at most `min(nr_cpus_allowed,
-    /// users)`; the explorer changes no affinity).
+    /// can come ([`World::cpu_walk_ahead`]), are out of its reach.
     pub fn cpu_walk_from(&self) -> usize {
-        let mc = &self.s.mm_cid;
-        let fork_walks = self.forks_left > 0 && cid_on_cpu(mc.mode) && mc.users + 1 < mc.pcpu_thrs;
-        // An execve() leaves the users and comes back when it fails: users
-        // drop and rise again, so the argument above does not hold.
-        let execs = self.execs_left > 0
-            || self.task[..self.s.nr_tasks]
-                .iter()
-                .any(|t| t.life == Life::Execing);
-        if self.exits_left > 0 || fork_walks || execs {
+        if self.cpu_walk_ahead() {
             return 0;
         }
         for t in &self.task[..self.s.nr_tasks] {
@@ -663,6 +648,34 @@ impl World {
             }
         }
         self.nr_cpus()
+    }
+
+    /// Can a CPU walk start after this state (one in progress aside)?
+    ///
+    /// The walk comes with a switch back to per task mode, which only a
+    /// user leaving (an exit, the first half of an execve()) makes: a fork
+    /// would need `users + 1 < pcpu_thrs`, but `pcpu_thrs` is at most
+    /// `min(nr_cpus_allowed, users)` when it is set
+    /// (`mm_cid_calc_pcpu_thrs()`) and every exit that takes `users` below
+    /// it switches back at once (the explorer changes no affinity).  So in
+    /// per CPU mode a walk needs `users` to drop below `pcpu_thrs` with the
+    /// departures left; in per task mode it first needs a switch to per CPU
+    /// mode, which needs more users than `nr_cpus_allowed`.  Both bounds
+    /// only grow along a path, so once no walk can come, none can.
+    pub fn cpu_walk_ahead(&self) -> bool {
+        let mc = &self.s.mm_cid;
+        let leave = u32::from(self.exits_left) + u32::from(self.execs_left);
+        if leave == 0 {
+            return false;
+        }
+        if cid_on_cpu(mc.mode) {
+            return mc.users.saturating_sub(leave) < mc.pcpu_thrs;
+        }
+        let back = self.task[..self.s.nr_tasks]
+            .iter()
+            .filter(|t| t.life == Life::Execing)
+            .count() as u32;
+        mc.users + u32::from(self.forks_left) + back > mc.nr_cpus_allowed
     }
 
     /// Nothing left to happen but steady-state scheduling: no budget, no
