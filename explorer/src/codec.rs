@@ -169,6 +169,7 @@ fn op_field(b: &mut impl Bits, op: &mut Op) {
         Op::ForkCpusToTasks { child, cpu } => (3, u32::from(child), u32::from(cpu)),
         Op::ForkCid { child } => (4, u32::from(child), 0),
         Op::ExitCpusToTasks { cpu } => (5, 0, u32::from(cpu)),
+        Op::Attach { child } => (6, u32::from(child), 0),
     };
     b.field(&mut kind, 3);
     if kind != 0 {
@@ -190,7 +191,8 @@ fn op_field(b: &mut impl Bits, op: &mut Op) {
             cpu: y as u8,
         },
         4 => Op::ForkCid { child: x as u8 },
-        _ => Op::ExitCpusToTasks { cpu: y as u8 },
+        5 => Op::ExitCpusToTasks { cpu: y as u8 },
+        _ => Op::Attach { child: x as u8 },
     };
 }
 
@@ -239,7 +241,8 @@ fn layout(b: &mut impl Bits, w: &mut World, running: &mut u32) {
     u8_field(b, &mut w.switches_left, 8);
     bool_field(b, &mut w.preempt_walkers);
     bool_field(b, &mut w.check_transitions);
-    u8_field(b, &mut w.forker, 4);
+    u8_field(b, &mut w.forkers, 5);
+    u8_field(b, &mut w.vforks_left, 8);
     let mut nr_tasks = w.s.nr_tasks as u32;
     b.field(&mut nr_tasks, 5);
     w.s.nr_tasks = nr_tasks as usize;
@@ -289,6 +292,7 @@ fn layout(b: &mut impl Bits, w: &mut World, running: &mut u32) {
         let ts = &mut w.task[t];
         life_field(b, &mut ts.life);
         bool_field(b, &mut ts.sleeping);
+        bool_field(b, &mut ts.process);
         op_field(b, &mut ts.op);
         let mut r = (*running >> t) & 1;
         b.field(&mut r, 1);
@@ -375,7 +379,12 @@ pub fn pack_action(a: Action) -> u32 {
             sleep,
         } => (u32::from(sleep), u32::from(cpu), opt(prev), opt(next)),
         Action::GotCid { cpu } => (2, u32::from(cpu), 0, 0),
-        Action::Fork { task, child } => (3, u32::from(task), u32::from(child), 0),
+        Action::Fork {
+            task,
+            child,
+            process,
+        } => (3, u32::from(task), u32::from(child), u32::from(process)),
+        Action::Attach { task } => (11, u32::from(task), 0, 0),
         Action::ForkCid { task } => (4, u32::from(task), 0, 0),
         Action::FixupTask { task, target } => (5, u32::from(task), u32::from(target), 0),
         Action::FixupCpu { task, cpu } => (6, u32::from(task), u32::from(cpu), 0),
@@ -399,7 +408,12 @@ pub fn unpack_action(v: u32) -> Action {
             sleep: tag == 1,
         },
         2 => Action::GotCid { cpu: x },
-        3 => Action::Fork { task: x, child: y },
+        3 => Action::Fork {
+            task: x,
+            child: y,
+            process: z != 0,
+        },
+        11 => Action::Attach { task: x },
         4 => Action::ForkCid { task: x },
         5 => Action::FixupTask { task: x, target: y },
         6 => Action::FixupCpu { task: x, cpu: y },

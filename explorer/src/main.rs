@@ -116,9 +116,20 @@ struct Cli {
     tasks: Option<u32>,
 
     #[arg(long, value_name = "F",
-          help = scenario_defaults("Forks T0 may do", |c| c.forks.to_string()),
+          help = scenario_defaults("Forks of threads the forkers may do", |c| c.forks.to_string()),
           value_parser = clap::value_parser!(u8).range(0..SMALL_TASKS as i64))]
     forks: Option<u8>,
+
+    /// Forks of processes that share the mm (vfork(), CLONE_VM without
+    /// CLONE_THREAD) the forkers may do
+    #[arg(long, value_name = "V", default_value_t = DEFAULT.vforks,
+          value_parser = clap::value_parser!(u8).range(0..SMALL_TASKS as i64))]
+    vforks: u8,
+
+    /// Tasks T0.. that fork; the others may exit
+    #[arg(long, value_name = "K", default_value_t = DEFAULT.forkers,
+          value_parser = clap::value_parser!(u8).range(1..=SMALL_TASKS as i64))]
+    forkers: u8,
 
     #[arg(long, value_name = "E",
           help = scenario_defaults("Exits the other tasks may do", |c| c.exits.to_string()),
@@ -176,6 +187,8 @@ impl Cli {
         cfg.forks = self.forks.unwrap_or(cfg.forks);
         cfg.exits = self.exits.unwrap_or(cfg.exits);
         cfg.execs = self.execs;
+        cfg.vforks = self.vforks;
+        cfg.forkers = self.forkers;
         cfg.check_transitions = !self.no_transition_check;
         cfg.switches = self.switches.0;
         cfg.max_states = self.max_states as usize;

@@ -27,8 +27,12 @@ pub struct Config {
     pub cpus: u32,
     /// Tasks at the start (task mode start only).
     pub tasks: u32,
-    /// Forks T0 may do.
+    /// Forks of threads the forkers may do.
     pub forks: u8,
+    /// Forks of processes sharing the mm (vfork()) the forkers may do.
+    pub vforks: u8,
+    /// Tasks T0.. that fork; the others may exit.
+    pub forkers: u8,
     /// Exits the other tasks may do.
     pub exits: u8,
     /// Failing execve() calls any task may do.
@@ -73,6 +77,8 @@ impl Config {
             cpus: 4,
             tasks: 4,
             forks: 1,
+            vforks: 0,
+            forkers: 1,
             exits: 0,
             execs: 0,
             start: Start::TaskMode,
@@ -128,11 +134,14 @@ impl Config {
         if !(1..=SMALL_TASKS as u32).contains(&self.tasks) {
             return Err(format!("--tasks must be 1..={}", SMALL_TASKS));
         }
-        if self.tasks as usize + usize::from(self.forks) > SMALL_TASKS {
+        if self.tasks as usize + usize::from(self.forks) + usize::from(self.vforks) > SMALL_TASKS {
             return Err(format!(
-                "--tasks plus --forks must be at most {}",
+                "--tasks plus --forks plus --vforks must be at most {}",
                 SMALL_TASKS
             ));
+        }
+        if self.forkers == 0 || u32::from(self.forkers) > self.tasks {
+            return Err(format!("--forkers must be 1..={} (--tasks)", self.tasks));
         }
         if self.start == Start::CpuMode && self.cpus < 2 {
             return Err("per CPU mode needs at least 2 CPUs".into());
@@ -146,8 +155,9 @@ impl Config {
             s: Sched::new(self.variant, self.cpus),
             spin: [None; SMALL_CPUS],
             task: [TaskState::UNBORN; SMALL_TASKS],
-            forker: 0,
+            forkers: self.forkers,
             forks_left: self.forks,
+            vforks_left: self.vforks,
             exits_left: self.exits,
             execs_left: self.execs,
             switches_left: self.switches,

@@ -9,9 +9,12 @@
 //! - Tasks other than the forking one.  The mirrored C never compares two
 //!   task pointers except for identity (`t != current`, `rq->curr == t`),
 //!   and the one order among tasks it depends on, `mm_cid::user_list`, is
-//!   part of the state and is renamed with them.  The forker is fixed (only
-//!   it forks), and so are the slots of tasks not forked yet (a fork takes
-//!   the next free slot).
+//!   part of the state and is renamed with them.  Forkers are renamed
+//!   only among themselves (only they fork, the others exit), and the slots
+//!   of tasks not forked yet keep theirs (a fork takes the next free
+//!   slot).  The variants that walk the thread list instead of
+//!   `user_list` depend on the order tasks were created: no task renaming
+//!   there.
 //! - CPUs.  CPU numbers reach the code as `task_cpu()`, `rq->curr` and the
 //!   per CPU slot, all renamed together, and as one order:
 //!   `for_each_possible_cpu()` in `mm_cid_fixup_cpus_to_tasks()`.  So CPUs
@@ -123,13 +126,15 @@ impl Perm {
                 list.add_head(usize::from(self.task[t]));
             }
         }
-        n.forker = self.t(w.forker);
         n
     }
 
     fn op(&self, op: Op) -> Op {
         match op {
             Op::None | Op::ExitCpusToTasks { .. } => op,
+            Op::Attach { child } => Op::Attach {
+                child: self.t(child),
+            },
             Op::ForkLockedCid { child, next } => Op::ForkLockedCid {
                 child: self.t(child),
                 next,
@@ -164,10 +169,16 @@ impl Perm {
             },
             Action::GotCid { cpu } => Action::GotCid { cpu: self.c(cpu) },
             // The child takes the next free slot, which no renaming moves.
-            Action::Fork { task, child } => Action::Fork {
+            Action::Fork {
+                task,
+                child,
+                process,
+            } => Action::Fork {
                 task: self.t(task),
                 child,
+                process,
             },
+            Action::Attach { task } => Action::Attach { task: self.t(task) },
             Action::ForkCid { task } => Action::ForkCid { task: self.t(task) },
             Action::FixupTask { task, target } => Action::FixupTask {
                 task: self.t(task),
@@ -232,6 +243,7 @@ fn task_keys(w: &World) -> [u64; SMALL_TASKS] {
             Op::ForkCpusToTasks { cpu, .. } => 3 << 8 | u64::from(cpu),
             Op::ForkCid { .. } => 4 << 8,
             Op::ExitCpusToTasks { cpu } => 5 << 8 | u64::from(cpu),
+            Op::Attach { .. } => 6 << 8,
         };
         let running = w.running_on(t).is_some();
         *key = pos[t] << 56
@@ -240,6 +252,7 @@ fn task_keys(w: &World) -> [u64; SMALL_TASKS] {
             | u64::from(running) << 51
             | u64::from(child == Some(t as u8)) << 50
             | u64::from(st.active) << 49
+            | u64::from(ts.process) << 48
             | op << 36
             | u64::from(st.cid >> 29) << 32
             | u64::from(task_mm_cid(st.cid) & 0xff) << 8;
@@ -250,7 +263,8 @@ fn task_keys(w: &World) -> [u64; SMALL_TASKS] {
 fn op_child(op: Op) -> Option<u8> {
     match op {
         Op::None | Op::ExitCpusToTasks { .. } => None,
-        Op::ForkLockedCid { child, .. }
+        Op::Attach { child }
+        | Op::ForkLockedCid { child, .. }
         | Op::ForkTasksToCpus { child, .. }
         | Op::ForkCpusToTasks { child, .. }
         | Op::ForkCid { child } => Some(child),
@@ -329,19 +343,26 @@ pub fn canonical(w: &World) -> Canon {
 
 /// Sort the tasks that may be renamed by their keys under the CPU renaming
 /// already in `p`.
+///
+/// Forkers are renamed among themselves, the other tasks among
+/// themselves.  The variants that walk the thread list keep every task
+/// name: that walk goes in the order tasks were created.
 fn rename_tasks(n: &World, keys: &[u64; SMALL_TASKS], p: &mut Perm) {
-    let forker = usize::from(n.forker);
-    let mut tasks = [(0u64, 0u8); SMALL_TASKS];
-    let mut slots = [0u8; SMALL_TASKS];
-    let mut k = 0;
-    for t in (0..n.s.nr_tasks).filter(|&t| t != forker) {
-        tasks[k] = (keys[t] | u64::from(p.c(n.s.tasks[t].cpu)), t as u8);
-        slots[k] = t as u8;
-        k += 1;
+    if n.s.variant.walks_thread_list() {
+        return;
     }
-    tasks[..k].sort_unstable();
-    for (&slot, &(_, t)) in slots[..k].iter().zip(&tasks[..k]) {
-        p.task[usize::from(t)] = slot;
+    let forkers = usize::from(n.forkers).min(n.s.nr_tasks);
+    for range in [0..forkers, forkers..n.s.nr_tasks] {
+        let mut tasks = [(0u64, 0u8); SMALL_TASKS];
+        let mut k = 0;
+        for t in range.clone() {
+            tasks[k] = (keys[t] | u64::from(p.c(n.s.tasks[t].cpu)), t as u8);
+            k += 1;
+        }
+        tasks[..k].sort_unstable();
+        for (slot, &(_, t)) in range.zip(&tasks[..k]) {
+            p.task[usize::from(t)] = slot as u8;
+        }
     }
 }
 
@@ -405,10 +426,21 @@ mod tests {
         }
     }
 
-    /// The states of both.
+    /// Two forkers, one of which may vfork().
+    fn forkers() -> Config {
+        Config {
+            forkers: 2,
+            vforks: 1,
+            switches: 3,
+            ..Config::new(Variant::V7_3).scenario(Scenario::BpfCi, 3)
+        }
+    }
+
+    /// The states of all three.
     fn states() -> Vec<World> {
         let mut all = reachable(&small());
         all.extend(reachable(&back()));
+        all.extend(reachable(&forkers()));
         all
     }
 
@@ -422,9 +454,12 @@ mod tests {
             (seed >> 33) as usize % n
         };
         let mut p = Perm::IDENTITY;
-        let movable: Vec<usize> = (0..w.s.nr_tasks).filter(|&t| t != 0).collect();
-        for i in (1..movable.len()).rev() {
-            p.task.swap(movable[i], movable[next(i + 1)]);
+        let f = usize::from(w.forkers).min(w.s.nr_tasks);
+        for range in [0..f, f..w.s.nr_tasks] {
+            let movable: Vec<usize> = range.collect();
+            for i in (1..movable.len()).rev() {
+                p.task.swap(movable[i], movable[next(i + 1)]);
+            }
         }
         let m = w.cpu_walk_from().min(w.nr_cpus());
         for i in (1..m).rev() {
@@ -526,7 +561,7 @@ mod tests {
 
     #[test]
     fn the_search_stores_one_state_a_class() {
-        for cfg in [small(), back()] {
+        for cfg in [small(), back(), forkers()] {
             let all = reachable(&cfg);
             let classes: HashSet<Vec<u8>> = all.iter().map(code).collect();
             let r = explore(&cfg, |_| {});

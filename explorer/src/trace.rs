@@ -58,10 +58,26 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
             let t = after.s.curr(c).unwrap_or(0) as u8;
             (c, format!("T{} gets cid {}", t, cid(t)))
         }
-        Action::Fork { task, child } => {
+        Action::Fork {
+            task,
+            child,
+            process,
+        } => {
             let c = task_cpu(before, task);
             let flip = before.s.mm_cid.mode != after.s.mm_cid.mode;
-            let mut s = format!("T{} forks T{}: users {}", task, child, after.s.mm_cid.users);
+            let how = if process { "vforks" } else { "forks" };
+            let mut s = format!(
+                "T{} {} T{}: users {}",
+                task, how, child, after.s.mm_cid.users
+            );
+            if after.task[usize::from(task)].op == (Op::Attach { child }) {
+                let _ = write!(
+                    s,
+                    ", T{} cid {} (not on the thread list)",
+                    child,
+                    cid(child)
+                );
+            }
             if flip {
                 let _ = write!(
                     s,
@@ -72,6 +88,14 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
                 );
             }
             (c, s)
+        }
+        Action::Attach { task } => {
+            let c = task_cpu(before, task);
+            let child = match before.task[usize::from(task)].op {
+                Op::Attach { child } => child,
+                _ => task,
+            };
+            (c, format!("T{} on the thread list, woken", child))
         }
         Action::ForkCid { task } => {
             let c = task_cpu(before, task);
@@ -198,9 +222,10 @@ pub fn explain_live_lock(w: &World, cpu: u8) -> String {
         let waits = match w.task[t].op {
             // The walk blocks at the first task whose runqueue lock is held.
             Op::ForkTasksToCpus { i, .. } => {
-                w.s.mm_cid
-                    .user_list
+                let (targets, n) = w.walk_targets(t);
+                targets[..n]
                     .iter()
+                    .map(|&x| usize::from(x))
                     .skip(usize::from(i))
                     .find(|&x| x != t && held(usize::from(w.s.tasks[x].cpu)))
                     .map(|x| {

@@ -64,6 +64,13 @@ pub enum Op {
         /// Walk position.
         cpu: u8,
     },
+    /// The rest of `copy_process()` after a `sched_mm_cid_fork()` that ran
+    /// in `copy_mm()` (fork-invisible): the child is a CID user, not yet
+    /// on the thread list.  `mm_cid::mutex` is not held.
+    Attach {
+        /// The task being forked.
+        child: u8,
+    },
 }
 
 /// One atomic step.
@@ -91,6 +98,15 @@ pub enum Action {
         task: u8,
         /// The new task.
         child: u8,
+        /// The child is a process of its own sharing the mm (vfork(),
+        /// CLONE_VM without CLONE_THREAD), not a thread.
+        process: bool,
+    },
+    /// fork-invisible: the forker puts the child on the thread and task
+    /// lists and wakes it.
+    Attach {
+        /// The forking task.
+        task: u8,
     },
     /// A fork's `mm_get_cid()` for the child succeeds.
     ForkCid {
@@ -147,6 +163,9 @@ pub struct TaskState {
     /// running nor sleeping is queued on `task_cpu()`, and moving it
     /// elsewhere needs that runqueue's lock.
     pub sleeping: bool,
+    /// A process of its own that shares the mm (vfork()), not a thread of
+    /// the first task's thread group.
+    pub process: bool,
 }
 
 impl TaskState {
@@ -155,6 +174,7 @@ impl TaskState {
         life: Life::Unborn,
         op: Op::None,
         sleeping: false,
+        process: false,
     };
 }
 
@@ -202,10 +222,12 @@ pub struct World {
     pub spin: [Option<Spin>; SMALL_CPUS],
     /// Scheduler state of each task.
     pub task: [TaskState; SMALL_TASKS],
-    /// The task that forks.
-    pub forker: u8,
-    /// Forks left in the budget.
+    /// Tasks below this number fork; the others may exit.
+    pub forkers: u8,
+    /// Forks of threads left in the budget.
     pub forks_left: u8,
+    /// Forks of processes that share the mm (vfork()) left in the budget.
+    pub vforks_left: u8,
     /// Exits left in the budget.
     pub exits_left: u8,
     /// Failing execve() calls left in the budget.
@@ -261,7 +283,65 @@ impl World {
     fn mutex_held(&self) -> bool {
         self.task[..self.s.nr_tasks]
             .iter()
-            .any(|t| t.op != Op::None)
+            .any(|t| !matches!(t.op, Op::None | Op::Attach { .. }))
+    }
+
+    /// Is `t` on the thread and task lists?  Tasks not forked yet are not,
+    /// nor (fork-invisible) a child whose fork has not attached it, nor
+    /// dead tasks.
+    fn listed(&self, t: usize) -> bool {
+        let life = self.task[t].life;
+        t < self.s.nr_tasks
+            && life != Life::Dead
+            && (life != Life::Unborn || !self.s.variant.forks_before_visible())
+    }
+
+    /// The tasks `mm_cid_fixup_tasks_to_cpus()` of `current` visits, in
+    /// order.  7.3 walks `mm_cid::user_list`.  The code before it
+    /// (walks_thread_list()) walks `for_other_threads(current)`, counting
+    /// the active tasks it meets against `users - 1`, and when that leaves
+    /// users unaccounted for, every task of the mm in
+    /// `for_each_process_thread()` order: the first thread group, then
+    /// the vfork()ed processes, oldest first.  vfork-count decrements the
+    /// count there too, for threads it already met, and stops at zero.
+    pub fn walk_targets(&self, current: usize) -> ([u8; 2 * SMALL_TASKS], usize) {
+        let mut out = [0u8; 2 * SMALL_TASKS];
+        let mut n = 0;
+        if !self.s.variant.walks_thread_list() {
+            for t in self.s.mm_cid.user_list.iter() {
+                out[n] = t as u8;
+                n += 1;
+            }
+            return (out, n);
+        }
+        let mut left = self.s.mm_cid.users.saturating_sub(1);
+        let own_group = !self.task[current].process;
+        for t in (0..self.s.nr_tasks).filter(|&t| t != current && self.listed(t)) {
+            if own_group && !self.task[t].process {
+                out[n] = t as u8;
+                n += 1;
+                left = left.saturating_sub(u32::from(self.s.tasks[t].active));
+            }
+        }
+        if left == 0 {
+            return (out, n);
+        }
+        let threads = (0..self.s.nr_tasks).filter(|&t| !self.task[t].process);
+        let processes = (0..self.s.nr_tasks).filter(|&t| self.task[t].process);
+        for t in threads.chain(processes) {
+            if t == current || !self.listed(t) {
+                continue;
+            }
+            out[n] = t as u8;
+            n += 1;
+            if self.s.variant.walk_stops_on_count() && self.s.tasks[t].active {
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        (out, n)
     }
 
     /// Can `cpu` pick `t`: woken from sleep, queued on `cpu`, or pulled from
@@ -293,7 +373,7 @@ impl World {
             // A fork spinning with interrupts off cannot be switched out,
             // nor, unless walkers are preemptible, a fork or exit at all.
             if prev.is_some_and(|p| match self.task[p].op {
-                Op::None => false,
+                Op::None | Op::Attach { .. } => false,
                 Op::ForkLockedCid { .. } => true,
                 _ => !self.preempt_walkers,
             }) {
@@ -355,36 +435,43 @@ impl World {
                 if self.execs_left > 0 {
                     out.push(Action::Execve { task });
                 }
-                if t == usize::from(self.forker)
-                    && self.forks_left > 0
-                    && self.s.nr_tasks < SMALL_TASKS
-                {
-                    out.push(Action::Fork {
-                        task,
-                        child: self.s.nr_tasks as u8,
-                    });
+                let forker = t < usize::from(self.forkers);
+                let child = self.s.nr_tasks as u8;
+                if forker && self.s.nr_tasks < SMALL_TASKS {
+                    for (left, process) in [(self.forks_left, false), (self.vforks_left, true)] {
+                        if left > 0 {
+                            out.push(Action::Fork {
+                                task,
+                                child,
+                                process,
+                            });
+                        }
+                    }
                 }
-                if t != usize::from(self.forker) && self.exits_left > 0 {
+                if !forker && self.exits_left > 0 {
                     out.push(Action::Exit { task });
                 }
             }
+            Op::Attach { .. } => out.push(Action::Attach { task }),
             Op::ForkLockedCid { .. } | Op::ForkCid { .. } => {
                 if self.cid_free() {
                     out.push(Action::ForkCid { task });
                 }
             }
-            Op::ForkTasksToCpus { i, .. } => match self.s.mm_cid.user_list.get(usize::from(i)) {
-                None => out.push(Action::Complete { task }),
-                Some(target) => {
-                    // task_rq_lock() waits while that runqueue's lock is held.
-                    if target == t || self.spin[self.task_rq(target)].is_none() {
-                        out.push(Action::FixupTask {
-                            task,
-                            target: target as u8,
-                        });
+            Op::ForkTasksToCpus { i, .. } => {
+                let (targets, n) = self.walk_targets(t);
+                match targets[..n].get(usize::from(i)) {
+                    None => out.push(Action::Complete { task }),
+                    Some(&target) => {
+                        // task_rq_lock() waits while that runqueue's lock
+                        // is held.
+                        let target_rq = self.task_rq(usize::from(target));
+                        if usize::from(target) == t || self.spin[target_rq].is_none() {
+                            out.push(Action::FixupTask { task, target });
+                        }
                     }
                 }
-            },
+            }
             Op::ForkCpusToTasks { cpu, .. } | Op::ExitCpusToTasks { cpu } => {
                 if usize::from(cpu) == self.nr_cpus() {
                     out.push(Action::Complete { task });
@@ -412,7 +499,19 @@ impl World {
                 let r = mm_cid_schedin_retry(&mut self.s, cpu, t, spin);
                 assert!(r.is_ok(), "GotCid enabled only when a CID is free");
             }
-            Action::Fork { task, child } => self.fork(usize::from(task), usize::from(child)),
+            Action::Fork {
+                task,
+                child,
+                process,
+            } => self.fork(usize::from(task), usize::from(child), process),
+            Action::Attach { task } => {
+                let t = usize::from(task);
+                let Op::Attach { child } = self.task[t].op else {
+                    unreachable!("Attach outside a fork");
+                };
+                self.task[t].op = Op::None;
+                self.born(child);
+            }
             Action::ForkCid { task } => self.fork_cid(usize::from(task)),
             Action::FixupTask { task, target } => {
                 if target != task {
@@ -491,14 +590,19 @@ impl World {
         }
     }
 
-    fn fork(&mut self, task: usize, child: usize) {
+    fn fork(&mut self, task: usize, child: usize, process: bool) {
         let cpu = self.running_on(task).expect("forking task runs");
         let c = self
             .s
             .new_task(cpu)
             .expect("fork enabled below SMALL_TASKS");
         debug_assert_eq!(c, child);
-        self.forks_left -= 1;
+        self.task[child].process = process;
+        if process {
+            self.vforks_left -= 1;
+        } else {
+            self.forks_left -= 1;
+        }
         let next = sched_mm_cid_fork_locked(&mut self.s, cpu, task, child);
         self.fork_next(task, child as u8, next);
     }
@@ -507,10 +611,7 @@ impl World {
     /// fork (`child` is new) or a failed execve() (`child` is `task`).
     fn fork_next(&mut self, task: usize, child: u8, next: ForkNext) {
         self.task[task].op = match next {
-            ForkNext::Done => {
-                self.born(child);
-                Op::None
-            }
+            ForkNext::Done => self.fork_done(task, child),
             next @ (ForkNext::FirstUserCid | ForkNext::TaskCid) => {
                 Op::ForkLockedCid { child, next }
             }
@@ -534,8 +635,18 @@ impl World {
         };
         let r = sched_mm_cid_fork_get_cid(&mut self.s, cpu, usize::from(child), next);
         assert!(r.is_ok(), "ForkCid enabled only when a CID is free");
-        self.task[task].op = Op::None;
+        self.task[task].op = self.fork_done(task, child);
+    }
+
+    /// The end of `sched_mm_cid_fork()`: the op `task` goes on with.  In
+    /// 7.3 the child is on the thread list already and is woken next; a
+    /// fork-invisible fork still has to attach it.
+    fn fork_done(&mut self, task: usize, child: u8) -> Op {
+        if usize::from(child) != task && self.s.variant.forks_before_visible() {
+            return Op::Attach { child };
+        }
         self.born(child);
+        Op::None
     }
 
     /// `wake_up_new_task()`: the child may start on any CPU.  A task back
@@ -555,10 +666,7 @@ impl World {
         };
         mm_cid_complete_transit(&mut self.s, mode);
         self.task[task].op = match self.task[task].op {
-            Op::ForkTasksToCpus { child, .. } => {
-                self.born(child);
-                Op::None
-            }
+            Op::ForkTasksToCpus { child, .. } => self.fork_done(task, child),
             Op::ForkCpusToTasks { child, .. } => Op::ForkCid { child },
             Op::ExitCpusToTasks { .. } => {
                 // An execve() goes on running, out of the CID users.
@@ -675,7 +783,8 @@ impl World {
             .iter()
             .filter(|t| t.life == Life::Execing)
             .count() as u32;
-        mc.users + u32::from(self.forks_left) + back > mc.nr_cpus_allowed
+        mc.users + u32::from(self.forks_left) + u32::from(self.vforks_left) + back
+            > mc.nr_cpus_allowed
     }
 
     /// Nothing left to happen but steady-state scheduling: no budget, no
@@ -684,6 +793,7 @@ impl World {
     /// paths of `mm_cid_schedin()` run, which the unit tests cover.
     pub fn quiescent(&self) -> bool {
         self.forks_left == 0
+            && self.vforks_left == 0
             && self.exits_left == 0
             && self.execs_left == 0
             && self.task.iter().all(|t| t.life != Life::Execing)

@@ -319,3 +319,98 @@ fn v7_3_shows_user_space_nothing_wrong_in_the_failed_execve_window() {
     let r = explore(&cfg, |_| {});
     assert_eq!((r.finding, r.states), (Finding::Clean, 259_640));
 }
+
+/// Three threads on 4 CPUs, two of which fork: the changelog of
+/// b2e48c429ec5 ("CPU1: fork() ... -> preemption, CPU2: fork()").
+fn concurrent_forks(v: Variant) -> Config {
+    Config {
+        tasks: 3,
+        forks: 2,
+        forkers: 2,
+        ..Config::new(v).scenario(Scenario::BpfCi, 4).unbounded()
+    }
+}
+
+/// Three threads on 4 CPUs, one vfork()ed process and one more thread.
+fn vfork(v: Variant) -> Config {
+    Config {
+        tasks: 3,
+        forks: 1,
+        vforks: 1,
+        ..Config::new(v).scenario(Scenario::BpfCi, 4).unbounded()
+    }
+}
+
+/// The task a finished transition left owning a CID in per CPU mode.
+fn left_owning_a_cid(r: &Report) -> u8 {
+    match r.finding {
+        Finding::Violation(explorer::world::Violation::TransitionUnfinished {
+            mode: MM_CID_ONCPU,
+            task: Some(t),
+            ..
+        }) => t,
+        ref f => panic!("expected a task owning a CID in per CPU mode: {:?}", f),
+    }
+}
+
+#[test]
+fn fork_invisible_misses_a_child_not_yet_on_the_thread_list() {
+    let cfg = concurrent_forks(Variant::ForkInvisible);
+    let r = explore(&cfg, |_| {});
+    let t = left_owning_a_cid(&r);
+    // One fork's child is a CID user when the other fork's walk runs.
+    use explorer::world::Action;
+    let forks: Vec<(u8, u8)> = r
+        .trace
+        .iter()
+        .filter_map(|a| match *a {
+            Action::Fork { task, child, .. } => Some((task, child)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(forks.len(), 2, "{:?}", r.trace);
+    assert_ne!(forks[0].0, forks[1].0, "two forkers");
+    assert_eq!(t, forks[0].1, "the first child keeps its CID");
+    assert!(!r.trace.iter().any(|a| matches!(a, Action::Attach { .. })));
+    let w = replay(&cfg, &r.trace);
+    assert_eq!(w.task[usize::from(t)].op, Op::None);
+    assert!(cid_on_task(w.s.tasks[usize::from(t)].cid));
+}
+
+#[test]
+fn fork_invisible_stalls_the_machine() {
+    // "a subsequent schedule in might fail to acquire a (transitional)
+    // CID and the machine stalls": the forker of the child that kept its
+    // CID spins, and the child is never attached.
+    let cfg = Config {
+        check_transitions: false,
+        ..concurrent_forks(Variant::ForkInvisible)
+    };
+    let r = explore(&cfg, |_| {});
+    assert!(
+        matches!(r.finding, Finding::LiveLock { .. }),
+        "{:?}",
+        r.finding
+    );
+}
+
+#[test]
+fn vfork_count_misses_the_vforked_process() {
+    let cfg = vfork(Variant::VforkCount);
+    let r = explore(&cfg, |_| {});
+    let t = left_owning_a_cid(&r);
+    let w = replay(&cfg, &r.trace);
+    assert!(
+        w.task[usize::from(t)].process,
+        "T{} is the vfork()ed one",
+        t
+    );
+}
+
+#[test]
+fn v7_3_is_clean_with_concurrent_forks_and_vfork() {
+    for cfg in [concurrent_forks(Variant::V7_3), vfork(Variant::V7_3)] {
+        let r = explore(&Config { switches: 4, ..cfg }, |_| {});
+        assert_eq!(r.finding, Finding::Clean, "{:?}", cfg);
+    }
+}
