@@ -38,11 +38,16 @@ pub enum Variant {
     /// which the second walk decrements for threads it already fixed up,
     /// reaches zero.
     VforkCount,
+    /// Before 47ee94efccf6 ("sched/mmcid: Protect transition on weakly
+    /// ordered systems"): the ownership mode and the transition flag live
+    /// in two fields, which a weakly ordered CPU can see change in either
+    /// order.  Differs from v7.3 only in the explorer's weak memory mode.
+    SplitMode,
 }
 
 impl Variant {
     /// Every variant, in the order the tools list them.
-    pub const ALL: [Variant; 7] = [
+    pub const ALL: [Variant; 8] = [
         Variant::V7_3,
         Variant::PreFix,
         Variant::NoTransit,
@@ -50,6 +55,7 @@ impl Variant {
         Variant::TransitUnset,
         Variant::ForkInvisible,
         Variant::VforkCount,
+        Variant::SplitMode,
     ];
 
     /// The name used on command lines and in the module parameter.
@@ -62,6 +68,7 @@ impl Variant {
             Variant::TransitUnset => "transit-unset",
             Variant::ForkInvisible => "fork-invisible",
             Variant::VforkCount => "vfork-count",
+            Variant::SplitMode => "split-mode",
         }
     }
 
@@ -76,6 +83,7 @@ impl Variant {
             Variant::TransitUnset => "without de3ab9bd3133: TRANSIT set on MM_CID_UNSET",
             Variant::ForkInvisible => "without b2e48c429ec5: CID user before on the thread list",
             Variant::VforkCount => "without 28b5a1395036: vfork() walk stops on a miscount",
+            Variant::SplitMode => "without 47ee94efccf6: percpu and transit in two fields",
         }
     }
 
@@ -116,6 +124,12 @@ impl Variant {
     /// list (in `copy_mm()`, not in `sched_post_fork()`)?
     pub const fn forks_before_visible(self) -> bool {
         matches!(self, Variant::ForkInvisible)
+    }
+
+    /// Is `mm_cid::mode` one word, so that a CPU sees its ownership and
+    /// transition bits change together?
+    pub const fn mode_in_one_word(self) -> bool {
+        !matches!(self, Variant::SplitMode)
     }
 
     /// Does the task list walk stop when its count of users, decremented

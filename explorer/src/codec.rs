@@ -13,6 +13,7 @@
 //! `rq_curr[c] == Some(t)` implies `task_cpu(t) == c` (every switch sets
 //! both), so the bit and the task's CPU give `rq_curr` back.
 
+use crate::weak::Weak;
 use crate::world::{Action, Life, Op, TaskState, World};
 use mmcid_model::*;
 
@@ -231,6 +232,27 @@ fn life_field(b: &mut impl Bits, life: &mut Life) {
     ][v as usize];
 }
 
+/// The weak memory views, when there are any.  Call after `nr_tasks`.
+fn weak_field(b: &mut impl Bits, weak: &mut Weak, ncpu: usize, ntasks: usize) {
+    bool_field(b, &mut weak.on);
+    if !weak.on {
+        return;
+    }
+    bool_field(b, &mut weak.one_word);
+    u8_field(b, &mut weak.gen, 5);
+    for h in &mut weak.hist[..=usize::from(weak.gen)] {
+        u8_field(b, h, 2);
+    }
+    let views = weak.cpu[..ncpu]
+        .iter_mut()
+        .chain(weak.rq[..ncpu].iter_mut())
+        .chain(weak.task[..ntasks].iter_mut());
+    for v in views {
+        u8_field(b, &mut v[0], 5);
+        u8_field(b, &mut v[1], 5);
+    }
+}
+
 /// The one description of the encoding.  `w` is read by the encoder and
 /// written by the decoder; `running` carries the tasks' running bits.
 fn layout(b: &mut impl Bits, w: &mut World, running: &mut u32) {
@@ -246,6 +268,7 @@ fn layout(b: &mut impl Bits, w: &mut World, running: &mut u32) {
     let mut nr_tasks = w.s.nr_tasks as u32;
     b.field(&mut nr_tasks, 5);
     w.s.nr_tasks = nr_tasks as usize;
+    weak_field(b, &mut w.weak, ncpu, w.s.nr_tasks);
     // A fault ends the search before its state is queued, so no decoded
     // state has one; the bit keeps a faulty state apart from its clean
     // twin in the live lock search, which hashes without queueing codes.
@@ -385,6 +408,7 @@ pub fn pack_action(a: Action) -> u32 {
             process,
         } => (3, u32::from(task), u32::from(child), u32::from(process)),
         Action::Attach { task } => (11, u32::from(task), 0, 0),
+        Action::Flush { cpu, bits } => (12, u32::from(cpu), u32::from(bits), 0),
         Action::ForkCid { task } => (4, u32::from(task), 0, 0),
         Action::FixupTask { task, target } => (5, u32::from(task), u32::from(target), 0),
         Action::FixupCpu { task, cpu } => (6, u32::from(task), u32::from(cpu), 0),
@@ -414,6 +438,7 @@ pub fn unpack_action(v: u32) -> Action {
             process: z != 0,
         },
         11 => Action::Attach { task: x },
+        12 => Action::Flush { cpu: x, bits: y },
         4 => Action::ForkCid { task: x },
         5 => Action::FixupTask { task: x, target: y },
         6 => Action::FixupCpu { task: x, cpu: y },
@@ -439,8 +464,20 @@ mod tests {
             switches: 4,
             ..Config::new(Variant::V7_3).scenario(Scenario::BpfCi, 3)
         };
+        let weak = Config {
+            weak: true,
+            variant: Variant::SplitMode,
+            switches: 2,
+            ..cfg
+        };
+        for cfg in [cfg, weak] {
+            round_trips(&cfg);
+        }
+    }
+
+    fn round_trips(cfg: &Config) {
         let init = cfg.initial();
-        let states = reachable(&cfg);
+        let states = reachable(cfg);
         assert!(states.len() > 10_000, "{} states", states.len());
         for w in states.iter().filter(|w| w.s.fault.is_none()) {
             let c = canonical(w).world;

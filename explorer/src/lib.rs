@@ -8,4 +8,5 @@ pub mod scenario;
 pub mod search;
 pub mod symmetry;
 pub mod trace;
+pub mod weak;
 pub mod world;

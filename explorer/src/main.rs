@@ -142,6 +142,11 @@ struct Cli {
           value_parser = clap::value_parser!(u8).range(0..SMALL_TASKS as i64))]
     execs: u8,
 
+    /// Weak memory: a CPU's stores to mm_cid::mode reach other CPUs late,
+    /// unless a runqueue lock orders them
+    #[arg(long)]
+    weak_memory: bool,
+
     /// Do not report a CID left with the wrong owner after a mode
     /// transition completes; report only what user space or the C sees
     /// (duplicate or out-of-range CIDs, live locks, faults)
@@ -190,6 +195,7 @@ impl Cli {
         cfg.vforks = self.vforks;
         cfg.forkers = self.forkers;
         cfg.check_transitions = !self.no_transition_check;
+        cfg.weak = self.weak_memory;
         cfg.switches = self.switches.0;
         cfg.max_states = self.max_states as usize;
         cfg.validate()?;

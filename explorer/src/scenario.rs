@@ -45,6 +45,8 @@ pub struct Config {
     pub preempt_walkers: bool,
     /// Report a CID left with the wrong owner by a completed transition.
     pub check_transitions: bool,
+    /// Weak memory: stores to `mm_cid::mode` reach other CPUs late.
+    pub weak: bool,
     /// Give up after this many states.
     pub max_states: usize,
 }
@@ -85,6 +87,7 @@ impl Config {
             switches: 6,
             preempt_walkers: true,
             check_transitions: true,
+            weak: false,
             max_states: 50_000_000,
         }
     }
@@ -163,6 +166,7 @@ impl Config {
             switches_left: self.switches,
             preempt_walkers: self.preempt_walkers,
             check_transitions: self.check_transitions,
+            weak: crate::weak::Weak::OFF,
             violation: None,
         };
         let s = &mut w.s;
@@ -212,6 +216,8 @@ impl Config {
                 w.task[t].sleeping = w.running_on(t).is_none();
             }
         }
+        w.weak =
+            crate::weak::Weak::new(self.weak, self.variant.mode_in_one_word(), w.s.mm_cid.mode);
         w
     }
 }

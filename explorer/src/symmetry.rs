@@ -105,11 +105,14 @@ impl Perm {
             n.s.tasks[to].cpu = self.c(w.s.tasks[t].cpu);
             n.task[to] = w.task[t];
             n.task[to].op = self.op(w.task[t].op);
+            n.weak.task[to] = w.weak.task[t];
         }
         for c in 0..ncpu {
             let to = usize::from(self.cpu[c]);
             n.s.mm_cid.pcpu[to] = w.s.mm_cid.pcpu[c];
             n.spin[to] = w.spin[c];
+            n.weak.cpu[to] = w.weak.cpu[c];
+            n.weak.rq[to] = w.weak.rq[c];
             n.s.rq_curr[to] = w.s.rq_curr[c].map(|t| self.t(t));
         }
         let mut allowed = 0u64;
@@ -179,6 +182,10 @@ impl Perm {
                 process,
             },
             Action::Attach { task } => Action::Attach { task: self.t(task) },
+            Action::Flush { cpu, bits } => Action::Flush {
+                cpu: self.c(cpu),
+                bits,
+            },
             Action::ForkCid { task } => Action::ForkCid { task: self.t(task) },
             Action::FixupTask { task, target } => Action::FixupTask {
                 task: self.t(task),
@@ -255,6 +262,8 @@ fn task_keys(w: &World) -> [u64; SMALL_TASKS] {
             | u64::from(ts.process) << 48
             | op << 36
             | u64::from(st.cid >> 29) << 32
+            | u64::from(w.weak.task[t][1]) << 24
+            | u64::from(w.weak.task[t][0]) << 16
             | u64::from(task_mm_cid(st.cid) & 0xff) << 8;
     }
     keys
@@ -280,7 +289,13 @@ fn cpu_key(w: &World, keys: &[u64; SMALL_TASKS], c: usize) -> u128 {
         Some(Spin::FromTask { mode }) => 8 | (mode >> 29),
     };
     let curr = w.s.curr(c).map_or(0, |t| keys[t] | 1);
-    u128::from(w.s.mm_cid.pcpu[c]) << 96 | u128::from(spin) << 64 | u128::from(curr)
+    u128::from(w.s.mm_cid.pcpu[c]) << 96
+        | u128::from(w.weak.cpu[c][0]) << 91
+        | u128::from(w.weak.cpu[c][1]) << 86
+        | u128::from(w.weak.rq[c][0]) << 81
+        | u128::from(w.weak.rq[c][1]) << 76
+        | u128::from(spin) << 64
+        | u128::from(curr)
 }
 
 /// Most CPU orders [`canonical`] tries when CPUs tie; past that it keeps
@@ -436,11 +451,21 @@ mod tests {
         }
     }
 
-    /// The states of all three.
+    /// Weak memory, the mode in two fields.
+    fn weak() -> Config {
+        Config {
+            weak: true,
+            switches: 2,
+            ..Config::new(Variant::SplitMode).scenario(Scenario::BpfCi, 3)
+        }
+    }
+
+    /// The states of all four.
     fn states() -> Vec<World> {
         let mut all = reachable(&small());
         all.extend(reachable(&back()));
         all.extend(reachable(&forkers()));
+        all.extend(reachable(&weak()));
         all
     }
 

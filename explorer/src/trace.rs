@@ -89,6 +89,18 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
             }
             (c, s)
         }
+        Action::Flush { cpu, bits } => {
+            let what = match bits {
+                1 => "the TRANSIT bit",
+                2 => "the ONCPU bit",
+                _ => "the mode",
+            };
+            let seen = after.weak.seen(usize::from(cpu), after.s.mm_cid.mode);
+            (
+                usize::from(cpu),
+                format!("sees {} stored: mode {}", what, mode_name(seen)),
+            )
+        }
         Action::Attach { task } => {
             let c = task_cpu(before, task);
             let child = match before.task[usize::from(task)].op {

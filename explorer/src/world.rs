@@ -8,6 +8,7 @@
 //! lock, one iteration of a fixup walk under one runqueue lock, a
 //! `mm_cid::lock` section.
 
+use crate::weak::Weak;
 use mmcid_model::*;
 
 /// Where a task is in its life.
@@ -107,6 +108,14 @@ pub enum Action {
     Attach {
         /// The forking task.
         task: u8,
+    },
+    /// Weak memory: the `mm_cid::mode` bits in `bits` (TRANSIT 1, ONCPU
+    /// 2) as last stored become visible to `cpu`.
+    Flush {
+        /// The CPU that sees them.
+        cpu: u8,
+        /// Which bits (both at once when the mode is one word).
+        bits: u8,
     },
     /// A fork's `mm_get_cid()` for the child succeeds.
     ForkCid {
@@ -210,6 +219,16 @@ pub enum Violation {
     },
 }
 
+/// The two bits of `mm_cid::mode` that matter: TRANSIT 1, ONCPU 2.
+pub const fn mode_bits(mode: u32) -> u8 {
+    ((mode >> 29) & 3) as u8
+}
+
+/// The mode word of [`mode_bits()`].
+pub const fn bits_mode(bits: u8) -> u32 {
+    (bits as u32) << 29
+}
+
 /// A [`World::switches_left`] that never runs out.
 pub const UNBOUNDED: u8 = u8::MAX;
 
@@ -240,6 +259,8 @@ pub struct World {
     /// Report a CID with the wrong owner after `mm_cid_complete_transit()`
     /// ([`Violation::TransitionUnfinished`]).
     pub check_transitions: bool,
+    /// Weak memory: which stores to `mm_cid::mode` each CPU has seen.
+    pub weak: Weak,
     /// Violation found by the step that made this state.
     pub violation: Option<Violation>,
 }
@@ -414,6 +435,59 @@ impl World {
                 self.task_actions(t, out);
             }
         }
+        self.flush_actions(out);
+    }
+
+    /// Weak memory: the stores to `mm_cid::mode` that may reach each CPU
+    /// next.  One word reaches a CPU whole; split-mode's two fields each on
+    /// their own, in either order.
+    fn flush_actions(&self, out: &mut Vec<Action>) {
+        for cpu in 0..self.nr_cpus() {
+            let stale = self.weak.stale(cpu);
+            if stale == 0 {
+                continue;
+            }
+            let c = cpu as u8;
+            if self.weak.one_word {
+                out.push(Action::Flush { cpu: c, bits: 3 });
+                continue;
+            }
+            for bits in [1, 2] {
+                if stale & bits != 0 {
+                    out.push(Action::Flush { cpu: c, bits });
+                }
+            }
+        }
+    }
+
+    /// Weak memory: who sees the mode after `a`, which found `before`
+    /// (the rules are in [`crate::weak`]).  The fork and exit lock
+    /// sections read the mode under `mm_cid::lock`, after the last writer
+    /// released it: the latest value, `s.mm_cid.mode`.
+    fn propagate(&mut self, a: Action, before: u32) {
+        if !self.weak.on {
+            return;
+        }
+        let actor = match a {
+            Action::Fork { task, .. }
+            | Action::Exit { task }
+            | Action::Execve { task }
+            | Action::ExecveFailed { task }
+            | Action::Complete { task } => self.running_on(usize::from(task)),
+            _ => None,
+        };
+        if let Some(cpu) = actor.filter(|_| self.s.mm_cid.mode != before) {
+            self.weak.store(cpu, self.s.mm_cid.mode);
+        }
+        match a {
+            Action::FixupTask { task, target } if task != target => {
+                let t = usize::from(target);
+                self.weak.walker_release(self.task_rq(t), Some(t));
+            }
+            Action::FixupCpu { cpu, .. } => self.weak.walker_release(usize::from(cpu), None),
+            Action::Flush { cpu, bits } => self.weak.flush(usize::from(cpu), bits),
+            _ => {}
+        }
     }
 
     fn task_actions(&self, t: usize, out: &mut Vec<Action>) {
@@ -485,7 +559,9 @@ impl World {
     /// Apply `a`, which must be one of [`World::actions`].
     pub fn step(&mut self, a: Action) {
         self.violation = None;
+        let before = self.s.mm_cid.mode;
         match a {
+            Action::Flush { .. } => {}
             Action::Switch {
                 cpu,
                 prev,
@@ -545,6 +621,7 @@ impl World {
                 self.fork_next(t, task, next);
             }
         }
+        self.propagate(a, before);
         if self.violation.is_none() {
             self.violation = self.check();
         }
@@ -561,14 +638,20 @@ impl World {
         }
         // __schedule(): rq->curr = next; set_task_cpu() happened at wakeup
         // or migration.
+        self.weak.switch_in(cpu, next.map(|n| (n, self.task_rq(n))));
         if let Some(n) = next {
             self.s.tasks[n].cpu = cpu as u8;
             self.task[n].sleeping = false;
         }
         self.s.set_curr(cpu, next);
+        // The mode as this CPU sees it; the switch does not store it.
+        let mode = self.s.mm_cid.mode;
+        self.s.mm_cid.mode = self.weak.seen(cpu, mode);
         if let Err(spin) = mm_cid_switch_to(&mut self.s, cpu, prev, next) {
             self.spin[cpu] = Some(spin);
         }
+        self.s.mm_cid.mode = mode;
+        self.weak.switch_out(cpu, prev);
         if let Some(p) = prev {
             if self.task[p].life == Life::Exiting {
                 self.task[p].life = Life::Dead;
@@ -799,6 +882,7 @@ impl World {
             && self.task.iter().all(|t| t.life != Life::Execing)
             && self.spinning() == 0
             && self.task.iter().all(|t| t.op == Op::None)
+            && self.weak.settled(self.nr_cpus())
             && !cid_in_transit(self.s.mm_cid.mode)
             && self.s.tasks[..self.s.nr_tasks]
                 .iter()

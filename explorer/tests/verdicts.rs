@@ -414,3 +414,47 @@ fn v7_3_is_clean_with_concurrent_forks_and_vfork() {
         assert_eq!(r.finding, Finding::Clean, "{:?}", cfg);
     }
 }
+
+fn weak(v: Variant, cpus: u32) -> Config {
+    Config {
+        weak: true,
+        ..Config::new(v).scenario(Scenario::BpfCi, cpus).unbounded()
+    }
+}
+
+#[test]
+fn split_mode_livelocks_on_weak_memory() {
+    // 47ee94efccf6: with ownership and transition in two fields, a CPU
+    // sees per CPU mode without the transition and hands CIDs to CPUs
+    // directly: the live lock of the pre-fix variant.
+    let cfg = weak(Variant::SplitMode, 3);
+    let r = explore(&cfg, |_| {});
+    assert!(
+        matches!(r.finding, Finding::LiveLock { .. }),
+        "{:?}",
+        r.finding
+    );
+    let seen_half = r
+        .trace
+        .iter()
+        .any(|a| matches!(a, explorer::world::Action::Flush { bits: 1 | 2, .. }));
+    assert!(seen_half, "one field seen without the other: {:?}", r.trace);
+}
+
+#[test]
+fn v7_3_is_clean_on_weak_memory() {
+    let r = explore(&weak(Variant::V7_3, 3), |_| {});
+    assert_eq!((r.finding, r.states), (Finding::Clean, 419_891));
+}
+
+#[test]
+fn split_mode_is_v7_3_on_sequentially_consistent_memory() {
+    let sc = |v| {
+        explore(
+            &Config::new(v).scenario(Scenario::BpfCi, 3).unbounded(),
+            |_| {},
+        )
+    };
+    let (a, b) = (sc(Variant::SplitMode), sc(Variant::V7_3));
+    assert_eq!((a.finding, a.states), (b.finding, b.states));
+}
