@@ -13,6 +13,7 @@ REV=
 SETS="bounded"
 HEAVY_LOCK=${MMCID_CACHE}/heavy.lock
 MEM_MAX_KB=$((17 * 1024 * 1024))
+TIMEOUT=1200
 
 usage() {
 	cat <<EOF
@@ -34,7 +35,8 @@ Usage: $0 [--runs N] [--rev REV] [--set bounded|unbounded|zoo|largest]... [--rec
              commit, machine)
 
 Runs that take more than a few seconds wait for ${HEAVY_LOCK} (kernel
-builds and VMs take it too) and are capped at 17 GiB of address space.
+builds and VMs take it too), are capped at 17 GiB of address space and
+stopped after ${TIMEOUT} s (MMCID_BENCH_TIMEOUT).
 EOF
 }
 
@@ -51,6 +53,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ -n "${SETS_GIVEN}" ] && SETS=${SETS_GIVEN}
+TIMEOUT=${MMCID_BENCH_TIMEOUT:-${TIMEOUT}}
 case "${RUNS}" in
 ''|*[!0-9]*|0) die "--runs wants a number of runs from 1 up, not '${RUNS}'" ;;
 esac
@@ -89,9 +92,10 @@ run() {
 	local heavy=$1
 	shift
 	if [ "${heavy}" = 1 ]; then
+		# shellcheck disable=SC2016 # the inner shell expands them
 		flock "${HEAVY_LOCK}" bash -c 'ulimit -v "$1"; shift; exec "$@"' _ \
 			"${MEM_MAX_KB}" /usr/bin/time -o "${TMP}/time" -f '%e %M' \
-			"${EXPLORER}" "$@" >"${TMP}/out" 2>/dev/null || true
+			timeout "${TIMEOUT}" "${EXPLORER}" "$@" >"${TMP}/out" 2>/dev/null || true
 	else
 		/usr/bin/time -o "${TMP}/time" -f '%e %M' "${EXPLORER}" "$@" \
 			>"${TMP}/out" 2>/dev/null || true
@@ -99,9 +103,10 @@ run() {
 }
 
 # bench HEAVY RUNS ARGS: a table row.  The verdict line loses its own
-# timing; the steps are the timeline's numbered lines.
+# timing; the steps are the timeline's numbered lines; the shape is that
+# of a live lock.
 bench() {
-	local heavy=$1 runs=$2 args=$3 i times=() mems=() verdict steps
+	local heavy=$1 runs=$2 args=$3 i times=() mems=() verdict steps shape
 	for ((i = 0; i < runs; i++)); do
 		# shellcheck disable=SC2086 # args are words
 		run "${heavy}" ${args}
@@ -111,15 +116,17 @@ bench() {
 	verdict=$(head -1 "${TMP}/out" | sed 's/, [0-9.]* s)$/)/; s/^[^:]*: //')
 	[ -n "${verdict}" ] || verdict="(no verdict: $(tail -1 "${TMP}/time"))"
 	steps=$(grep -cE '^ {0,3}[0-9]+  ' "${TMP}/out" || true)
-	printf '| `%s` | %s | %s | %s s | %s MiB |\n' "${args}" "${verdict}" \
-		"${steps}" "$(printf '%s\n' "${times[@]}" | median)" \
+	shape=$(sed -n 's/^shape: //p' "${TMP}/out")
+	# shellcheck disable=SC2016 # Markdown backquotes
+	printf '| `%s` | %s | %s | %s | %s s | %s MiB |\n' "${args}" "${verdict}" \
+		"${steps}" "${shape}" "$(printf '%s\n' "${times[@]}" | median)" \
 		"$(( $(printf '%s\n' "${mems[@]}" | median) / 1024 ))"
 }
 
 header() {
 	printf '\n%s (explorer of %s, median of %s runs)\n\n' "$1" "${VERSION}" "$2"
-	echo "| configuration | verdict (states, transitions) | trace steps | median wall | median peak RSS |"
-	echo "|---|---|---|---|---|"
+	echo "| configuration | verdict (states, transitions) | trace steps | live lock shape | median wall | median peak RSS |"
+	echo "|---|---|---|---|---|---|"
 }
 
 bounded() {
@@ -155,12 +162,16 @@ zoo() {
 	bench 0 "${RUNS}" "--variant fork-invisible ${forks}"
 	bench 0 "${RUNS}" "--variant fork-invisible ${forks} --no-transition-check"
 	bench 0 "${RUNS}" "--variant vfork-count ${vfork}"
+	bench 0 "${RUNS}" "--variant split-mode --scenario bpf-ci --cpus 3 --switches none --weak-memory"
+	bench 0 "${RUNS}" "--variant split-mode --scenario bpf-ci --cpus 4 --switches none --weak-memory"
 	header "v7.3 in the same configurations" 1
 	bench 1 1 "--variant v7.3 --scenario cpu-to-task --cpus 6 --switches none"
 	bench 1 1 "--variant v7.3 ${execve}"
 	bench 1 1 "--variant v7.3 ${execve} --no-transition-check"
 	bench 1 1 "--variant v7.3 ${forks}"
 	bench 1 1 "--variant v7.3 ${vfork}"
+	bench 1 1 "--variant v7.3 --scenario bpf-ci --cpus 3 --switches none --weak-memory"
+	bench 1 1 "--variant v7.3 --scenario bpf-ci --cpus 4 --switches none --weak-memory"
 }
 
 largest() {

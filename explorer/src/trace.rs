@@ -207,6 +207,29 @@ pub fn summary(w: &World) -> String {
     out
 }
 
+/// One line for a [`LiveLockShape`]: the catalogue in docs/explorer.md.
+pub fn shape_name(s: &LiveLockShape) -> String {
+    let pool = format!("{} of max_cids {} taken", s.taken, s.max_cids);
+    match (s.is_changelog(), s.own_cid, s.owner) {
+        (true, Some(cid), Some(cpu)) => format!(
+            "changelog: pool exhausted ({}), own CID {} owned by CPU{}",
+            pool, cid, cpu
+        ),
+        (_, Some(cid), None) => format!(
+            "{} ({}), own CID {} held, by no other CPU",
+            if s.pool_exhausted() {
+                "pool exhausted"
+            } else {
+                "pool not exhausted"
+            },
+            pool,
+            cid
+        ),
+        _ if s.pool_exhausted() => format!("pool exhausted ({}), no own CID", pool),
+        _ => format!("pool not exhausted ({}), no own CID", pool),
+    }
+}
+
 /// Explain the final state of a live lock: who spins, who waits for whom.
 pub fn explain_live_lock(w: &World, cpu: u8) -> String {
     let c = usize::from(cpu);
@@ -215,6 +238,17 @@ pub fn explain_live_lock(w: &World, cpu: u8) -> String {
         "live lock: CPU{} spins in mm_get_cid() for {} with rq{} held, and no reachable state frees a CID for it\n",
         c, spinner, c
     );
+    if let Some(t) = w.s.curr(c) {
+        let n = w.nr_cpus();
+        let shape = LiveLockShape::of(
+            w.s.mm_cid.cidmask,
+            w.s.mm_cid.max_cids,
+            &w.s.mm_cid.pcpu[..n],
+            c,
+            w.s.tasks[t].cid,
+        );
+        let _ = writeln!(out, "shape: {}", shape_name(&shape));
+    }
     for t in 0..w.s.nr_tasks {
         if w.task[t].op != Op::None && w.running_on(t).is_none() {
             let rq = usize::from(w.s.tasks[t].cpu);
