@@ -177,7 +177,6 @@ zoo() {
 largest() {
 	header "The largest unbounded configurations tried" 1
 	bench 1 1 "--variant v7.3 --scenario bpf-ci --cpus 5 --switches none"
-	bench 1 1 "--variant v7.3 --scenario cpu-to-task --cpus 6 --switches none"
 }
 
 out=${TMP}/tables
