@@ -135,3 +135,30 @@ fn switches_none_and_255_are_the_same_unbounded_search() {
     assert_eq!(head(&a), head(&b));
     assert!(a.starts_with("v7.3: no violation (855 states"), "{}", a);
 }
+
+#[test]
+fn transit_on_unset_shows_in_the_trace() {
+    let (rc, out) = explorer(&[
+        "--variant",
+        "transit-unset",
+        "--scenario",
+        "cpu-to-task",
+        "--cpus",
+        "4",
+        "--forks",
+        "1",
+        "--exits",
+        "1",
+        "--execs",
+        "2",
+        "--switches",
+        "none",
+    ]);
+    assert_eq!(rc, 1, "{}", out);
+    assert!(
+        out.contains("FAULT in the C code: OobClearBit(2147483648)"),
+        "{}",
+        out
+    );
+    assert!(out.contains("pcpu UNSET|TRANSIT"), "{}", out);
+}
