@@ -41,6 +41,9 @@ impl Code {
 
 /// A direction of [`layout`]: write the fields to bits or read them back.
 trait Bits {
+    /// Reading the code back into the world (not writing it)?
+    const DECODING: bool;
+
     /// Move `v`, which fits in `width` bits, through the code.
     fn field(&mut self, v: &mut u32, width: u32);
 }
@@ -52,6 +55,8 @@ struct Writer {
 }
 
 impl Bits for Writer {
+    const DECODING: bool = false;
+
     fn field(&mut self, v: &mut u32, width: u32) {
         // A value that does not fit would alias another state: never
         // truncate silently.
@@ -86,6 +91,8 @@ struct Reader<'a> {
 }
 
 impl Bits for Reader<'_> {
+    const DECODING: bool = true;
+
     fn field(&mut self, v: &mut u32, width: u32) {
         while self.nbits < width {
             let b = self.bytes.get(self.pos).copied().unwrap_or(0);
@@ -255,7 +262,7 @@ fn weak_field(b: &mut impl Bits, weak: &mut Weak, ncpu: usize, ntasks: usize) {
 
 /// The one description of the encoding.  `w` is read by the encoder and
 /// written by the decoder; `running` carries the tasks' running bits.
-fn layout(b: &mut impl Bits, w: &mut World, running: &mut u32) {
+fn layout<B: Bits>(b: &mut B, w: &mut World, running: &mut u32) {
     let ncpu = w.nr_cpus();
     u8_field(b, &mut w.forks_left, 8);
     u8_field(b, &mut w.exits_left, 8);
@@ -301,11 +308,13 @@ fn layout(b: &mut impl Bits, w: &mut World, running: &mut u32) {
     for id in &mut ids[..len as usize] {
         u8_field(b, id, 4);
     }
-    while let Some(t) = mc.user_list.get(0) {
-        mc.user_list.del(t);
-    }
-    for &id in ids[..len as usize].iter().rev() {
-        mc.user_list.add_head(usize::from(id));
+    if B::DECODING {
+        while let Some(t) = mc.user_list.get(0) {
+            mc.user_list.del(t);
+        }
+        for &id in ids[..len as usize].iter().rev() {
+            mc.user_list.add_head(usize::from(id));
+        }
     }
     for t in 0..w.s.nr_tasks {
         let st = &mut w.s.tasks[t];
@@ -330,6 +339,13 @@ fn layout(b: &mut impl Bits, w: &mut World, running: &mut u32) {
 /// past 31, more than 8 CPUs, a CPU running a task that is not on it):
 /// none is reachable, and aliasing two states would be worse.
 pub fn encode(w: &World) -> Code {
+    encode_scratch(&mut w.clone())
+}
+
+/// [`encode`] of a world the caller no longer needs as it was: the layout
+/// writes every field back (the same values, `user_list` rebuilt), which
+/// saves the copy.
+pub fn encode_scratch(w: &mut World) -> Code {
     assert!(w.nr_cpus() <= 8, "codec: at most 8 CPUs");
     let mut running = 0u32;
     for c in 0..w.nr_cpus() {
@@ -346,8 +362,7 @@ pub fn encode(w: &World) -> Code {
         acc: 0,
         nbits: 0,
     };
-    let mut copy = *w;
-    layout(&mut wr, &mut copy, &mut running);
+    layout(&mut wr, w, &mut running);
     let mut pad = 0;
     let rest = (8 - wr.nbits % 8) % 8;
     wr.field(&mut pad, rest);

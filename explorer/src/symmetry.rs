@@ -30,7 +30,7 @@
 //! the CPU and sleep flag of a dead task, and the allocation count, which
 //! is not C state.
 
-use crate::codec::{encode, Code};
+use crate::codec::{encode_scratch, Code};
 use crate::world::{Action, Life, Op, World};
 use mmcid_model::*;
 
@@ -339,9 +339,9 @@ pub fn canonical(w: &World) -> Canon {
             p.cpu[usize::from(from)] = to as u8;
         }
         rename_tasks(&n, &tkeys, &mut p);
-        let mut r = p.world(&n);
+        let mut r = if p == Perm::IDENTITY { n } else { p.world(&n) };
         forget_dead(&mut r);
-        let code = encode(&r);
+        let code = encode_scratch(&mut r);
         if best
             .as_ref()
             .map_or(true, |b| code.as_bytes() < b.code.as_bytes())
@@ -384,6 +384,12 @@ fn rename_tasks(n: &World, keys: &[u64; SMALL_TASKS], p: &mut Perm) {
 /// Call `f` with every order of `order` that keeps it sorted by `keys`
 /// (permutations within runs of equal keys), starting at `from`.
 fn for_each_tie_order(order: &mut [u8], keys: &[u128], from: usize, f: &mut impl FnMut(&[u8])) {
+    let tie = |i: usize| keys[usize::from(order[i])] == keys[usize::from(order[i + 1])];
+    if from == 0 && !(0..order.len().saturating_sub(1)).any(tie) {
+        // The common case: one order.
+        f(order);
+        return;
+    }
     if from >= order.len() {
         f(order);
         return;
