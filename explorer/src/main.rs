@@ -39,6 +39,11 @@ impl ValueEnum for VariantArg {
     }
 }
 
+/// A budget of forks, exits or execve() calls: below the task slots.
+fn budget() -> clap::builder::RangedI64ValueParser<u8> {
+    clap::value_parser!(u8).range(0..SMALL_TASKS as i64)
+}
+
 /// The defaults every option shows and uses.
 const DEFAULT: Config = Config::new(Variant::V7_3);
 
@@ -117,13 +122,13 @@ struct Cli {
 
     #[arg(long, value_name = "F",
           help = scenario_defaults("Forks of threads the forkers may do", |c| c.forks.to_string()),
-          value_parser = clap::value_parser!(u8).range(0..SMALL_TASKS as i64))]
+          value_parser = budget())]
     forks: Option<u8>,
 
     /// Forks of processes that share the mm (vfork(), CLONE_VM without
     /// CLONE_THREAD) the forkers may do
     #[arg(long, value_name = "V", default_value_t = DEFAULT.vforks,
-          value_parser = clap::value_parser!(u8).range(0..SMALL_TASKS as i64))]
+          value_parser = budget())]
     vforks: u8,
 
     /// Tasks T0.. that fork; the others may exit
@@ -133,13 +138,13 @@ struct Cli {
 
     #[arg(long, value_name = "E",
           help = scenario_defaults("Exits the other tasks may do", |c| c.exits.to_string()),
-          value_parser = clap::value_parser!(u8).range(0..SMALL_TASKS as i64))]
+          value_parser = budget())]
     exits: Option<u8>,
 
     /// Failing execve() calls, by any task: the window between
     /// sched_mm_cid_before_execve() and sched_mm_cid_after_execve()
     #[arg(long, value_name = "X", default_value_t = DEFAULT.execs,
-          value_parser = clap::value_parser!(u8).range(0..SMALL_TASKS as i64))]
+          value_parser = budget())]
     execs: u8,
 
     /// Weak memory: a CPU's stores to mm_cid::mode reach other CPUs late,
