@@ -180,3 +180,78 @@ impl Weak {
         (0..ncpu).all(|c| self.stale(c) == 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmcid_model::{MM_CID_ONCPU, MM_CID_TRANSIT};
+
+    const FLIP: u32 = MM_CID_ONCPU | MM_CID_TRANSIT;
+
+    #[test]
+    fn a_store_is_seen_by_its_cpu_and_nobody_else() {
+        let mut w = Weak::new(true, true, 0);
+        w.store(0, FLIP);
+        assert_eq!(w.seen(0, FLIP), FLIP);
+        assert_eq!(w.seen(1, FLIP), 0);
+        assert_eq!(w.stale(1), 3);
+        assert!(!w.settled(2));
+    }
+
+    #[test]
+    fn the_walkers_runqueue_lock_carries_the_store() {
+        let mut w = Weak::new(true, true, 0);
+        w.store(0, FLIP);
+        w.walker_release(1, Some(5));
+        // CPU1's next switch takes rq1; CPU2 picking T5 meets its pi_lock.
+        w.switch_in(1, None);
+        w.switch_in(2, Some((5, 3)));
+        assert_eq!((w.seen(1, FLIP), w.seen(2, FLIP)), (FLIP, FLIP));
+        // CPU3 learned nothing.
+        w.switch_in(3, None);
+        assert_eq!(w.seen(3, FLIP), 0);
+    }
+
+    #[test]
+    fn a_task_carries_what_its_last_cpu_saw() {
+        let mut w = Weak::new(true, true, 0);
+        w.store(0, FLIP);
+        w.switch_out(0, Some(4));
+        w.switch_in(2, Some((4, 0)));
+        assert_eq!(w.seen(2, FLIP), FLIP);
+    }
+
+    #[test]
+    fn one_word_arrives_whole_two_fields_in_either_order() {
+        let mut one = Weak::new(true, true, 0);
+        one.store(0, FLIP);
+        one.flush(1, 3);
+        assert_eq!(one.seen(1, FLIP), FLIP);
+        let mut split = Weak::new(true, false, 0);
+        split.store(0, FLIP);
+        split.flush(1, 2);
+        // ONCPU without TRANSIT: a mode no store ever wrote.
+        assert_eq!(split.seen(1, FLIP), MM_CID_ONCPU);
+        assert_eq!(split.stale(1), 1);
+    }
+
+    #[test]
+    fn views_never_go_back() {
+        let mut w = Weak::new(true, true, 0);
+        w.store(0, FLIP);
+        w.flush(1, 3);
+        w.store(0, MM_CID_ONCPU);
+        // rq1 was last released by CPU1 before the second store.
+        w.switch_out(1, None);
+        w.switch_in(1, None);
+        assert_eq!(w.seen(1, MM_CID_ONCPU), FLIP);
+    }
+
+    #[test]
+    fn off_is_sequentially_consistent() {
+        let mut w = Weak::new(false, false, 0);
+        w.store(0, FLIP);
+        assert_eq!((w.seen(3, FLIP), w.stale(3)), (FLIP, 0));
+        assert_eq!(w, Weak::new(false, false, 0));
+    }
+}
