@@ -17,7 +17,7 @@ TIMEOUT=1200
 
 usage() {
 	cat <<EOF
-Usage: $0 [--runs N] [--rev REV] [--set bounded|unbounded|zoo|largest]... [--record]
+Usage: $0 [--runs N] [--rev REV] [--set bounded|unbounded|zoo|weak|largest]... [--record]
 
   --runs N   runs of each configuration (default ${RUNS}); the tables give
              the median wall time and peak RSS
@@ -30,6 +30,8 @@ Usage: $0 [--runs N] [--rev REV] [--set bounded|unbounded|zoo|largest]... [--rec
                         without, with one and with three exits
              zoo        each variant with its bug in the configuration that
                         finds it, v7.3 in the same configuration
+             weak       the weak memory rows of the zoo alone, v7.3 on 4 CPUs
+                        with a state bound of 300 M
              largest    the largest unbounded configurations tried (minutes)
   --record   append the tables to docs/measurements.md (command, date,
              commit, machine)
@@ -60,8 +62,8 @@ case "${RUNS}" in
 esac
 for s in ${SETS}; do
 	case "${s}" in
-	bounded|unbounded|zoo|largest) ;;
-	*) die "--set: unknown set '${s}'; want bounded, unbounded, zoo or largest" ;;
+	bounded|unbounded|zoo|weak|largest) ;;
+	*) die "--set: unknown set '${s}'; want bounded, unbounded, zoo, weak or largest" ;;
 	esac
 done
 [ -x /usr/bin/time ] || die "/usr/bin/time not found: apt-get install time"
@@ -179,6 +181,16 @@ zoo() {
 	bench 1 1 "--variant v7.3 ${vfork}"
 	bench 1 1 "--variant v7.3 --scenario bpf-ci --cpus 3 --switches none --weak-memory"
 	bench 1 1 "--variant v7.3 --scenario bpf-ci --cpus 4 --switches none --weak-memory"
+}
+
+weak() {
+	local cfg="--scenario bpf-ci --switches none --weak-memory"
+	header "Weak memory, unbounded" "${RUNS}"
+	bench 0 "${RUNS}" "--variant split-mode ${cfg} --cpus 3"
+	bench 0 "${RUNS}" "--variant split-mode ${cfg} --cpus 4"
+	bench 0 "${RUNS}" "--variant v7.3 ${cfg} --cpus 3"
+	header "Weak memory, v7.3 on 4 CPUs (minutes)" 1
+	bench 1 1 "--variant v7.3 ${cfg} --cpus 4 --max-states 300000000"
 }
 
 largest() {

@@ -216,6 +216,8 @@ fn normalise(w: &World) -> World {
         }
     }
     forget_dead(&mut n);
+    let (ncpu, ntasks) = (n.nr_cpus(), n.s.nr_tasks);
+    n.weak.normalise(ncpu, ntasks);
     n
 }
 

@@ -175,6 +175,43 @@ impl Weak {
         }
     }
 
+    /// Forget what cannot matter, for the representative of a state: a
+    /// lock's or task's view at or below what every CPU has seen teaches
+    /// nobody anything (a join takes the maximum), so it becomes that
+    /// minimum; and stores older than everything anybody still sees are
+    /// dropped, the rest renumbered from 0.  Both keep every `seen()`,
+    /// `stale()` and future join as they were.
+    pub fn normalise(&mut self, ncpu: usize, ntasks: usize) {
+        if !self.on {
+            return;
+        }
+        let mut min = [self.gen; 2];
+        for v in &self.cpu[..ncpu] {
+            min = [min[0].min(v[0]), min[1].min(v[1])];
+        }
+        for v in self.rq[..ncpu]
+            .iter_mut()
+            .chain(self.task[..ntasks].iter_mut())
+        {
+            *v = [v[0].max(min[0]), v[1].max(min[1])];
+        }
+        let base = min[0].min(min[1]);
+        if base == 0 {
+            return;
+        }
+        let views = self.cpu[..ncpu]
+            .iter_mut()
+            .chain(self.rq[..ncpu].iter_mut())
+            .chain(self.task[..ntasks].iter_mut());
+        for v in views {
+            *v = [v[0] - base, v[1] - base];
+        }
+        let (b, g) = (usize::from(base), usize::from(self.gen));
+        self.hist.copy_within(b..=g, 0);
+        self.hist[g - b + 1..].fill(0);
+        self.gen -= base;
+    }
+
     /// Every CPU of `0..ncpu` has seen every store.
     pub fn settled(&self, ncpu: usize) -> bool {
         (0..ncpu).all(|c| self.stale(c) == 0)
@@ -245,6 +282,28 @@ mod tests {
         w.switch_out(1, None);
         w.switch_in(1, None);
         assert_eq!(w.seen(1, MM_CID_ONCPU), FLIP);
+    }
+
+    #[test]
+    fn normalising_forgets_only_what_nobody_can_learn() {
+        let mut w = Weak::new(true, false, 0);
+        w.store(0, FLIP);
+        w.store(0, MM_CID_ONCPU);
+        w.flush(1, 3);
+        w.walker_release(0, Some(1));
+        w.rq[1] = [0, 1];
+        let mut n = w;
+        n.normalise(2, 2);
+        // Both CPUs have seen store 2: the stores before it go, and rq1's
+        // older view rises to what every CPU has seen.
+        assert_eq!(
+            (n.gen, n.cpu[..2].to_vec(), n.rq[1], n.task[1]),
+            (0, vec![[0, 0]; 2], [0, 0], [0, 0])
+        );
+        for c in 0..2 {
+            assert_eq!(n.seen(c, MM_CID_ONCPU), w.seen(c, MM_CID_ONCPU));
+            assert_eq!(n.stale(c), w.stale(c));
+        }
     }
 
     #[test]

@@ -444,7 +444,7 @@ fn split_mode_livelocks_on_weak_memory() {
 #[test]
 fn v7_3_is_clean_on_weak_memory() {
     let r = explore(&weak(Variant::V7_3, 3), |_| {});
-    assert_eq!((r.finding, r.states), (Finding::Clean, 419_891));
+    assert_eq!((r.finding, r.states), (Finding::Clean, 304_850));
 }
 
 #[test]
