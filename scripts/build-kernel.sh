@@ -192,7 +192,12 @@ fi
 # A seeded tree has the v7.3 tree's configuration, which has the same key.
 [ "${SEEDED}" = 1 ] || step "kernel: configuring" configure
 [ -z "${FRAGMENT_LAST}" ] || step "kernel: merging ${FRAGMENT_LAST##*/}" configure_last
+t_make=${SECONDS}
 step "kernel: make bzImage modules_prepare (cold: about 8 min on 2 cores)" make_logged bzImage modules_prepare
+t_modules=${SECONDS}
 step "kernel: make modules (for Module.symvers)" make_logged modules
+# How long this tree took, for the scripts that record (test-debug.sh).
+echo "make bzImage modules_prepare: $((t_modules - t_make)) s, make modules: $((SECONDS - t_modules)) s," \
+	"$([ "${SEEDED}" = 1 ] && echo "from a built tree" || echo "from the source")" >"${TREE}/.mmcid-build-times"
 touch "${TREE}/.mmcid-built"
 echo "${TREE}"
