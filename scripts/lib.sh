@@ -49,6 +49,20 @@ need_number() {
 		die "$1 wants a whole number from $3 to $4, not '$2'"
 }
 
+# must_fail PATTERN... -- CMD...: CMD fails and its output matches every
+# PATTERN (the tests of scripts/test.sh and scripts/test-debug.sh).
+must_fail() {
+	local want=() out rc=0 p
+	while [ "$1" != -- ]; do want+=("$1"); shift; done
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	echo "${out}"
+	[ "${rc}" != 0 ] || { echo "it did not fail"; return 1; }
+	for p in "${want[@]}"; do
+		echo "${out}" | grep -q -- "${p}" || { echo "missing: ${p}"; return 1; }
+	done
+}
+
 # record_measurement TITLE COMMAND TEXT: append TEXT, what COMMAND
 # measured, to docs/measurements.md with the date, the commit and the
 # machine.  The scripts that measure call it; nobody retypes figures.
