@@ -49,7 +49,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "${FLAVOUR}" in debug|kcsan) ;; *) die "--flavour wants debug or kcsan, not '${FLAVOUR}'" ;; esac
-[[ "${CYCLES}" =~ ^[1-9][0-9]*$ ]] || die "--cycles wants a positive number, not '${CYCLES}'"
+need_number --cycles "${CYCLES}" 1 10000
 want() {
 	[ "${#ONLY[@]}" = 0 ] && return 0
 	local o
