@@ -165,10 +165,16 @@ races() {
 # own: lockdep names the lock on the way out and at exit, and the exit
 # sleeps in atomic context.
 provoke() {
-	local t=/sys/kernel/debug/provoke-crash/DIRECT
+	local t=/sys/kernel/debug/provoke-crash/DIRECT n
 	modprobe lkdtm || fail "no lkdtm module (CONFIG_LKDTM=m)"
 	echo ARRAY_BOUNDS >$t
-	echo KFENCE_READ_AFTER_FREE >$t
+	# lkdtm waits 100 sample intervals for KFENCE to sample its
+	# allocation; a slow guest may miss it, so ask again.
+	n=0
+	while [ $n -lt 10 ] && ! dmesg | grep -q 'BUG: KFENCE: use-after-free'; do
+		echo KFENCE_READ_AFTER_FREE >$t
+		n=$((n + 1))
+	done
 	sh -c "echo SPINLOCKUP >$t"
 	sleep 1
 }
