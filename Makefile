@@ -7,7 +7,7 @@
 
 KDIR ?= $(shell $(CURDIR)/scripts/build-kernel.sh --print-dir 2>/dev/null)
 
-.PHONY: all module clippy rustfmt rustfmtcheck run test reproduce mutants clean help
+.PHONY: all module clippy rustfmt rustfmtcheck run test test-debug test-kcsan reproduce mutants clean help
 
 all: module
 
@@ -35,6 +35,15 @@ run:
 test:
 	@$(CURDIR)/scripts/test.sh
 
+# The module on a kernel with lockdep, KFENCE, UBSAN, debugobjects and
+# kmemleak (docs/debug.md); test-kcsan: under KCSAN.  TEST_DEBUG_ARGS go to
+# the script (e.g. TEST_DEBUG_ARGS="--only cycles --record").
+test-debug:
+	@$(CURDIR)/scripts/test-debug.sh $(TEST_DEBUG_ARGS)
+
+test-kcsan:
+	@$(CURDIR)/scripts/test-debug.sh --flavour kcsan $(TEST_DEBUG_ARGS)
+
 # Boot 7.3 with the live lock fix reverted under the fork pattern.
 reproduce:
 	@$(CURDIR)/scripts/reproduce.sh --boots 10
@@ -52,6 +61,8 @@ help:
 	@echo "make [KDIR=...]   build mmcid-rs.ko"
 	@echo "make run          deps, kernel, module, VM: load, report, unload, verdict"
 	@echo "make test         all tests; ends with 'N passed, N failed'"
+	@echo "make test-debug   the module under lockdep, KFENCE, UBSAN, kmemleak (docs/debug.md)"
+	@echo "make test-kcsan   the module under KCSAN; races sorted module / mm_cid / kernel"
 	@echo "make reproduce    hang a kernel without the fix (10 boots), pass on 7.3"
 	@echo "make mutants      boot each patches/mutants/ kernel, table in docs/mutants.md"
 	@echo "                  (MUTANTS_ARGS=\"--only NN --cpus 4 ...\", see scripts/mutants.sh --help)"

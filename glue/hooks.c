@@ -306,8 +306,12 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
 	s->nr_possible = num_possible_cpus();
 	s->possible = mmcid_rs_possible_mask();
 	s->switches = READ_ONCE(current->nvcsw) + READ_ONCE(current->nivcsw);
-	s->missed = krp_fork.nmissed + krp_exit.nmissed +
-		    krp_fork.kp.nmissed + krp_exit.kp.nmissed +
+	/*
+	 * kprobes bumps its miss counters with plain increments on any CPU;
+	 * only a change between two snapshots matters here.
+	 */
+	s->missed = data_race(krp_fork.nmissed + krp_exit.nmissed +
+			      krp_fork.kp.nmissed + krp_exit.kp.nmissed) +
 		    atomic_long_read(&op_pre_missed);
 	raw_spin_lock_irqsave(&mm->mm_cid.lock, flags);
 	snap_seq_begin(s);

@@ -12,15 +12,21 @@ PRINT_DIR=0
 
 usage() {
 	cat <<EOF
-Usage: $0 [--flavour v7.3|pre-fix] [--print-dir] [--help]
+Usage: $0 [--flavour v7.3|pre-fix|debug|kcsan] [--print-dir] [--help]
 
   --flavour F   v7.3: the source as shipped (default).
                 pre-fix: with patches/pre-fix/*.patch applied, which revert
                 the fix for the task-to-CPU live lock.
+                debug: v7.3 with scripts/debug.config merged last (lockdep,
+                atomic sleep, preempt, KFENCE, UBSAN, debugobjects,
+                kmemleak, lkdtm; docs/debug.md).
+                kcsan: v7.3 with scripts/kcsan.config merged last (KCSAN).
   --print-dir   only print the cached tree's path (fail if not built)
 
 Builds into \${MMCID_CACHE}/kernel/<version>-<config hash>-<flavour>
 (MMCID_CACHE=${MMCID_CACHE}).  A tree that finished building is reused as is.
+A debug flavour starts from its last built tree of another fragment, or
+else from the built v7.3 tree, and rebuilds what the fragment changes.
 EOF
 }
 
@@ -34,8 +40,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "${FLAVOUR}" in
-v7.3|pre-fix) ;;
-*) die "unknown flavour '${FLAVOUR}' (want v7.3 or pre-fix)" ;;
+v7.3|pre-fix|debug|kcsan) ;;
+*) die "unknown flavour '${FLAVOUR}' (want v7.3, pre-fix, debug or kcsan)" ;;
 esac
 
 # What the guest does without (merged first), then what the module and
@@ -44,6 +50,7 @@ esac
 TRIM=${MMCID_TOP}/scripts/trim.config
 FRAGMENT=${MMCID_TOP}/selftests/mmcid_rs/config
 SRC_DIR=${MMCID_CACHE}/src
+FRAGMENT_LAST=$(flavour_fragment "${FLAVOUR}" || true)
 
 if [ "${PRINT_DIR}" = 1 ]; then
 	kernel_dir "${FLAVOUR}" || die "no ${FLAVOUR} kernel built yet: run $0 --flavour ${FLAVOUR}"
@@ -73,15 +80,27 @@ fetch_source() {
 }
 
 # A patched flavour starts from the built v7.3 tree of the same config
-# when there is one, so that only what the patches touch is rebuilt.
+# when there is one, so that only what the patches touch is rebuilt.  A
+# debug flavour starts from its newest built tree of the same base config
+# (another version of its fragment) or else from that v7.3 tree.
 SEEDED=0
 prepare_tree() {
 	local tmp=${TREE}.tmp p base
 	base=$(kernel_tree v7.3 "${SRC_VERSION}")
+	if [ -n "${FRAGMENT_LAST}" ]; then
+		# Newest first; cache paths have no blanks.
+		# shellcheck disable=SC2012
+		for p in $(ls -dt "${base%-v7.3}"-*-"${FLAVOUR}" 2>/dev/null || true); do
+			if [ -f "${p}/.mmcid-built" ]; then
+				base=${p}
+				break
+			fi
+		done
+	fi
 	mkdir -p "${TREE%/*}"
 	rm -rf "${tmp}"
 	if [ "${FLAVOUR}" != v7.3 ] && [ -f "${base}/.mmcid-built" ]; then
-		log "copying the built v7.3 tree to ${tmp}"
+		log "copying the built ${base##*-} tree ${base##*/} to ${tmp}"
 		cp -a "${base}" "${tmp}"
 		rm -f "${tmp}/.mmcid-built"
 		SEEDED=1
@@ -89,7 +108,7 @@ prepare_tree() {
 		log "copying the source to ${tmp}"
 		cp -a "${SRC_DIR}/linux-source-${KERNEL_SERIES}" "${tmp}"
 	fi
-	if [ "${FLAVOUR}" != v7.3 ]; then
+	if [ "${FLAVOUR}" != v7.3 ] && [ -z "${FRAGMENT_LAST}" ]; then
 		for p in "${MMCID_TOP}/patches/${FLAVOUR}"/*.patch; do
 			log "applying ${p##*/}"
 			patch -d "${tmp}" -p1 --quiet <"${p}" || die "${p} does not apply to ${SRC_VERSION}"
@@ -130,6 +149,20 @@ configure() {
 	check_fragment "${TRIM}"
 }
 
+# A debug flavour's fragment goes on top of the seed's configuration
+# (vng's, trim.config's and the module's, or an older fragment's, whose
+# options the new one sets again or olddefconfig keeps).
+configure_last() {
+	local clog=${TREE}/.mmcid-config.log
+	(cd "${TREE}" && scripts/kconfig/merge_config.sh -m .config "${FRAGMENT_LAST}") >>"${clog}" 2>&1 ||
+		die "merging ${FRAGMENT_LAST} failed; log: ${clog}"
+	make -C "${TREE}" -s olddefconfig
+	make -C "${TREE}" -s rustavailable >&2 ||
+		die "the Rust toolchain is not usable for this kernel (see above); run scripts/setup-deps.sh"
+	check_fragment "${FRAGMENT}"
+	check_fragment "${FRAGMENT_LAST}"
+}
+
 # Run make with its output in a log and a progress line every 30 s.
 make_logged() {
 	local logf=${TREE}/.mmcid-build.log rc=0 ticker t0=${SECONDS}
@@ -158,7 +191,13 @@ fi
 [ -d "${TREE}" ] || step "kernel: preparing ${TREE##*/}" prepare_tree
 # A seeded tree has the v7.3 tree's configuration, which has the same key.
 [ "${SEEDED}" = 1 ] || step "kernel: configuring" configure
+[ -z "${FRAGMENT_LAST}" ] || step "kernel: merging ${FRAGMENT_LAST##*/}" configure_last
+t_make=${SECONDS}
 step "kernel: make bzImage modules_prepare (cold: about 8 min on 2 cores)" make_logged bzImage modules_prepare
+t_modules=${SECONDS}
 step "kernel: make modules (for Module.symvers)" make_logged modules
+# How long this tree took, for the scripts that record (test-debug.sh).
+echo "make bzImage modules_prepare: $((t_modules - t_make)) s, make modules: $((SECONDS - t_modules)) s," \
+	"$([ "${SEEDED}" = 1 ] && echo "from a built tree" || echo "from the source")" >"${TREE}/.mmcid-build-times"
 touch "${TREE}/.mmcid-built"
 echo "${TREE}"

@@ -49,6 +49,20 @@ need_number() {
 		die "$1 wants a whole number from $3 to $4, not '$2'"
 }
 
+# must_fail PATTERN... -- CMD...: CMD fails and its output matches every
+# PATTERN (the tests of scripts/test.sh and scripts/test-debug.sh).
+must_fail() {
+	local want=() out rc=0 p
+	while [ "$1" != -- ]; do want+=("$1"); shift; done
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	echo "${out}"
+	[ "${rc}" != 0 ] || { echo "it did not fail"; return 1; }
+	for p in "${want[@]}"; do
+		echo "${out}" | grep -q -- "${p}" || { echo "missing: ${p}"; return 1; }
+	done
+}
+
 # record_measurement TITLE COMMAND TEXT: append TEXT, what COMMAND
 # measured, to docs/measurements.md with the date, the commit and the
 # machine.  The scripts that measure call it; nobody retypes figures.
@@ -117,21 +131,34 @@ source_version() {
 	[ -n "${deb}" ] && dpkg-deb -f "${deb}" Version
 }
 
-# kernel_tree FLAVOUR VERSION: where this checkout builds FLAVOUR ("v7.3"
-# or "pre-fix") of source VERSION, keyed by the version, the hash of what
-# configures it (vng's version, scripts/trim.config and
-# selftests/mmcid_rs/config) and, for a patched flavour, of its patches.
+# kernel_tree FLAVOUR VERSION: where this checkout builds FLAVOUR ("v7.3",
+# "pre-fix", "debug" or "kcsan") of source VERSION, keyed by the version,
+# the hash of what configures it (vng's version, scripts/trim.config and
+# selftests/mmcid_rs/config) and, for a patched flavour, of its patches;
+# for a debug flavour, of its fragment (scripts/FLAVOUR.config).
 kernel_tree() {
 	local key
 	key=$({ echo "$2 v7.3 vng-${VIRTME_NG_VERSION}"
 		cat "${MMCID_TOP}/scripts/trim.config" "${MMCID_TOP}/selftests/mmcid_rs/config"; } |
 	      sha256sum | cut -c1-12)
 	key=${MMCID_CACHE}/kernel/${2//[^A-Za-z0-9.+-]/_}-${key}
-	if [ "$1" = v7.3 ]; then
-		echo "${key}-v7.3"
-	else
-		echo "${key}-$(cat "${MMCID_TOP}/patches/$1"/*.patch | sha256sum | cut -c1-6)-$1"
-	fi
+	case "$1" in
+	v7.3)
+		echo "${key}-v7.3" ;;
+	debug|kcsan)
+		echo "${key}-$(sha256sum <"$(flavour_fragment "$1")" | cut -c1-6)-$1" ;;
+	*)
+		echo "${key}-$(cat "${MMCID_TOP}/patches/$1"/*.patch | sha256sum | cut -c1-6)-$1" ;;
+	esac
+}
+
+# flavour_fragment FLAVOUR: the config fragment a debug flavour merges
+# last (nothing for v7.3 and the patched flavours).
+flavour_fragment() {
+	case "$1" in
+	debug|kcsan) echo "${MMCID_TOP}/scripts/$1.config" ;;
+	*) return 1 ;;
+	esac
 }
 
 # kernel_dir FLAVOUR: this checkout's cached build of FLAVOUR (default

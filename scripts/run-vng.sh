@@ -17,6 +17,7 @@ APPEND=
 EXPECT_FAIL=0
 TCG_THREAD=single
 QUIET=0
+IGNORE=
 
 usage() {
 	cat <<EOF
@@ -27,7 +28,8 @@ directory), runs COMMAND as root and powers off.
 
   --cpus N           guest vCPUs (default ${CPUS})
   --timeout S        wall-clock limit in seconds (default ${TIMEOUT})
-  --flavour F        cached kernel flavour: v7.3 or pre-fix (default ${FLAVOUR})
+  --flavour F        cached kernel flavour: v7.3, pre-fix, debug or kcsan
+                     (default ${FLAVOUR})
   --kernel DIR       a built kernel tree instead of the cached one
   --log FILE         console log (default: a new file under \${MMCID_CACHE}/logs)
   --accel A          kvm, tcg or auto (default: KVM only if a probe boot
@@ -43,6 +45,9 @@ directory), runs COMMAND as root and powers off.
                      whose CPUs all spin with interrupts off says nothing
                      more; default: off)
   --expect-splat     invert the splat check (for testing this script)
+  --ignore-splat ERE leave console lines matching ERE out of the splat
+                     check: the caller judges them from the log (the KCSAN
+                     flavour's data races, scripts/kcsan-races.sh)
 
 Exit status: the command's, or 1 when the console shows an oops, BUG,
 WARNING, lockdep report, soft/hard lockup, RCU stall or hung task, or the
@@ -62,6 +67,7 @@ while [ $# -gt 0 ]; do
 	--tcg-thread) TCG_THREAD=${2:?}; shift 2 ;;
 	--quiet-limit) QUIET=${2:?}; shift 2 ;;
 	--expect-splat) EXPECT_FAIL=1; shift ;;
+	--ignore-splat) IGNORE=${2:?}; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	--) shift; break ;;
 	*) usage >&2; exit 2 ;;
@@ -176,11 +182,14 @@ elapsed=$((SECONDS - t0))
 SPLAT='(Oops|BUG:|kernel BUG at|WARNING:|cut here|general protection fault|Kernel panic|'
 SPLAT+='possible circular locking|possible recursive locking|inconsistent lock state|'
 SPLAT+='soft lockup|hard LOCKUP|rcu_.*detected stall|rcu: INFO:|blocked for more than|'
-SPLAT+='UBSAN:|KASAN:|mmcid_rs: live lock)'
+SPLAT+='UBSAN:|KASAN:|mmcid_rs: live lock|'
+# ... and what the debug flavours add (scripts/debug.config).
+SPLAT+='locking correctness validator|lock held when returning|still has locks held|'
+SPLAT+='ODEBUG|kmemleak: .*suspected)'
 # Only the kernel's own console lines count: the guest's user space
 # (virtme-ng-init, the command) may print "WARNING:" too.
 splat=$(grep -E '^\[ *[0-9]+\.[0-9]+\] ' "${LOG}" | grep -v 'virtme-ng-init:' |
-	grep -E "${SPLAT}" | head -5 || true)
+	grep -E "${SPLAT}" | grep -Ev "${IGNORE:-^$}" | head -5 || true)
 status=$(sed -n 's/^guest| mmcid-guest-exit=\([0-9]*\).*/\1/p' "${LOG}" | tail -1)
 sed -n '/^guest| mmcid-guest-exit=/d; s/^guest| //p' "${LOG}"
 

@@ -84,20 +84,6 @@ module_build_clean() {
 	[ -f "${MMCID_TOP}/mmcid-rs.ko" ]
 }
 
-# must_fail PATTERN... -- CMD...: CMD fails and its output matches every
-# PATTERN.
-must_fail() {
-	local want=() out rc=0 p
-	while [ "$1" != -- ]; do want+=("$1"); shift; done
-	shift
-	out=$("$@" 2>&1) || rc=$?
-	echo "${out}"
-	[ "${rc}" != 0 ] || return 1
-	for p in "${want[@]}"; do
-		echo "${out}" | grep -q -- "${p}" || { echo "missing: ${p}"; return 1; }
-	done
-}
-
 fake_tree_without_rust() {
 	local d=${LOGDIR}/no-rust-tree
 	mkdir -p "${d}"
