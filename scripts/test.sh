@@ -267,7 +267,7 @@ if want scripts; then
 	check "run-vng: fails when the guest command fails" \
 		must_fail 'guest command exited with 1' -- "${VNG[@]}" --timeout 120 -- false
 	check "run-vng: rejects a bad --cpus" \
-		must_fail 'wants a positive number' -- "${VNG[@]}" --cpus zero -- true
+		must_fail 'wants a whole number from 1 to' -- "${VNG[@]}" --cpus zero -- true
 	check "check-kdir: tree without CONFIG_RUST says so and how to fix it" \
 		must_fail 'is not Rust-enabled' 'rustavailable' -- "${MMCID_TOP}/scripts/check-kdir.sh" "$(fake_tree_without_rust)"
 	check "check-kdir: missing directory says so" \
