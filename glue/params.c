@@ -8,7 +8,7 @@
 
 #include <mmcid_rs.h>
 
-static char variant[16] = "v7.3";
+static char variant[MMCID_RS_VARIANT_LEN] = "v7.3";
 module_param_string(variant, variant, sizeof(variant), 0444);
 MODULE_PARM_DESC(variant, "model variant to check the C code against (default v7.3; a wrong name lists them)");
 

@@ -71,7 +71,12 @@ impl core::fmt::Display for FmtCid {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let cid = self.0;
         if cid & MM_CID_UNSET != 0 {
-            return f.write_str("UNSET");
+            // transit-unset sets TRANSIT on an MM_CID_UNSET: show it.
+            f.write_str("UNSET")?;
+            if cid_in_transit(cid) {
+                f.write_str("|TRANSIT")?;
+            }
+            return Ok(());
         }
         write!(f, "{}", cid & !(MM_CID_ONCPU | MM_CID_TRANSIT))?;
         if cid_on_cpu(cid) {

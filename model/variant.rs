@@ -26,16 +26,36 @@ pub enum Variant {
     /// MM_CID_UNSET in fixup path"): the CPU to task fixup sets TRANSIT on
     /// a running task's MM_CID_UNSET too.
     TransitUnset,
+    /// Before b2e48c429ec5 ("sched/mmcid: Prevent CID stalls due to
+    /// concurrent forks"): `sched_mm_cid_fork()` runs in `copy_mm()`,
+    /// before the child is on the thread list that the task to CPU fixup
+    /// walks (the walk of the code before 192d852129b1, "sched/mmcid:
+    /// Avoid full tasklist walks").
+    ForkInvisible,
+    /// Before 28b5a1395036 ("sched/mmcid: Handle vfork()/CLONE_VM
+    /// correctly"): the task to CPU fixup walks the thread list, then the
+    /// task list for CLONE_VM processes, and stops when a count of users,
+    /// which the second walk decrements for threads it already fixed up,
+    /// reaches zero.
+    VforkCount,
+    /// Before 47ee94efccf6 ("sched/mmcid: Protect transition on weakly
+    /// ordered systems"): the ownership mode and the transition flag live
+    /// in two fields, which a weakly ordered CPU can see change in either
+    /// order.  Differs from v7.3 only in the explorer's weak memory mode.
+    SplitMode,
 }
 
 impl Variant {
     /// Every variant, in the order the tools list them.
-    pub const ALL: [Variant; 5] = [
+    pub const ALL: [Variant; 8] = [
         Variant::V7_3,
         Variant::PreFix,
         Variant::NoTransit,
         Variant::UnguardedDrop,
         Variant::TransitUnset,
+        Variant::ForkInvisible,
+        Variant::VforkCount,
+        Variant::SplitMode,
     ];
 
     /// The name used on command lines and in the module parameter.
@@ -46,6 +66,24 @@ impl Variant {
             Variant::NoTransit => "no-transit",
             Variant::UnguardedDrop => "unguarded-drop",
             Variant::TransitUnset => "transit-unset",
+            Variant::ForkInvisible => "fork-invisible",
+            Variant::VforkCount => "vfork-count",
+            Variant::SplitMode => "split-mode",
+        }
+    }
+
+    /// One line for command line help: the upstream fix the variant
+    /// reverts, if any.
+    pub const fn summary(self) -> &'static str {
+        match self {
+            Variant::V7_3 => "kernel/sched as shipped in Linux 7.3",
+            Variant::PreFix => "without 4327fb13fa47: task to CPU switch without TRANSIT",
+            Variant::NoTransit => "no TRANSIT in either direction of the mode switch",
+            Variant::UnguardedDrop => "without 1e83ccd5921a: mm_drop_cid_on_cpu() unguarded",
+            Variant::TransitUnset => "without de3ab9bd3133: TRANSIT set on MM_CID_UNSET",
+            Variant::ForkInvisible => "without b2e48c429ec5: CID user before on the thread list",
+            Variant::VforkCount => "without 28b5a1395036: vfork() walk stops on a miscount",
+            Variant::SplitMode => "without 47ee94efccf6: percpu and transit in two fields",
         }
     }
 
@@ -75,6 +113,32 @@ impl Variant {
     /// Does the CPU to task fixup leave MM_CID_UNSET alone?
     pub const fn fixup_skips_unset(self) -> bool {
         !matches!(self, Variant::TransitUnset)
+    }
+
+    /// Does the task to CPU fixup walk the thread list and the task list
+    /// (`for_other_threads()`, `for_each_process_thread()`) instead of
+    /// `mm_cid::user_list`?  The walk itself is the explorer's: the model
+    /// has no thread list.
+    pub const fn walks_thread_list(self) -> bool {
+        matches!(self, Variant::ForkInvisible | Variant::VforkCount)
+    }
+
+    /// Does `sched_mm_cid_fork()` run before the child is on the thread
+    /// list (in `copy_mm()`, not in `sched_post_fork()`)?
+    pub const fn forks_before_visible(self) -> bool {
+        matches!(self, Variant::ForkInvisible)
+    }
+
+    /// Is `mm_cid::mode` one word, so that a CPU sees its ownership and
+    /// transition bits change together?
+    pub const fn mode_in_one_word(self) -> bool {
+        !matches!(self, Variant::SplitMode)
+    }
+
+    /// Does the task list walk stop when its count of users, decremented
+    /// also for threads the thread list walk fixed up, reaches zero?
+    pub const fn walk_stops_on_count(self) -> bool {
+        matches!(self, Variant::VforkCount)
     }
 }
 

@@ -7,6 +7,7 @@ pub const MMCID_MAX_CPUS: u32 = 64;
 pub const MMCID_STALL_TASKS: u32 = 16;
 pub const MMCID_OP_USERS: u32 = 254;
 pub const MMCID_CURR_OFFLINE: u32 = 1;
+pub const MMCID_RS_VARIANT_LEN: u32 = 16;
 pub const MMCID_RS_TRACE_TEXT: u32 = 768;
 pub type __s32 = ::core::ffi::c_int;
 pub type __u32 = ::core::ffi::c_uint;
@@ -335,7 +336,6 @@ extern "C" {
     pub fn mmcid_rs_hooks_unregister();
 }
 extern "C" {
-    #[doc = " The variant parameter, which module! cannot declare (a string)."]
     pub fn mmcid_rs_param_variant() -> *const ::core::ffi::c_char;
 }
 extern "C" {

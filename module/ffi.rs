@@ -43,6 +43,17 @@ pub type StallSnap = bindings::mmcid_stall_snap;
 pub use super::model::MAX_CPUS;
 const _: () = assert!(bindings::MMCID_MAX_CPUS as usize == MAX_CPUS);
 
+// Every variant's name fits the C's buffer for the parameter.
+const _: () = {
+    let mut i = 0;
+    while i < super::model::Variant::ALL.len() {
+        assert!(
+            super::model::Variant::ALL[i].name().len() < bindings::MMCID_RS_VARIANT_LEN as usize
+        );
+        i += 1;
+    }
+};
+
 /// `MMCID_OP_USERS`.
 pub const OP_USERS: usize = bindings::MMCID_OP_USERS as usize;
 /// `MMCID_STALL_TASKS`.

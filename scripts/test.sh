@@ -19,7 +19,11 @@ EOF
 ONLY=()
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--only) ONLY+=("${2:?}"); shift 2 ;;
+	--only)
+		case "${2:-}" in
+		cargo|module|vm|guard|mutant|reproduce|scripts) ONLY+=("$2"); shift 2 ;;
+		*) usage >&2; die "--only wants one of cargo module vm guard mutant reproduce scripts, not '${2:-}'" ;;
+		esac ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -269,6 +273,10 @@ if want scripts; then
 	check "check-kdir: missing directory says so" \
 		must_fail 'is not a directory' -- "${MMCID_TOP}/scripts/check-kdir.sh" /nonexistent/kernel
 	check "check-kdir: the cached tree passes" "${MMCID_TOP}/scripts/check-kdir.sh" "${KDIR}"
+	check "bad input: every script argument, module parameter and debugfs write (docs/bad-input.md)" \
+		"${MMCID_TOP}/scripts/bad-input.sh"
+	check "bad input: a command that takes a bad argument is reported" \
+		must_fail "FAIL .*exit 0" -- "${MMCID_TOP}/scripts/bad-input.sh" --case "wants" true
 fi
 
 log "tests took $((SECONDS - t0)) s; logs in ${LOGDIR}"

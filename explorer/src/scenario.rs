@@ -4,7 +4,7 @@
 //! initial state is built by running the model's own fork, exit and
 //! schedule-in functions, never written by hand, so it is reachable.
 
-use crate::world::{Life, Op, TaskState, World};
+use crate::world::{Life, TaskState, World};
 use mmcid_model::*;
 
 /// Where exploration starts.
@@ -27,27 +27,38 @@ pub struct Config {
     pub cpus: u32,
     /// Tasks at the start (task mode start only).
     pub tasks: u32,
-    /// Forks T0 may do.
+    /// Forks of threads the forkers may do.
     pub forks: u8,
+    /// Forks of processes sharing the mm (vfork()) the forkers may do.
+    pub vforks: u8,
+    /// Tasks T0.. that fork; the others may exit.
+    pub forkers: u8,
     /// Exits the other tasks may do.
     pub exits: u8,
+    /// Failing execve() calls any task may do.
+    pub execs: u8,
     /// Initial state.
     pub start: Start,
     /// Context switches allowed (the bound of the search); 255 for none.
     pub switches: u8,
     /// May the task running a fixup walk be preempted (the C allows it)?
     pub preempt_walkers: bool,
+    /// Report a CID left with the wrong owner by a completed transition.
+    pub check_transitions: bool,
+    /// Weak memory: stores to `mm_cid::mode` reach other CPUs late.
+    pub weak: bool,
     /// Give up after this many states.
     pub max_states: usize,
 }
 
-/// Named configurations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Named configurations.  Their command line names are the kebab-case
+/// of the variant names (`bpf-ci`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
     /// The fix's changelog: T0 and N-1 threads on N CPUs, T0 forks the
     /// N+1-th user, which switches to per CPU mode.
     BpfCi,
-    /// [`Scenario::BpfCi`] with the forking task never preempted during
+    /// bpf-ci with the forking task never preempted during
     /// its fixup walk, as the changelog tells the story.
     Changelog,
     /// The way back: per CPU mode on N CPUs, one exit drops the users
@@ -56,35 +67,33 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    /// Parse a `--scenario` value.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "bpf-ci" => Some(Scenario::BpfCi),
-            "changelog" => Some(Scenario::Changelog),
-            "cpu-to-task" => Some(Scenario::CpuToTask),
-            _ => None,
-        }
-    }
+    /// Every scenario, in the order the help lists them.
+    pub const ALL: [Scenario; 3] = [Scenario::BpfCi, Scenario::Changelog, Scenario::CpuToTask];
 }
 
 impl Config {
     /// The BPF CI configuration on 4 CPUs.
-    pub fn new(variant: Variant) -> Self {
+    pub const fn new(variant: Variant) -> Self {
         Self {
             variant,
             cpus: 4,
             tasks: 4,
             forks: 1,
+            vforks: 0,
+            forkers: 1,
             exits: 0,
+            execs: 0,
             start: Start::TaskMode,
             switches: 6,
             preempt_walkers: true,
+            check_transitions: true,
+            weak: false,
             max_states: 50_000_000,
         }
     }
 
     /// Apply a named scenario on `cpus` CPUs.
-    pub fn scenario(mut self, sc: Scenario, cpus: u32) -> Self {
+    pub const fn scenario(mut self, sc: Scenario, cpus: u32) -> Self {
         self.cpus = cpus;
         match sc {
             Scenario::BpfCi | Scenario::Changelog => {
@@ -92,7 +101,7 @@ impl Config {
                 self.forks = 1;
                 self.exits = 0;
                 self.start = Start::TaskMode;
-                self.preempt_walkers = sc == Scenario::BpfCi;
+                self.preempt_walkers = matches!(sc, Scenario::BpfCi);
             }
             Scenario::CpuToTask => {
                 self.forks = 0;
@@ -128,11 +137,14 @@ impl Config {
         if !(1..=SMALL_TASKS as u32).contains(&self.tasks) {
             return Err(format!("--tasks must be 1..={}", SMALL_TASKS));
         }
-        if self.tasks as usize + usize::from(self.forks) > SMALL_TASKS {
+        if self.tasks as usize + usize::from(self.forks) + usize::from(self.vforks) > SMALL_TASKS {
             return Err(format!(
-                "--tasks plus --forks must be at most {}",
+                "--tasks plus --forks plus --vforks must be at most {}",
                 SMALL_TASKS
             ));
+        }
+        if self.forkers == 0 || u32::from(self.forkers) > self.tasks {
+            return Err(format!("--forkers must be 1..={} (--tasks)", self.tasks));
         }
         if self.start == Start::CpuMode && self.cpus < 2 {
             return Err("per CPU mode needs at least 2 CPUs".into());
@@ -146,16 +158,16 @@ impl Config {
             // T0 execs: the first user of a fresh mm, running on CPU0.
             s: Sched::forked_by_t0(self.variant, self.cpus, 1).expect("first user gets CID 0"),
             spin: [None; SMALL_CPUS],
-            task: [TaskState {
-                life: Life::Unborn,
-                op: Op::None,
-                sleeping: false,
-            }; SMALL_TASKS],
-            forker: 0,
+            task: [TaskState::UNBORN; SMALL_TASKS],
+            forkers: self.forkers,
             forks_left: self.forks,
+            vforks_left: self.vforks,
             exits_left: self.exits,
+            execs_left: self.execs,
             switches_left: self.switches,
             preempt_walkers: self.preempt_walkers,
+            check_transitions: self.check_transitions,
+            weak: crate::weak::Weak::OFF,
             violation: None,
         };
         let s = &mut w.s;
@@ -181,7 +193,8 @@ impl Config {
                     s.switch_in(cpu, t).expect(SETUP_SWITCH);
                     sched_mm_cid_exit(s, cpu, t, t);
                     s.set_curr(cpu, None);
-                    if let Some(b) = back {
+                    // The exited task's own CPU goes to another mm.
+                    if let Some(b) = back.filter(|&b| b != t) {
                         s.switch_in(cpu, b).expect(SETUP_SWITCH);
                     }
                     w.task[t].life = Life::Dead;
@@ -194,6 +207,8 @@ impl Config {
                 w.task[t].sleeping = w.running_on(t).is_none();
             }
         }
+        w.weak =
+            crate::weak::Weak::new(self.weak, self.variant.mode_in_one_word(), w.s.mm_cid.mode);
         w
     }
 }

@@ -8,33 +8,26 @@
 //! spins in `mm_get_cid()` is live locked in a state from which no
 //! reachable state has it done spinning.
 
+use crate::codec::{decode, from_bytes, pack_action, unpack_action, Code};
 use crate::scenario::Config;
+use crate::symmetry::canonical;
 use crate::world::{Action, Violation, World, UNBOUNDED};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
-/// Feed `bytes` to `f` as little-endian 64-bit words.
-fn for_each_word(bytes: &[u8], mut f: impl FnMut(u64)) {
-    for chunk in bytes.chunks(8) {
-        let mut b = [0u8; 8];
-        b[..chunk.len()].copy_from_slice(chunk);
-        f(u64::from_le_bytes(b));
-    }
-}
-
-/// The hasher of the maps keyed by fingerprints: they are already well
-/// mixed, so their low half is the hash.
+/// The hasher of the sets keyed by 128-bit xxh3 fingerprints: they are
+/// already well mixed, so their low half is the hash.
 #[derive(Default)]
-pub struct FxHasher(u64);
+pub struct PassThrough(u64);
 
-impl Hasher for FxHasher {
+impl Hasher for PassThrough {
     fn finish(&self) -> u64 {
         self.0
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        for_each_word(bytes, |w| self.0 ^= w);
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u128 fingerprints are hashed");
     }
 
     fn write_u128(&mut self, i: u128) {
@@ -42,43 +35,147 @@ impl Hasher for FxHasher {
     }
 }
 
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+type FpSet = HashSet<u128, BuildHasherDefault<PassThrough>>;
+type FpMap<V> = HashMap<u128, V, BuildHasherDefault<PassThrough>>;
 
-/// A 128-bit fingerprint of a state: the visited set stores these instead
-/// of whole states (hash compaction, as TLC and SPIN do).  With 10^9
-/// states the chance that two of them collide is below 10^-20.
-struct Fingerprint(u64, u64);
+/// The visited set: fingerprints of canonical states (hash compaction, as
+/// TLC and SPIN do).  With 10^9 states the chance that two of them collide
+/// is below 10^-20.  256 shards, chosen by the top byte, so that growing
+/// one never holds two copies of the whole set.
+pub struct Visited {
+    shards: Vec<FpSet>,
+    len: usize,
+}
 
-impl Hasher for Fingerprint {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for_each_word(bytes, |w| self.write_u64(w));
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0 ^ i)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(29);
-        self.1 = (self.1.wrapping_add(i) ^ (self.1 >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+impl Default for Visited {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
-/// murmur3's 64-bit finaliser.
-fn fmix(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
+impl Visited {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self {
+            shards: (0..256).map(|_| FpSet::default()).collect(),
+            len: 0,
+        }
+    }
+
+    /// Add `fp`; false if it was there.
+    pub fn insert(&mut self, fp: u128) -> bool {
+        let new = self.shards[(fp >> 120) as usize].insert(fp);
+        self.len += usize::from(new);
+        new
+    }
+
+    /// Fingerprints stored.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Is it empty?
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes the tables hold: a 16-byte key and a control byte a bucket.
+    pub fn bytes(&self) -> usize {
+        self.shards.iter().map(|s| s.capacity() * 8 / 7 * 17).sum()
+    }
 }
 
-fn fingerprint(w: &World) -> u128 {
-    let mut h = Fingerprint(0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344);
-    w.hash(&mut h);
-    (u128::from(fmix(h.0)) << 64) | u128::from(fmix(h.1 ^ h.0.rotate_left(17)))
+/// A FIFO of encoded states in 1 MiB blocks, each record its length byte
+/// and its bytes.
+#[derive(Default)]
+struct CodeQueue {
+    blocks: VecDeque<Vec<u8>>,
+    head: usize,
+    len: usize,
+}
+
+const BLOCK: usize = 1 << 20;
+
+impl CodeQueue {
+    fn push(&mut self, code: &Code) {
+        let b = code.as_bytes();
+        if self
+            .blocks
+            .back()
+            .map_or(true, |blk| blk.len() + 1 + b.len() > BLOCK)
+        {
+            self.blocks.push_back(Vec::with_capacity(BLOCK));
+        }
+        let blk = self.blocks.back_mut().expect("a block");
+        blk.push(b.len() as u8);
+        blk.extend_from_slice(b);
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Option<Code> {
+        let blk = self.blocks.front()?;
+        let n = usize::from(blk[self.head]);
+        let code = from_bytes(&blk[self.head + 1..self.head + 1 + n]);
+        self.head += 1 + n;
+        if self.head == blk.len() {
+            self.blocks.pop_front();
+            self.head = 0;
+        }
+        self.len -= 1;
+        Some(code)
+    }
+
+    fn bytes(&self) -> usize {
+        self.blocks.len() * BLOCK
+    }
+}
+
+/// For each state, in breadth-first order, the state it was reached from
+/// and the action (on the parent's representative): 8 bytes a state, in
+/// chunks so that growing never copies the whole log.
+#[derive(Default)]
+struct ParentLog {
+    chunks: Vec<Vec<u64>>,
+    len: usize,
+}
+
+const CHUNK: usize = 1 << 20;
+
+impl ParentLog {
+    fn push(&mut self, parent: u32, a: Option<Action>) {
+        if self.len % CHUNK == 0 {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        let a = a.map_or(u32::MAX, pack_action);
+        self.chunks[self.len / CHUNK].push(u64::from(parent) << 32 | u64::from(a));
+        self.len += 1;
+    }
+
+    fn get(&self, id: u32) -> (u32, Option<Action>) {
+        let id = id as usize;
+        let v = self.chunks[id / CHUNK][id % CHUNK];
+        let a = v as u32;
+        ((v >> 32) as u32, (a != u32::MAX).then(|| unpack_action(a)))
+    }
+
+    fn bytes(&self) -> usize {
+        self.chunks.len() * CHUNK * 8
+    }
+}
+
+/// Where a search is, for the progress line.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Distinct states so far.
+    pub states: usize,
+    /// States waiting to be expanded.
+    pub queued: usize,
+    /// Transitions followed.
+    pub edges: usize,
+    /// Since the start.
+    pub elapsed: Duration,
+    /// Bytes of the visited set, the parent log and the queue.
+    pub bytes: usize,
 }
 
 /// What a search found.
@@ -121,30 +218,46 @@ pub fn replay(cfg: &Config, trace: &[Action]) -> World {
     w
 }
 
+/// How often [`explore`] reports progress.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 /// Breadth-first search of every state reachable from `cfg.initial()`
-/// within the configuration's switch bound.  `progress` is called about
-/// once a second with the states so far and the queue length.
-pub fn explore(cfg: &Config, mut progress: impl FnMut(usize, usize)) -> Report {
+/// within the configuration's switch bound, one representative of each
+/// symmetry class ([`crate::symmetry`]).  `progress` is called every
+/// [`PROGRESS_EVERY`].
+pub fn explore(cfg: &Config, mut progress: impl FnMut(&Progress)) -> Report {
     let t0 = Instant::now();
     let mut last = t0;
-    let init = cfg.initial().canonical();
-    let mut index: FxMap<u128, ()> = FxMap::default();
-    let mut parent: Vec<(u32, Option<Action>)> = vec![(0, None)];
+    let init = cfg.initial();
+    let start = canonical(&init);
+    let mut visited = Visited::new();
+    let mut parents = ParentLog::default();
+    let mut queue = CodeQueue::default();
     let mut edges = 0usize;
-    let mut queue: VecDeque<(u32, World)> = VecDeque::new();
     let mut acts = Vec::new();
     let mut escape = Escape::new(cfg.max_states);
 
-    index.insert(fingerprint(&init), ());
-    queue.push_back((0, init));
-    let report = |finding, trace, states, edges, t0: Instant| Report {
-        finding,
-        trace,
-        states,
-        edges,
-        elapsed: t0.elapsed(),
+    visited.insert(start.code.fingerprint());
+    parents.push(0, None);
+    queue.push(&start.code);
+    let done = |finding, nid: Option<u32>, parents: &ParentLog, edges| {
+        let (finding, trace) = match nid {
+            Some(id) => concrete_trace(cfg, &init, parents, id, finding),
+            None => (finding, Vec::new()),
+        };
+        Report {
+            finding,
+            trace,
+            states: parents.len,
+            edges,
+            elapsed: t0.elapsed(),
+        }
     };
-    while let Some((id, w)) = queue.pop_front() {
+    let mut id = 0u32;
+    while let Some(code) = queue.pop() {
+        let w = decode(&init, &code);
+        let wid = id;
+        id += 1;
         if w.quiescent() {
             continue;
         }
@@ -152,42 +265,79 @@ pub fn explore(cfg: &Config, mut progress: impl FnMut(usize, usize)) -> Report {
         for &a in &acts {
             let mut n = w;
             n.step(a);
-            let n = n.canonical();
             edges += 1;
-            if index.insert(fingerprint(&n), ()).is_some() {
+            let violation = n.violation;
+            let c = canonical(&n);
+            if !visited.insert(c.code.fingerprint()) {
                 continue;
             }
-            let nid = parent.len() as u32;
-            parent.push((id, Some(a)));
-            if let Some(v) = n.violation {
-                let trace = trace_to(&parent, nid);
-                return report(Finding::Violation(v), trace, parent.len(), edges, t0);
+            let nid = u32::try_from(parents.len).expect("fewer than 2^32 states");
+            parents.push(wid, Some(a));
+            if let Some(v) = violation {
+                return done(Finding::Violation(v), Some(nid), &parents, edges);
             }
-            if let Some(cpu) = escape.stuck_cpu(&n) {
-                let trace = trace_to(&parent, nid);
-                return report(Finding::LiveLock { cpu }, trace, parent.len(), edges, t0);
+            if let Some(cpu) = escape.stuck_cpu(&c.world) {
+                return done(Finding::LiveLock { cpu }, Some(nid), &parents, edges);
             }
-            if parent.len() >= cfg.max_states || escape.undecided > 0 {
-                return report(Finding::Incomplete, Vec::new(), parent.len(), edges, t0);
+            if parents.len >= cfg.max_states || escape.undecided > 0 {
+                return done(Finding::Incomplete, None, &parents, edges);
             }
-            queue.push_back((nid, n));
+            queue.push(&c.code);
         }
-        if last.elapsed() >= Duration::from_secs(1) {
+        if last.elapsed() >= PROGRESS_EVERY {
             last = Instant::now();
-            progress(parent.len(), queue.len());
+            progress(&Progress {
+                states: parents.len,
+                queued: queue.len,
+                edges,
+                elapsed: t0.elapsed(),
+                bytes: visited.bytes() + parents.bytes() + queue.bytes() + escape.bytes(),
+            });
         }
     }
-    report(Finding::Clean, Vec::new(), parent.len(), edges, t0)
+    done(Finding::Clean, None, &parents, edges)
 }
 
-fn trace_to(parent: &[(u32, Option<Action>)], mut id: u32) -> Vec<Action> {
-    let mut trace = Vec::new();
-    while let (p, Some(a)) = parent[id as usize] {
-        trace.push(a);
+/// The trace to state `id` in the names of the initial state, and
+/// `finding` renamed to match.
+///
+/// The log holds each action in the names of its parent's representative.
+/// Replaying the search's own steps (decode, step, canonicalise) gives
+/// each representative's renaming, and so the original names.
+fn concrete_trace(
+    cfg: &Config,
+    init: &World,
+    parents: &ParentLog,
+    mut id: u32,
+    finding: Finding,
+) -> (Finding, Vec<Action>) {
+    let mut canon_trace = Vec::new();
+    while let (p, Some(a)) = parents.get(id) {
+        canon_trace.push(a);
         id = p;
     }
-    trace.reverse();
-    trace
+    canon_trace.reverse();
+    let start = canonical(init);
+    let mut rep = start.world;
+    // Representative names to original names.
+    let mut back = start.perm.inverse();
+    let mut trace = Vec::with_capacity(canon_trace.len());
+    for a in canon_trace {
+        trace.push(back.action(a));
+        rep.step(a);
+        let c = canonical(&rep);
+        back = back.after(&c.perm.inverse());
+        rep = c.world;
+    }
+    let last = replay(cfg, &trace);
+    let finding = match finding {
+        Finding::Violation(_) => Finding::Violation(last.violation.expect("the trace replays")),
+        Finding::LiveLock { cpu } => Finding::LiveLock {
+            cpu: back.cpu[usize::from(cpu)],
+        },
+        f => f,
+    };
+    (finding, trace)
 }
 
 /// Decides whether a CPU spinning in `mm_get_cid()` can ever stop: a
@@ -195,7 +345,7 @@ fn trace_to(parent: &[(u32, Option<Action>)], mut id: u32) -> Vec<Action> {
 /// spins, for one in which it got a CID.  A state from which none is
 /// reachable is a live lock, and so is every state reachable from it.
 struct Escape {
-    memo: FxMap<u128, bool>,
+    memo: FpMap<bool>,
     limit: usize,
     /// Searches that hit `limit` before deciding.
     undecided: usize,
@@ -204,54 +354,67 @@ struct Escape {
 impl Escape {
     fn new(limit: usize) -> Self {
         Self {
-            memo: FxMap::default(),
+            memo: FpMap::default(),
             limit,
             undecided: 0,
         }
     }
 
-    /// A CPU of `w` that spins forever, if any.
+    fn bytes(&self) -> usize {
+        self.memo.capacity() * 8 / 7 * 17
+    }
+
+    /// A CPU of the representative `w` that spins forever, if any.
     fn stuck_cpu(&mut self, w: &World) -> Option<u8> {
         let m = w.spinning();
         (0..16u8).find(|&c| m & (1 << c) != 0 && !self.can_escape(w, c))
     }
 
+    /// `w` must be a representative; the search follows `cpu` through the
+    /// renamings of the states it reaches.
     fn can_escape(&mut self, w: &World, cpu: u8) -> bool {
         let mut start = *w;
         start.switches_left = UNBOUNDED;
         start.violation = None;
-        let key = |w: &World| fingerprint(w) ^ u128::from(cpu);
-        if let Some(&r) = self.memo.get(&key(&start)) {
+        let start = canonical(&start);
+        let cpu = start.perm.cpu[usize::from(cpu)];
+        let key = |code: &Code, cpu: u8| code.fingerprint() ^ u128::from(cpu);
+        let k0 = key(&start.code, cpu);
+        if let Some(&r) = self.memo.get(&k0) {
             return r;
         }
-        let bit = 1u16 << cpu;
-        let mut seen: FxMap<u128, ()> = FxMap::default();
-        let mut queue = VecDeque::from([start]);
+        let mut seen = FpSet::default();
+        let mut queue = VecDeque::from([(start.world, cpu)]);
         let mut acts = Vec::new();
-        seen.insert(key(&start), ());
-        while let Some(s) = queue.pop_front() {
+        seen.insert(k0);
+        while let Some((s, cpu)) = queue.pop_front() {
             s.actions(&mut acts);
             for &a in &acts {
                 let mut n = s;
                 n.step(a);
                 n.violation = None;
-                let n = n.canonical();
-                let k = key(&n);
-                if n.spinning() & bit == 0 || self.memo.get(&k) == Some(&true) {
-                    self.memo.insert(key(&start), true);
+                if n.spinning() & (1 << cpu) == 0 {
+                    self.memo.insert(k0, true);
                     return true;
                 }
-                if seen.insert(k, ()).is_none() {
+                let c = canonical(&n);
+                let ncpu = c.perm.cpu[usize::from(cpu)];
+                let k = key(&c.code, ncpu);
+                if self.memo.get(&k) == Some(&true) {
+                    self.memo.insert(k0, true);
+                    return true;
+                }
+                if seen.insert(k) {
                     if seen.len() > self.limit {
                         self.undecided += 1;
                         return true;
                     }
-                    queue.push_back(n);
+                    queue.push_back((c.world, ncpu));
                 }
             }
         }
         // Nothing reachable frees a CID: all of it is live locked.
-        for (k, ()) in seen {
+        for k in seen {
             self.memo.insert(k, false);
         }
         false
@@ -295,7 +458,7 @@ pub fn random_walk(cfg: &Config, seed: u64, steps: usize, spin_bound: usize) -> 
         let m = w.spinning();
         for (cpu, n) in spun.iter_mut().enumerate().take(cfg.cpus as usize) {
             *n = if m & (1 << cpu) != 0 { *n + 1 } else { 0 };
-            if *n >= spin_bound && !escape.can_escape(&w.canonical(), cpu as u8) {
+            if *n >= spin_bound && !escape.can_escape(&w, cpu as u8) {
                 return Report {
                     finding: Finding::LiveLock { cpu: cpu as u8 },
                     states: trace.len(),
@@ -313,4 +476,31 @@ pub fn random_walk(cfg: &Config, seed: u64, steps: usize, spin_bound: usize) -> 
         edges: 0,
         elapsed: t0.elapsed(),
     }
+}
+
+/// Every state reachable from `cfg.initial()`, without symmetry
+/// reduction: what the tests of the reduction compare it with.
+#[cfg(test)]
+pub(crate) fn reachable(cfg: &Config) -> Vec<World> {
+    let init = cfg.initial();
+    let mut seen = std::collections::HashSet::from([init]);
+    let mut out = vec![init];
+    let mut acts = Vec::new();
+    let mut i = 0;
+    while i < out.len() {
+        let w = out[i];
+        i += 1;
+        if w.quiescent() || w.violation.is_some() {
+            continue;
+        }
+        w.actions(&mut acts);
+        for &a in &acts {
+            let mut n = w;
+            n.step(a);
+            if seen.insert(n) {
+                out.push(n);
+            }
+        }
+    }
+    out
 }

@@ -58,10 +58,26 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
             let t = after.s.curr(c).unwrap_or(0) as u8;
             (c, format!("T{} gets cid {}", t, cid(t)))
         }
-        Action::Fork { task, child } => {
+        Action::Fork {
+            task,
+            child,
+            process,
+        } => {
             let c = task_cpu(before, task);
             let flip = before.s.mm_cid.mode != after.s.mm_cid.mode;
-            let mut s = format!("T{} forks T{}: users {}", task, child, after.s.mm_cid.users);
+            let how = if process { "vforks" } else { "forks" };
+            let mut s = format!(
+                "T{} {} T{}: users {}",
+                task, how, child, after.s.mm_cid.users
+            );
+            if after.task[usize::from(task)].op == (Op::Attach { child }) {
+                let _ = write!(
+                    s,
+                    ", T{} cid {} (not on the thread list)",
+                    child,
+                    cid(child)
+                );
+            }
             if flip {
                 let _ = write!(
                     s,
@@ -73,9 +89,32 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
             }
             (c, s)
         }
+        Action::Flush { cpu, bits } => {
+            let what = match bits {
+                1 => "the TRANSIT bit",
+                2 => "the ONCPU bit",
+                _ => "the mode",
+            };
+            let seen = after.weak.seen(usize::from(cpu), after.s.mm_cid.mode);
+            (
+                usize::from(cpu),
+                format!("sees {} stored: mode {}", what, mode_name(seen)),
+            )
+        }
+        Action::Attach { task } => {
+            let c = task_cpu(before, task);
+            let child = match before.task[usize::from(task)].op {
+                Op::Attach { child } => child,
+                _ => task,
+            };
+            (c, format!("T{} on the thread list, woken", child))
+        }
         Action::ForkCid { task } => {
             let c = task_cpu(before, task);
-            let child = after.s.nr_tasks as u8 - 1;
+            let child = match before.task[usize::from(task)].op {
+                Op::ForkLockedCid { child, .. } | Op::ForkCid { child } => child,
+                _ => task,
+            };
             (c, format!("T{} cid {}", child, cid(child)))
         }
         Action::FixupTask { task, target } => {
@@ -105,12 +144,18 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
                 format!("fixup done: mode {}", mode_name(after.s.mm_cid.mode)),
             )
         }
-        Action::Exit { task } => {
+        Action::Exit { task } | Action::Execve { task } | Action::ExecveFailed { task } => {
             let c = task_cpu(before, task);
-            let mut s = format!("T{} exits: users {}", task, after.s.mm_cid.users);
+            let what = match a {
+                Action::Exit { .. } => "exits",
+                Action::Execve { .. } => "execve(): before_execve",
+                _ => "execve() fails: after_execve",
+            };
+            let mut s = format!("T{} {}: users {}", task, what, after.s.mm_cid.users);
             if before.s.mm_cid.mode != after.s.mm_cid.mode {
                 let _ = write!(s, ", mode {}", mode_name(after.s.mm_cid.mode));
             }
+            let _ = write!(s, ", T{} cid {}", task, cid(task));
             (c, s)
         }
     }
@@ -153,11 +198,36 @@ pub fn summary(w: &World) -> String {
     }
     out.push_str(" |");
     for t in 0..s.nr_tasks {
-        if matches!(w.task[t].life, Life::Alive | Life::Exiting) || w.task[t].op != Op::None {
+        if matches!(w.task[t].life, Life::Alive | Life::Exiting | Life::Execing)
+            || w.task[t].op != Op::None
+        {
             let _ = write!(out, " T{}:{}", t, FmtCid(s.tasks[t].cid));
         }
     }
     out
+}
+
+/// One line for a [`LiveLockShape`]: the catalogue in docs/explorer.md.
+pub fn shape_name(s: &LiveLockShape) -> String {
+    let pool = format!("{} of max_cids {} taken", s.taken, s.max_cids);
+    match (s.is_changelog(), s.own_cid, s.owner) {
+        (true, Some(cid), Some(cpu)) => format!(
+            "changelog: pool exhausted ({}), own CID {} owned by CPU{}",
+            pool, cid, cpu
+        ),
+        (_, Some(cid), None) => format!(
+            "{} ({}), own CID {} held, by no other CPU",
+            if s.pool_exhausted() {
+                "pool exhausted"
+            } else {
+                "pool not exhausted"
+            },
+            pool,
+            cid
+        ),
+        _ if s.pool_exhausted() => format!("pool exhausted ({}), no own CID", pool),
+        _ => format!("pool not exhausted ({}), no own CID", pool),
+    }
 }
 
 /// Explain the final state of a live lock: who spins, who waits for whom.
@@ -168,6 +238,17 @@ pub fn explain_live_lock(w: &World, cpu: u8) -> String {
         "live lock: CPU{} spins in mm_get_cid() for {} with rq{} held, and no reachable state frees a CID for it\n",
         c, spinner, c
     );
+    if let Some(t) = w.s.curr(c) {
+        let n = w.nr_cpus();
+        let shape = LiveLockShape::of(
+            w.s.mm_cid.cidmask,
+            w.s.mm_cid.max_cids,
+            &w.s.mm_cid.pcpu[..n],
+            c,
+            w.s.tasks[t].cid,
+        );
+        let _ = writeln!(out, "shape: {}", shape_name(&shape));
+    }
     for t in 0..w.s.nr_tasks {
         if w.task[t].op != Op::None && w.running_on(t).is_none() {
             let rq = usize::from(w.s.tasks[t].cpu);
@@ -187,9 +268,10 @@ pub fn explain_live_lock(w: &World, cpu: u8) -> String {
         let waits = match w.task[t].op {
             // The walk blocks at the first task whose runqueue lock is held.
             Op::ForkTasksToCpus { i, .. } => {
-                w.s.mm_cid
-                    .user_list
+                let (targets, n) = w.walk_targets(t);
+                targets[..n]
                     .iter()
+                    .map(|&x| usize::from(x))
                     .skip(usize::from(i))
                     .find(|&x| x != t && held(usize::from(w.s.tasks[x].cpu)))
                     .map(|x| {

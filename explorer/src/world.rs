@@ -8,6 +8,7 @@
 //! lock, one iteration of a fixup walk under one runqueue lock, a
 //! `mm_cid::lock` section.
 
+use crate::weak::Weak;
 use mmcid_model::*;
 
 /// Where a task is in its life.
@@ -19,6 +20,10 @@ pub enum Life {
     Alive,
     /// Past `sched_mm_cid_exit()`, still running towards its last switch.
     Exiting,
+    /// Between `sched_mm_cid_before_execve()` and the
+    /// `sched_mm_cid_after_execve()` of an execve() that fails before the
+    /// point of no return: runnable, not a CID user, the mm unchanged.
+    Execing,
     /// Switched out for the last time.
     Dead,
 }
@@ -60,6 +65,13 @@ pub enum Op {
         /// Walk position.
         cpu: u8,
     },
+    /// The rest of `copy_process()` after a `sched_mm_cid_fork()` that ran
+    /// in `copy_mm()` (fork-invisible): the child is a CID user, not yet
+    /// on the thread list.  `mm_cid::mutex` is not held.
+    Attach {
+        /// The task being forked.
+        child: u8,
+    },
 }
 
 /// One atomic step.
@@ -87,6 +99,23 @@ pub enum Action {
         task: u8,
         /// The new task.
         child: u8,
+        /// The child is a process of its own sharing the mm (vfork(),
+        /// CLONE_VM without CLONE_THREAD), not a thread.
+        process: bool,
+    },
+    /// fork-invisible: the forker puts the child on the thread and task
+    /// lists and wakes it.
+    Attach {
+        /// The forking task.
+        task: u8,
+    },
+    /// Weak memory: the `mm_cid::mode` bits in `bits` (TRANSIT 1, ONCPU
+    /// 2) as last stored become visible to `cpu`.
+    Flush {
+        /// The CPU that sees them.
+        cpu: u8,
+        /// Which bits (both at once when the mode is one word).
+        bits: u8,
     },
     /// A fork's `mm_get_cid()` for the child succeeds.
     ForkCid {
@@ -117,6 +146,18 @@ pub enum Action {
         /// The exiting task.
         task: u8,
     },
+    /// `task` calls execve(): `sched_mm_cid_before_execve()`, which is
+    /// `sched_mm_cid_exit()`.
+    Execve {
+        /// The task.
+        task: u8,
+    },
+    /// `task`'s execve() failed: `sched_mm_cid_after_execve()` on the old
+    /// mm, which is `sched_mm_cid_fork(current)`.
+    ExecveFailed {
+        /// The task.
+        task: u8,
+    },
 }
 
 /// Per task scheduler state.
@@ -131,6 +172,19 @@ pub struct TaskState {
     /// running nor sleeping is queued on `task_cpu()`, and moving it
     /// elsewhere needs that runqueue's lock.
     pub sleeping: bool,
+    /// A process of its own that shares the mm (vfork()), not a thread of
+    /// the first task's thread group.
+    pub process: bool,
+}
+
+impl TaskState {
+    /// A slot no fork has used yet.
+    pub const UNBORN: TaskState = TaskState {
+        life: Life::Unborn,
+        op: Op::None,
+        sleeping: false,
+        process: false,
+    };
 }
 
 /// A safety property broken in one state.
@@ -165,6 +219,16 @@ pub enum Violation {
     },
 }
 
+/// The two bits of `mm_cid::mode` that matter: TRANSIT 1, ONCPU 2.
+pub const fn mode_bits(mode: u32) -> u8 {
+    ((mode >> 29) & 3) as u8
+}
+
+/// The mode word of [`mode_bits()`].
+pub const fn bits_mode(bits: u8) -> u32 {
+    (bits as u32) << 29
+}
+
 /// A [`World::switches_left`] that never runs out.
 pub const UNBOUNDED: u8 = u8::MAX;
 
@@ -177,17 +241,26 @@ pub struct World {
     pub spin: [Option<Spin>; SMALL_CPUS],
     /// Scheduler state of each task.
     pub task: [TaskState; SMALL_TASKS],
-    /// The task that forks.
-    pub forker: u8,
-    /// Forks left in the budget.
+    /// Tasks below this number fork; the others may exit.
+    pub forkers: u8,
+    /// Forks of threads left in the budget.
     pub forks_left: u8,
+    /// Forks of processes that share the mm (vfork()) left in the budget.
+    pub vforks_left: u8,
     /// Exits left in the budget.
     pub exits_left: u8,
+    /// Failing execve() calls left in the budget.
+    pub execs_left: u8,
     /// Context switches left in the budget; [`UNBOUNDED`] for no bound.
     pub switches_left: u8,
     /// May a task be switched out in the middle of a fixup walk?  The C
     /// allows it; the changelog's story assumes it does not happen.
     pub preempt_walkers: bool,
+    /// Report a CID with the wrong owner after `mm_cid_complete_transit()`
+    /// ([`Violation::TransitionUnfinished`]).
+    pub check_transitions: bool,
+    /// Weak memory: which stores to `mm_cid::mode` each CPU has seen.
+    pub weak: Weak,
     /// Violation found by the step that made this state.
     pub violation: Option<Violation>,
 }
@@ -206,7 +279,12 @@ impl World {
 
     /// Tasks that exist (forked, not dead).
     fn live(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..self.s.nr_tasks).filter(|&t| matches!(self.task[t].life, Life::Alive | Life::Exiting))
+        (0..self.s.nr_tasks).filter(|&t| {
+            matches!(
+                self.task[t].life,
+                Life::Alive | Life::Exiting | Life::Execing
+            )
+        })
     }
 
     /// The CPU whose runqueue lock `task_rq_lock(t)` takes.
@@ -226,14 +304,72 @@ impl World {
     fn mutex_held(&self) -> bool {
         self.task[..self.s.nr_tasks]
             .iter()
-            .any(|t| t.op != Op::None)
+            .any(|t| !matches!(t.op, Op::None | Op::Attach { .. }))
+    }
+
+    /// Is `t` on the thread and task lists?  Tasks not forked yet are not,
+    /// nor (fork-invisible) a child whose fork has not attached it, nor
+    /// dead tasks.
+    fn listed(&self, t: usize) -> bool {
+        let life = self.task[t].life;
+        t < self.s.nr_tasks
+            && life != Life::Dead
+            && (life != Life::Unborn || !self.s.variant.forks_before_visible())
+    }
+
+    /// The tasks `mm_cid_fixup_tasks_to_cpus()` of `current` visits, in
+    /// order.  7.3 walks `mm_cid::user_list`.  The code before it
+    /// (walks_thread_list()) walks `for_other_threads(current)`, counting
+    /// the active tasks it meets against `users - 1`, and when that leaves
+    /// users unaccounted for, every task of the mm in
+    /// `for_each_process_thread()` order: the first thread group, then
+    /// the vfork()ed processes, oldest first.  vfork-count decrements the
+    /// count there too, for threads it already met, and stops at zero.
+    pub fn walk_targets(&self, current: usize) -> ([u8; 2 * SMALL_TASKS], usize) {
+        let mut out = [0u8; 2 * SMALL_TASKS];
+        let mut n = 0;
+        if !self.s.variant.walks_thread_list() {
+            for t in self.s.mm_cid.user_list.iter() {
+                out[n] = t as u8;
+                n += 1;
+            }
+            return (out, n);
+        }
+        let mut left = self.s.mm_cid.users.saturating_sub(1);
+        let own_group = !self.task[current].process;
+        for t in (0..self.s.nr_tasks).filter(|&t| t != current && self.listed(t)) {
+            if own_group && !self.task[t].process {
+                out[n] = t as u8;
+                n += 1;
+                left = left.saturating_sub(u32::from(self.s.tasks[t].active));
+            }
+        }
+        if left == 0 {
+            return (out, n);
+        }
+        let threads = (0..self.s.nr_tasks).filter(|&t| !self.task[t].process);
+        let processes = (0..self.s.nr_tasks).filter(|&t| self.task[t].process);
+        for t in threads.chain(processes) {
+            if t == current || !self.listed(t) {
+                continue;
+            }
+            out[n] = t as u8;
+            n += 1;
+            if self.s.variant.walk_stops_on_count() && self.s.tasks[t].active {
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        (out, n)
     }
 
     /// Can `cpu` pick `t`: woken from sleep, queued on `cpu`, or pulled from
     /// another runqueue whose lock is free?
     fn can_switch_in(&self, t: usize, cpu: usize) -> bool {
         let ts = &self.task[t];
-        ts.life == Life::Alive
+        matches!(ts.life, Life::Alive | Life::Execing)
             && self.running_on(t).is_none()
             && (ts.sleeping || self.task_rq(t) == cpu || self.spin[self.task_rq(t)].is_none())
     }
@@ -258,7 +394,7 @@ impl World {
             // A fork spinning with interrupts off cannot be switched out,
             // nor, unless walkers are preemptible, a fork or exit at all.
             if prev.is_some_and(|p| match self.task[p].op {
-                Op::None => false,
+                Op::None | Op::Attach { .. } => false,
                 Op::ForkLockedCid { .. } => true,
                 _ => !self.preempt_walkers,
             }) {
@@ -270,7 +406,7 @@ impl World {
             let prev8 = prev.map(|p| p as u8);
             // An exiting task leaves for good; others block or are preempted.
             let sleeps: &[bool] = match prev {
-                Some(p) if self.task[p].life == Life::Alive => &[false, true],
+                Some(p) if self.task[p].life != Life::Exiting => &[false, true],
                 _ => &[false],
             };
             for &sleep in sleeps {
@@ -299,6 +435,59 @@ impl World {
                 self.task_actions(t, out);
             }
         }
+        self.flush_actions(out);
+    }
+
+    /// Weak memory: the stores to `mm_cid::mode` that may reach each CPU
+    /// next.  One word reaches a CPU whole; split-mode's two fields each on
+    /// their own, in either order.
+    fn flush_actions(&self, out: &mut Vec<Action>) {
+        for cpu in 0..self.nr_cpus() {
+            let stale = self.weak.stale(cpu);
+            if stale == 0 {
+                continue;
+            }
+            let c = cpu as u8;
+            if self.weak.one_word {
+                out.push(Action::Flush { cpu: c, bits: 3 });
+                continue;
+            }
+            for bits in [1, 2] {
+                if stale & bits != 0 {
+                    out.push(Action::Flush { cpu: c, bits });
+                }
+            }
+        }
+    }
+
+    /// Weak memory: who sees the mode after `a`, which found `before`
+    /// (the rules are in [`crate::weak`]).  The fork and exit lock
+    /// sections read the mode under `mm_cid::lock`, after the last writer
+    /// released it: the latest value, `s.mm_cid.mode`.
+    fn propagate(&mut self, a: Action, before: u32) {
+        if !self.weak.on {
+            return;
+        }
+        let actor = match a {
+            Action::Fork { task, .. }
+            | Action::Exit { task }
+            | Action::Execve { task }
+            | Action::ExecveFailed { task }
+            | Action::Complete { task } => self.running_on(usize::from(task)),
+            _ => None,
+        };
+        if let Some(cpu) = actor.filter(|_| self.s.mm_cid.mode != before) {
+            self.weak.store(cpu, self.s.mm_cid.mode);
+        }
+        match a {
+            Action::FixupTask { task, target } if task != target => {
+                let t = usize::from(target);
+                self.weak.walker_release(self.task_rq(t), Some(t));
+            }
+            Action::FixupCpu { cpu, .. } => self.weak.walker_release(usize::from(cpu), None),
+            Action::Flush { cpu, bits } => self.weak.flush(usize::from(cpu), bits),
+            _ => {}
+        }
     }
 
     fn task_actions(&self, t: usize, out: &mut Vec<Action>) {
@@ -307,39 +496,56 @@ impl World {
             Op::None => {
                 // fork() and exit() hold mm_cid::mutex from their start to
                 // the end of their fixup: one at a time.
-                if self.task[t].life != Life::Alive || self.mutex_held() {
+                if self.mutex_held() {
                     return;
                 }
-                if t == usize::from(self.forker)
-                    && self.forks_left > 0
-                    && self.s.nr_tasks < SMALL_TASKS
-                {
-                    out.push(Action::Fork {
-                        task,
-                        child: self.s.nr_tasks as u8,
-                    });
+                if self.task[t].life == Life::Execing {
+                    out.push(Action::ExecveFailed { task });
+                    return;
                 }
-                if t != usize::from(self.forker) && self.exits_left > 0 {
+                if self.task[t].life != Life::Alive {
+                    return;
+                }
+                if self.execs_left > 0 {
+                    out.push(Action::Execve { task });
+                }
+                let forker = t < usize::from(self.forkers);
+                let child = self.s.nr_tasks as u8;
+                if forker && self.s.nr_tasks < SMALL_TASKS {
+                    for (left, process) in [(self.forks_left, false), (self.vforks_left, true)] {
+                        if left > 0 {
+                            out.push(Action::Fork {
+                                task,
+                                child,
+                                process,
+                            });
+                        }
+                    }
+                }
+                if !forker && self.exits_left > 0 {
                     out.push(Action::Exit { task });
                 }
             }
+            Op::Attach { .. } => out.push(Action::Attach { task }),
             Op::ForkLockedCid { .. } | Op::ForkCid { .. } => {
                 if self.cid_free() {
                     out.push(Action::ForkCid { task });
                 }
             }
-            Op::ForkTasksToCpus { i, .. } => match self.s.mm_cid.user_list.get(usize::from(i)) {
-                None => out.push(Action::Complete { task }),
-                Some(target) => {
-                    // task_rq_lock() waits while that runqueue's lock is held.
-                    if target == t || self.spin[self.task_rq(target)].is_none() {
-                        out.push(Action::FixupTask {
-                            task,
-                            target: target as u8,
-                        });
+            Op::ForkTasksToCpus { i, .. } => {
+                let (targets, n) = self.walk_targets(t);
+                match targets[..n].get(usize::from(i)) {
+                    None => out.push(Action::Complete { task }),
+                    Some(&target) => {
+                        // task_rq_lock() waits while that runqueue's lock
+                        // is held.
+                        let target_rq = self.task_rq(usize::from(target));
+                        if usize::from(target) == t || self.spin[target_rq].is_none() {
+                            out.push(Action::FixupTask { task, target });
+                        }
                     }
                 }
-            },
+            }
             Op::ForkCpusToTasks { cpu, .. } | Op::ExitCpusToTasks { cpu } => {
                 if usize::from(cpu) == self.nr_cpus() {
                     out.push(Action::Complete { task });
@@ -353,7 +559,9 @@ impl World {
     /// Apply `a`, which must be one of [`World::actions`].
     pub fn step(&mut self, a: Action) {
         self.violation = None;
+        let before = self.s.mm_cid.mode;
         match a {
+            Action::Flush { .. } => {}
             Action::Switch {
                 cpu,
                 prev,
@@ -367,7 +575,19 @@ impl World {
                 let r = mm_cid_schedin_retry(&mut self.s, cpu, t, spin);
                 assert!(r.is_ok(), "GotCid enabled only when a CID is free");
             }
-            Action::Fork { task, child } => self.fork(usize::from(task), usize::from(child)),
+            Action::Fork {
+                task,
+                child,
+                process,
+            } => self.fork(usize::from(task), usize::from(child), process),
+            Action::Attach { task } => {
+                let t = usize::from(task);
+                let Op::Attach { child } = self.task[t].op else {
+                    unreachable!("Attach outside a fork");
+                };
+                self.task[t].op = Op::None;
+                self.born(child);
+            }
             Action::ForkCid { task } => self.fork_cid(usize::from(task)),
             Action::FixupTask { task, target } => {
                 if target != task {
@@ -387,15 +607,21 @@ impl World {
             }
             Action::Complete { task } => self.complete(usize::from(task)),
             Action::Exit { task } => {
-                let t = usize::from(task);
-                let cpu = self.running_on(t).expect("exiting task runs");
                 self.exits_left -= 1;
-                match sched_mm_cid_exit_locked(&mut self.s, cpu, t, t) {
-                    ExitNext::Done => self.task[t].life = Life::Exiting,
-                    ExitNext::CpusToTasks => self.task[t].op = Op::ExitCpusToTasks { cpu: 0 },
-                }
+                self.exit(usize::from(task), Life::Exiting);
+            }
+            Action::Execve { task } => {
+                self.execs_left -= 1;
+                self.exit(usize::from(task), Life::Execing);
+            }
+            Action::ExecveFailed { task } => {
+                let t = usize::from(task);
+                let cpu = self.running_on(t).expect("execve runs");
+                let next = sched_mm_cid_fork_locked(&mut self.s, cpu, t, t);
+                self.fork_next(t, task, next);
             }
         }
+        self.propagate(a, before);
         if self.violation.is_none() {
             self.violation = self.check();
         }
@@ -412,14 +638,20 @@ impl World {
         }
         // __schedule(): rq->curr = next; set_task_cpu() happened at wakeup
         // or migration.
+        self.weak.switch_in(cpu, next.map(|n| (n, self.task_rq(n))));
         if let Some(n) = next {
             self.s.tasks[n].cpu = cpu as u8;
             self.task[n].sleeping = false;
         }
         self.s.set_curr(cpu, next);
+        // The mode as this CPU sees it; the switch does not store it.
+        let mode = self.s.mm_cid.mode;
+        self.s.mm_cid.mode = self.weak.seen(cpu, mode);
         if let Err(spin) = mm_cid_switch_to(&mut self.s, cpu, prev, next) {
             self.spin[cpu] = Some(spin);
         }
+        self.s.mm_cid.mode = mode;
+        self.weak.switch_out(cpu, prev);
         if let Some(p) = prev {
             if self.task[p].life == Life::Exiting {
                 self.task[p].life = Life::Dead;
@@ -427,27 +659,48 @@ impl World {
         }
     }
 
-    fn fork(&mut self, task: usize, child: usize) {
+    /// `sched_mm_cid_exit()` of `t`, which then is `after` (an exit or
+    /// the first half of an execve()) once its CPU walk, if any, is done.
+    fn exit(&mut self, t: usize, after: Life) {
+        let cpu = self.running_on(t).expect("exiting task runs");
+        // The walk runs with the task out of the CID users already.
+        if after == Life::Execing {
+            self.task[t].life = Life::Execing;
+        }
+        match sched_mm_cid_exit_locked(&mut self.s, cpu, t, t) {
+            ExitNext::Done => self.task[t].life = after,
+            ExitNext::CpusToTasks => self.task[t].op = Op::ExitCpusToTasks { cpu: 0 },
+        }
+    }
+
+    fn fork(&mut self, task: usize, child: usize, process: bool) {
         let cpu = self.running_on(task).expect("forking task runs");
         let c = self
             .s
             .new_task(cpu)
             .expect("fork enabled below SMALL_TASKS");
         debug_assert_eq!(c, child);
-        self.forks_left -= 1;
-        let child = child as u8;
-        self.task[task].op =
-            match sched_mm_cid_fork_locked(&mut self.s, cpu, task, usize::from(child)) {
-                ForkNext::Done => {
-                    self.born(child);
-                    Op::None
-                }
-                next @ (ForkNext::FirstUserCid | ForkNext::TaskCid) => {
-                    Op::ForkLockedCid { child, next }
-                }
-                ForkNext::TasksToCpus => Op::ForkTasksToCpus { child, i: 0 },
-                ForkNext::CpusToTasks => Op::ForkCpusToTasks { child, cpu: 0 },
-            };
+        self.task[child].process = process;
+        if process {
+            self.vforks_left -= 1;
+        } else {
+            self.forks_left -= 1;
+        }
+        let next = sched_mm_cid_fork_locked(&mut self.s, cpu, task, child);
+        self.fork_next(task, child as u8, next);
+    }
+
+    /// What `sched_mm_cid_fork()` does after its first lock section, for a
+    /// fork (`child` is new) or a failed execve() (`child` is `task`).
+    fn fork_next(&mut self, task: usize, child: u8, next: ForkNext) {
+        self.task[task].op = match next {
+            ForkNext::Done => self.fork_done(task, child),
+            next @ (ForkNext::FirstUserCid | ForkNext::TaskCid) => {
+                Op::ForkLockedCid { child, next }
+            }
+            ForkNext::TasksToCpus => Op::ForkTasksToCpus { child, i: 0 },
+            ForkNext::CpusToTasks => Op::ForkCpusToTasks { child, cpu: 0 },
+        };
         if matches!(self.task[task].op, Op::ForkLockedCid { .. }) {
             // The common case: a CID is free, no spinning.
             if self.cid_free() {
@@ -465,15 +718,28 @@ impl World {
         };
         let r = sched_mm_cid_fork_get_cid(&mut self.s, cpu, usize::from(child), next);
         assert!(r.is_ok(), "ForkCid enabled only when a CID is free");
-        self.task[task].op = Op::None;
-        self.born(child);
+        self.task[task].op = self.fork_done(task, child);
     }
 
-    /// `wake_up_new_task()`: the child may start on any CPU.
+    /// The end of `sched_mm_cid_fork()`: the op `task` goes on with.  In
+    /// 7.3 the child is on the thread list already and is woken next; a
+    /// fork-invisible fork still has to attach it.
+    fn fork_done(&mut self, task: usize, child: u8) -> Op {
+        if usize::from(child) != task && self.s.variant.forks_before_visible() {
+            return Op::Attach { child };
+        }
+        self.born(child);
+        Op::None
+    }
+
+    /// `wake_up_new_task()`: the child may start on any CPU.  A task back
+    /// from a failed execve() just goes on running.
     fn born(&mut self, child: u8) {
         let t = &mut self.task[usize::from(child)];
+        if t.life != Life::Execing {
+            t.sleeping = true;
+        }
         t.life = Life::Alive;
-        t.sleeping = true;
     }
 
     fn complete(&mut self, task: usize) {
@@ -483,18 +749,20 @@ impl World {
         };
         mm_cid_complete_transit(&mut self.s, mode);
         self.task[task].op = match self.task[task].op {
-            Op::ForkTasksToCpus { child, .. } => {
-                self.born(child);
-                Op::None
-            }
+            Op::ForkTasksToCpus { child, .. } => self.fork_done(task, child),
             Op::ForkCpusToTasks { child, .. } => Op::ForkCid { child },
             Op::ExitCpusToTasks { .. } => {
-                self.task[task].life = Life::Exiting;
+                // An execve() goes on running, out of the CID users.
+                if self.task[task].life != Life::Execing {
+                    self.task[task].life = Life::Exiting;
+                }
                 Op::None
             }
             _ => unreachable!("Complete outside a walk"),
         };
-        self.violation = self.check_transition_finished(mode);
+        if self.check_transitions {
+            self.violation = self.check_transition_finished(mode);
+        }
     }
 
     /// After `mm_cid_complete_transit(mode)`: in per CPU mode no task owns
@@ -539,7 +807,9 @@ impl World {
                 continue;
             }
             let st = self.s.tasks[t];
-            if !st.active || st.cid == MM_CID_UNSET {
+            // No CID to expose: MM_CID_UNSET, also with TRANSIT on it,
+            // which transit-unset makes and the fault then reports.
+            if !st.active || st.cid & MM_CID_UNSET != 0 {
                 continue;
             }
             let cid = task_mm_cid(st.cid);
@@ -554,21 +824,50 @@ impl World {
         None
     }
 
-    /// The same state with every per CPU CID that the C never reads as a
-    /// number replaced by a representative, and the allocation count
-    /// (not C state) cleared.  `pcpu->cid` is used as a CID
-    /// only while it has MM_CID_ONCPU; otherwise the code only tests its
-    /// class (UNSET, task owned, TRANSIT), so states that differ in those
-    /// numbers alone behave the same.
-    pub fn canonical(mut self) -> Self {
-        self.s.cid_allocs = 0;
-        for c in 0..self.nr_cpus() {
-            let p = self.s.mm_cid.pcpu[c];
-            if !cid_on_cpu(p) && p & MM_CID_UNSET == 0 {
-                self.s.mm_cid.pcpu[c] = p & MM_CID_TRANSIT;
+    /// The CPUs below the returned number may be renamed without changing
+    /// what can happen: `mm_cid_fixup_cpus_to_tasks()` is the only code
+    /// that depends on CPU numbers as an order (`for_each_possible_cpu()`),
+    /// and CPUs a walk in progress has passed, or all CPUs once no walk
+    /// can come ([`World::cpu_walk_ahead`]), are out of its reach.
+    pub fn cpu_walk_from(&self) -> usize {
+        if self.cpu_walk_ahead() {
+            return 0;
+        }
+        for t in &self.task[..self.s.nr_tasks] {
+            if let Op::ForkCpusToTasks { cpu, .. } | Op::ExitCpusToTasks { cpu } = t.op {
+                return usize::from(cpu);
             }
         }
-        self
+        self.nr_cpus()
+    }
+
+    /// Can a CPU walk start after this state (one in progress aside)?
+    ///
+    /// The walk comes with a switch back to per task mode, which only a
+    /// user leaving (an exit, the first half of an execve()) makes: a fork
+    /// would need `users + 1 < pcpu_thrs`, but `pcpu_thrs` is at most
+    /// `min(nr_cpus_allowed, users)` when it is set
+    /// (`mm_cid_calc_pcpu_thrs()`) and every exit that takes `users` below
+    /// it switches back at once (the explorer changes no affinity).  So in
+    /// per CPU mode a walk needs `users` to drop below `pcpu_thrs` with the
+    /// departures left; in per task mode it first needs a switch to per CPU
+    /// mode, which needs more users than `nr_cpus_allowed`.  Both bounds
+    /// only grow along a path, so once no walk can come, none can.
+    pub fn cpu_walk_ahead(&self) -> bool {
+        let mc = &self.s.mm_cid;
+        let leave = u32::from(self.exits_left) + u32::from(self.execs_left);
+        if leave == 0 {
+            return false;
+        }
+        if cid_on_cpu(mc.mode) {
+            return mc.users.saturating_sub(leave) < mc.pcpu_thrs;
+        }
+        let back = self.task[..self.s.nr_tasks]
+            .iter()
+            .filter(|t| t.life == Life::Execing)
+            .count() as u32;
+        mc.users + u32::from(self.forks_left) + u32::from(self.vforks_left) + back
+            > mc.nr_cpus_allowed
     }
 
     /// Nothing left to happen but steady-state scheduling: no budget, no
@@ -577,9 +876,13 @@ impl World {
     /// paths of `mm_cid_schedin()` run, which the unit tests cover.
     pub fn quiescent(&self) -> bool {
         self.forks_left == 0
+            && self.vforks_left == 0
             && self.exits_left == 0
+            && self.execs_left == 0
+            && self.task.iter().all(|t| t.life != Life::Execing)
             && self.spinning() == 0
             && self.task.iter().all(|t| t.op == Op::None)
+            && self.weak.settled(self.nr_cpus())
             && !cid_in_transit(self.s.mm_cid.mode)
             && self.s.tasks[..self.s.nr_tasks]
                 .iter()

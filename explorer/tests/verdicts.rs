@@ -10,7 +10,7 @@ use explorer::world::{Op, World};
 use mmcid_model::*;
 
 fn run(v: Variant, sc: Scenario, cpus: u32) -> Report {
-    explore(&Config::new(v).scenario(sc, cpus), |_, _| {})
+    explore(&Config::new(v).scenario(sc, cpus), |_| {})
 }
 
 fn final_state(v: Variant, sc: Scenario, cpus: u32, r: &Report) -> World {
@@ -120,8 +120,25 @@ fn state_counts_of_small_configurations() {
     assert_eq!(run(Variant::V7_3, Scenario::BpfCi, 3).states, V7_3_BPF_CI_3);
 }
 
-const V7_3_BPF_CI_2: usize = 3643;
-const V7_3_BPF_CI_3: usize = 144_027;
+/// Classes of states up to renaming tasks and CPUs (explorer::symmetry).
+const V7_3_BPF_CI_2: usize = 2458;
+const V7_3_BPF_CI_3: usize = 71_571;
+
+#[test]
+fn state_counts_of_small_unbounded_configurations() {
+    let unbounded = |cpus, exits| {
+        let cfg = Config {
+            exits,
+            ..Config::new(Variant::V7_3).scenario(Scenario::BpfCi, cpus)
+        };
+        let r = explore(&cfg.unbounded(), |_| {});
+        assert_eq!(r.finding, Finding::Clean);
+        r.states
+    };
+    assert_eq!(unbounded(2, 0), 855);
+    assert_eq!(unbounded(3, 0), 68_099);
+    assert_eq!(unbounded(3, 1), 104_300);
+}
 
 #[test]
 fn random_walk_finds_pre_fix_live_lock_and_replays() {
@@ -200,10 +217,15 @@ fn unguarded_drop_clears_transit_bit_out_of_bounds_on_exit() {
     // 1e83ccd5921a: the exit's mode switch drops a per CPU CID that still
     // carries MM_CID_TRANSIT; clear_bit() gets bit 29 of the CID word.
     let r = run(Variant::UnguardedDrop, Scenario::CpuToTask, 6);
-    let oob = Fault::OobClearBit(MM_CID_TRANSIT);
+    let Finding::Violation(explorer::world::Violation::Fault(Fault::OobClearBit(bit))) = r.finding
+    else {
+        panic!("expected an out of bounds clear_bit(), got {:?}", r.finding);
+    };
     assert_eq!(
-        r.finding,
-        Finding::Violation(explorer::world::Violation::Fault(oob))
+        bit & !7,
+        MM_CID_TRANSIT,
+        "a TRANSIT CID below 8: {:#x}",
+        bit
     );
     assert!(matches!(
         r.trace.last(),
@@ -217,5 +239,222 @@ fn v7_3_is_clean_with_fork_and_exit_interleaved() {
         exits: 1,
         ..Config::new(Variant::V7_3).scenario(Scenario::BpfCi, 3)
     };
-    assert_eq!(explore(&cfg, |_, _| {}).finding, Finding::Clean);
+    assert_eq!(explore(&cfg, |_| {}).finding, Finding::Clean);
+}
+
+/// Per CPU mode on 4 CPUs, a fork, an exit and two execve() calls that
+/// fail: the window in which a running task is a CID user without a CID.
+fn failed_execve(v: Variant) -> Config {
+    Config {
+        forks: 1,
+        exits: 1,
+        execs: 2,
+        ..Config::new(v).scenario(Scenario::CpuToTask, 4).unbounded()
+    }
+}
+
+#[test]
+fn transit_unset_clears_bit_31_after_a_failed_execve() {
+    // de3ab9bd3133: the CPU to task walk sets TRANSIT on the MM_CID_UNSET
+    // of a task back from a failed execve(), and its schedule out feeds
+    // MM_CID_UNSET to clear_bit().
+    let cfg = failed_execve(Variant::TransitUnset);
+    let r = explore(&cfg, |_| {});
+    assert_eq!(
+        r.finding,
+        Finding::Violation(explorer::world::Violation::Fault(Fault::OobClearBit(
+            MM_CID_UNSET
+        )))
+    );
+    let failed = r
+        .trace
+        .iter()
+        .position(|a| matches!(a, explorer::world::Action::ExecveFailed { .. }))
+        .expect("an execve() fails");
+    let walk = r
+        .trace
+        .iter()
+        .position(|a| matches!(a, explorer::world::Action::FixupCpu { .. }))
+        .expect("a CPU walk");
+    assert!(failed < walk, "{:?}", r.trace);
+    assert!(matches!(
+        r.trace.last(),
+        Some(explorer::world::Action::Switch { prev: Some(_), .. })
+    ));
+}
+
+#[test]
+fn v7_3_leaves_a_cpu_owned_cid_in_the_failed_execve_window() {
+    // mm_cid_fixup_cpus_to_tasks() hands a CPU's CID to rq->curr only if
+    // curr's CID is CPU owned: a task back from a failed execve() has
+    // none, so the CPU keeps its CID in per task mode.
+    let cfg = failed_execve(Variant::V7_3);
+    let r = explore(&cfg, |_| {});
+    let Finding::Violation(explorer::world::Violation::TransitionUnfinished {
+        mode: 0,
+        task: None,
+        cpu,
+    }) = r.finding
+    else {
+        panic!(
+            "expected a CPU owning a CID in per task mode: {:?}",
+            r.finding
+        );
+    };
+    let w = replay(&cfg, &r.trace);
+    let c = usize::from(cpu);
+    assert!(cid_on_cpu(w.s.mm_cid.pcpu[c]));
+    let t = w.s.curr(c).expect("the CPU runs a task of the mm");
+    assert!(w.s.tasks[t].active);
+    assert_eq!(w.s.tasks[t].cid, MM_CID_UNSET);
+}
+
+#[test]
+fn v7_3_shows_user_space_nothing_wrong_in_the_failed_execve_window() {
+    let cfg = Config {
+        switches: 4,
+        check_transitions: false,
+        ..failed_execve(Variant::V7_3)
+    };
+    let r = explore(&cfg, |_| {});
+    assert_eq!((r.finding, r.states), (Finding::Clean, 259_640));
+}
+
+/// Three threads on 4 CPUs, two of which fork: the changelog of
+/// b2e48c429ec5 ("CPU1: fork() ... -> preemption, CPU2: fork()").
+fn concurrent_forks(v: Variant) -> Config {
+    Config {
+        tasks: 3,
+        forks: 2,
+        forkers: 2,
+        ..Config::new(v).scenario(Scenario::BpfCi, 4).unbounded()
+    }
+}
+
+/// Three threads on 4 CPUs, one vfork()ed process and one more thread.
+fn vfork(v: Variant) -> Config {
+    Config {
+        tasks: 3,
+        forks: 1,
+        vforks: 1,
+        ..Config::new(v).scenario(Scenario::BpfCi, 4).unbounded()
+    }
+}
+
+/// The task a finished transition left owning a CID in per CPU mode.
+fn left_owning_a_cid(r: &Report) -> u8 {
+    match r.finding {
+        Finding::Violation(explorer::world::Violation::TransitionUnfinished {
+            mode: MM_CID_ONCPU,
+            task: Some(t),
+            ..
+        }) => t,
+        ref f => panic!("expected a task owning a CID in per CPU mode: {:?}", f),
+    }
+}
+
+#[test]
+fn fork_invisible_misses_a_child_not_yet_on_the_thread_list() {
+    let cfg = concurrent_forks(Variant::ForkInvisible);
+    let r = explore(&cfg, |_| {});
+    let t = left_owning_a_cid(&r);
+    // One fork's child is a CID user when the other fork's walk runs.
+    use explorer::world::Action;
+    let forks: Vec<(u8, u8)> = r
+        .trace
+        .iter()
+        .filter_map(|a| match *a {
+            Action::Fork { task, child, .. } => Some((task, child)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(forks.len(), 2, "{:?}", r.trace);
+    assert_ne!(forks[0].0, forks[1].0, "two forkers");
+    assert_eq!(t, forks[0].1, "the first child keeps its CID");
+    assert!(!r.trace.iter().any(|a| matches!(a, Action::Attach { .. })));
+    let w = replay(&cfg, &r.trace);
+    assert_eq!(w.task[usize::from(t)].op, Op::None);
+    assert!(cid_on_task(w.s.tasks[usize::from(t)].cid));
+}
+
+#[test]
+fn fork_invisible_stalls_the_machine() {
+    // "a subsequent schedule in might fail to acquire a (transitional)
+    // CID and the machine stalls": the forker of the child that kept its
+    // CID spins, and the child is never attached.
+    let cfg = Config {
+        check_transitions: false,
+        ..concurrent_forks(Variant::ForkInvisible)
+    };
+    let r = explore(&cfg, |_| {});
+    assert!(
+        matches!(r.finding, Finding::LiveLock { .. }),
+        "{:?}",
+        r.finding
+    );
+}
+
+#[test]
+fn vfork_count_misses_the_vforked_process() {
+    let cfg = vfork(Variant::VforkCount);
+    let r = explore(&cfg, |_| {});
+    let t = left_owning_a_cid(&r);
+    let w = replay(&cfg, &r.trace);
+    assert!(
+        w.task[usize::from(t)].process,
+        "T{} is the vfork()ed one",
+        t
+    );
+}
+
+#[test]
+fn v7_3_is_clean_with_concurrent_forks_and_vfork() {
+    for cfg in [concurrent_forks(Variant::V7_3), vfork(Variant::V7_3)] {
+        let r = explore(&Config { switches: 4, ..cfg }, |_| {});
+        assert_eq!(r.finding, Finding::Clean, "{:?}", cfg);
+    }
+}
+
+fn weak(v: Variant, cpus: u32) -> Config {
+    Config {
+        weak: true,
+        ..Config::new(v).scenario(Scenario::BpfCi, cpus).unbounded()
+    }
+}
+
+#[test]
+fn split_mode_livelocks_on_weak_memory() {
+    // 47ee94efccf6: with ownership and transition in two fields, a CPU
+    // sees per CPU mode without the transition and hands CIDs to CPUs
+    // directly: the live lock of the pre-fix variant.
+    let cfg = weak(Variant::SplitMode, 3);
+    let r = explore(&cfg, |_| {});
+    assert!(
+        matches!(r.finding, Finding::LiveLock { .. }),
+        "{:?}",
+        r.finding
+    );
+    let seen_half = r
+        .trace
+        .iter()
+        .any(|a| matches!(a, explorer::world::Action::Flush { bits: 1 | 2, .. }));
+    assert!(seen_half, "one field seen without the other: {:?}", r.trace);
+}
+
+#[test]
+fn v7_3_is_clean_on_weak_memory() {
+    let r = explore(&weak(Variant::V7_3, 3), |_| {});
+    assert_eq!((r.finding, r.states), (Finding::Clean, 304_850));
+}
+
+#[test]
+fn split_mode_is_v7_3_on_sequentially_consistent_memory() {
+    let sc = |v| {
+        explore(
+            &Config::new(v).scenario(Scenario::BpfCi, 3).unbounded(),
+            |_| {},
+        )
+    };
+    let (a, b) = (sc(Variant::SplitMode), sc(Variant::V7_3));
+    assert_eq!((a.finding, a.states), (b.finding, b.states));
 }
