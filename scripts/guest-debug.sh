@@ -56,12 +56,13 @@ splats() {
 # What ran under the detectors, one line: lockdep still on, how much it
 # saw, KFENCE's allocations, kmemleak's objects.
 detectors_line() {
-	local locks classes chains kf
+	local locks classes chains kf full
 	locks=$(sed -n 's/^ *debug_locks: *//p' /proc/lockdep_stats 2>/dev/null)
 	classes=$(sed -n 's/^ *lock-classes: *\([0-9]*\).*/\1/p' /proc/lockdep_stats 2>/dev/null)
 	chains=$(sed -n 's/^ *dependency chains: *\([0-9]*\).*/\1/p' /proc/lockdep_stats 2>/dev/null)
 	kf=$(sed -n 's/^total allocations: *//p' /sys/kernel/debug/kfence/stats 2>/dev/null)
-	echo "mmcid_rs: debug: lockdep ${locks:+debug_locks $locks, }${classes:-no} lock classes, ${chains:-no} chains; KFENCE ${kf:-no} allocations sampled"
+	full=$(sed -n 's/^skipped allocations (capacity): *//p' /sys/kernel/debug/kfence/stats 2>/dev/null)
+	echo "mmcid_rs: debug: lockdep ${locks:+debug_locks $locks, }${classes:-no} lock classes, ${chains:-no} chains; KFENCE ${kf:-no} allocations sampled${full:+, $full skipped with its pool full}"
 }
 
 # Ask kmemleak for leaks since leaks_start.  Objects younger than 5 s are
