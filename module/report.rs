@@ -88,8 +88,7 @@ pub fn record_live_lock(s: &StallSnap) {
 /// " | ", if the event is on.
 fn trace_live_lock(s: &StallSnap, text: &str) {
     let ev = Event::MMCID_RS_LIVE_LOCK;
-    // SAFETY: only reads the event's static key.
-    if !unsafe { mmcid_rs_trace_enabled(ev) } {
+    if !tracing(ev) {
         return;
     }
     let mut buf = [0u8; 1536];
@@ -98,19 +97,21 @@ fn trace_live_lock(s: &StallSnap, text: &str) {
         let _ = fmt::Write::write_str(&mut w, if i == 0 { "" } else { " | " });
         let _ = fmt::Write::write_str(&mut w, line);
     }
-    let t = w.as_bytes();
-    // SAFETY: `t` is valid for its length during the call; the event
-    // copies it into the ring buffer.
-    unsafe {
-        mmcid_rs_trace(
-            ev,
-            s.cpu,
-            s.mm,
-            s.next.pid,
-            t.as_ptr().cast(),
-            t.len() as u32,
-        )
-    };
+    trace(ev, s.cpu, s.mm, s.next.pid, w.as_bytes());
+}
+
+/// Is `ev`'s trace event on?  Its text is formatted only then.
+fn tracing(ev: Event) -> bool {
+    // SAFETY: only reads the event's static key.
+    unsafe { mmcid_rs_trace_enabled(ev) }
+}
+
+/// Emit `ev` with `text`.
+fn trace(ev: Event, cpu: u32, mm: u64, pid: i32, text: &[u8]) {
+    let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
+    // SAFETY: `text` is valid for `len` bytes during the call; the event
+    // copies them into the trace buffer.
+    unsafe { mmcid_rs_trace(ev, cpu, mm, pid, text.as_ptr().cast(), len) };
 }
 
 /// The watchdog's message (`live_lock`).
@@ -134,7 +135,7 @@ struct OpHead {
 /// Runs in a kretprobe handler, preemption disabled.
 pub fn record_op(exit: bool, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
     let cpu = post.cpu;
-    note_mm(pre.mm.mm);
+    MMS.note(pre.mm.mm);
     let mut diff = None;
     let mut kind = None;
     let v = match c.verdict {
@@ -206,25 +207,13 @@ pub fn record_op(exit: bool, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
     }
 }
 
-/// A context switch the model does not explain, as published.
-struct Entry<'a> {
-    pre: &'a SwitchSnap,
-    post: &'a SwitchSnap,
-    want: Mismatch,
-}
-
 /// Distinct mm addresses seen since reset.
 const MM_TABLE: usize = 64;
 static MMS: MmTable<MM_TABLE> = MmTable::new();
 
-/// Remember `mm` once; a note that finds no place is counted there.
-fn note_mm(mm: u64) {
-    MMS.note(mm);
-}
-
-/// Count a switch verdict; keep a mismatch in the ring.
+/// Count a switch verdict; publish a mismatch.
 pub fn record(v: Verdict, pre: &SwitchSnap, post: &SwitchSnap) {
-    note_mm(pre.mm.mm);
+    MMS.note(pre.mm.mm);
     let c = match v {
         Verdict::Agree(a) => {
             record_agreement(pre.cpu, a);
@@ -238,7 +227,7 @@ pub fn record(v: Verdict, pre: &SwitchSnap, post: &SwitchSnap) {
         Verdict::Raced(Race::MaxCids) => Counter::RacedMaxCids,
         Verdict::Unsupported => Counter::Unsupported,
         Verdict::Mismatch(want) => {
-            keep(pre, post, want);
+            publish_switch(pre, post, want);
             Counter::Mismatch
         }
     };
@@ -268,7 +257,7 @@ fn record_agreement(cpu: u32, a: Agreement) {
     }
 }
 
-fn keep(pre: &SwitchSnap, post: &SwitchSnap, want: Mismatch) {
+fn publish_switch(pre: &SwitchSnap, post: &SwitchSnap, want: Mismatch) {
     let (cpu, mm, pid) = (pre.cpu, pre.mm.mm, pre.next.pid);
     publish(Event::MMCID_RS_MISMATCH, cpu, mm, pid, |f| {
         show_switch(f, pre, post, want)
@@ -304,34 +293,30 @@ fn publish(
     show: impl Fn(&mut fmt::Formatter<'_>) -> fmt::Result,
 ) {
     let first = FIRST_PRINTED.cmpxchg(0, 1, Relaxed).is_ok();
-    // SAFETY: only reads the event's static key.
-    let traced = unsafe { mmcid_rs_trace_enabled(ev) };
+    let traced = tracing(ev);
     if !first && !traced {
         return;
     }
-    let mut buf = [0u8; TRACE_TEXT];
-    let mut w = BufWriter::new(&mut buf);
+    // The log line is the event's text behind this prefix: one buffer.
+    const FIRST: &[u8] = b"first finding since load: ";
+    let mut buf = [0u8; FIRST.len() + TRACE_TEXT];
+    buf[..FIRST.len()].copy_from_slice(FIRST);
+    let mut w = BufWriter::new(&mut buf[FIRST.len()..]);
     let _ = fmt::Write::write_fmt(&mut w, format_args!("{}", Show(show)));
-    let n = w.as_bytes().len();
+    let n = FIRST.len() + w.as_bytes().len();
     // The formatters end their line.
-    let text = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]);
+    let line = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]);
     if traced {
-        // SAFETY: `text` is valid for its length during the call; the
-        // event copies it into the ring buffer.
-        unsafe { mmcid_rs_trace(ev, cpu, mm, pid, text.as_ptr().cast(), text.len() as u32) };
+        trace(ev, cpu, mm, pid, &line[FIRST.len()..]);
     }
     if first {
-        let mut line = [0u8; TRACE_TEXT + 32];
-        let mut w = BufWriter::new(&mut line);
-        let _ = fmt::Write::write_str(&mut w, "first finding since load: ");
-        let _ = fmt::Write::write_str(&mut w, core::str::from_utf8(text).unwrap_or("(not UTF-8)"));
-        crate::print_deferred(w.as_bytes());
+        crate::print_deferred(line);
     }
 }
 
-/// Zero every counter.  The kept mismatches stay: they are the last
-/// ones since load.  Checks that run meanwhile may land on either side of
-/// the reset.
+/// Zero every counter and forget the mms seen.  The watchdog's report
+/// stays: it is the first since load.  Checks that run meanwhile may land
+/// on either side of the reset.
 pub fn reset() {
     COUNTS.reset();
     MMS.reset();
@@ -618,28 +603,27 @@ fn show_switch(
     post: &SwitchSnap,
     want: Mismatch,
 ) -> fmt::Result {
-    let e = Entry { pre, post, want };
     write!(
         f,
         "switch on cpu {}: mm {:#x} mode {:#x} -> {:#x} max_cids {} -> {} bitmap {:#x} -> {:#x}; prev pid {} cid {:#x} -> {:#x}; next pid {} cid {:#x} -> {:#x}; pcpu {:#x} -> {:#x}; ",
-        e.pre.cpu,
-        e.pre.mm.mm,
-        e.pre.mm.mode,
-        e.post.mm.mode,
-        e.pre.mm.max_cids,
-        e.post.mm.max_cids,
-        e.pre.mm.cidmask,
-        e.post.mm.cidmask,
-        e.pre.prev.pid,
-        e.pre.prev.cid,
-        e.post.prev.cid,
-        e.pre.next.pid,
-        e.pre.next.cid,
-        e.post.next.cid,
-        e.pre.mm.pcpu_cid,
-        e.post.mm.pcpu_cid
+        pre.cpu,
+        pre.mm.mm,
+        pre.mm.mode,
+        post.mm.mode,
+        pre.mm.max_cids,
+        post.mm.max_cids,
+        pre.mm.cidmask,
+        post.mm.cidmask,
+        pre.prev.pid,
+        pre.prev.cid,
+        post.prev.cid,
+        pre.next.pid,
+        pre.next.cid,
+        post.next.cid,
+        pre.mm.pcpu_cid,
+        post.mm.pcpu_cid
     )?;
-    match (e.want.bit_clear, e.want.want) {
+    match (want.bit_clear, want.want) {
         (Some(cid), _) => writeln!(
             f,
             "the model explains these CIDs, but CID {} stays owned on this CPU with its bit clear",
