@@ -19,10 +19,6 @@ row() {
 	echo "case|$1|$2|$3"
 }
 
-splat() {
-	dmesg | grep -E 'WARNING:|BUG:|Oops|circular locking|cut here|general protection'
-}
-
 # refused PARAM=VALUE PATTERN: insmod fails, dmesg matches PATTERN, and
 # nothing is left behind.
 refused() {
@@ -33,7 +29,7 @@ refused() {
 		return
 	fi
 	got="$(tr -d '\n' </tmp/err | sed 's/.*: //'); dmesg: $(dmesg | grep -m1 -F -- "$2" | sed 's/^\[[^]]*\] //')"
-	if dmesg | grep -qF -- "$2" && ! lsmod | grep -q '^mmcid_rs ' && [ ! -e "$D" ] && [ -z "$(splat)" ]; then
+	if dmesg | grep -qF -- "$2" && ! lsmod | grep -q '^mmcid_rs ' && [ ! -e "$D" ] && [ -z "$(dmesg_splats)" ]; then
 		row "insmod mmcid-rs.ko $1" "$got" ok
 	else
 		row "insmod mmcid-rs.ko $1" "$got (module or $D left, or no line naming it)" FAIL
@@ -137,7 +133,7 @@ rc=0
 for p in $(jobs -p); do
 	wait "$p" || rc=1
 done
-[ $rc = 0 ] && [ -z "$(splat)" ] && ok=ok || ok=FAIL
+[ $rc = 0 ] && [ -z "$(dmesg_splats)" ] && ok=ok || ok=FAIL
 row "8 readers of status, report and live_lock for 5 s under the fork pattern" "every read succeeded, dmesg clean" "$ok"
 wait $driver 2>/dev/null
 
@@ -145,10 +141,10 @@ wait $driver 2>/dev/null
 exec 3<"$D/status"
 if rmmod mmcid_rs; then
 	if cat <&3 >/dev/null 2>/tmp/err; then got="read after unload: EOF"; else got="read after unload: $(tail -1 /tmp/err | sed 's/.*: //')"; fi
-	[ ! -e "$D" ] && [ -z "$(splat)" ] && ok=ok || ok=FAIL
+	[ ! -e "$D" ] && [ -z "$(dmesg_splats)" ] && ok=ok || ok=FAIL
 	row "rmmod while status is open, then read it" "unloaded; $got; dmesg clean" "$ok"
 else
 	row "rmmod while status is open" "rmmod refused" FAIL
 fi
 exec 3<&-
-[ -z "$(splat)" ] || { splat; row "dmesg after all cases" "splat" FAIL; }
+[ -z "$(dmesg_splats)" ] || { dmesg_splats; row "dmesg after all cases" "splat" FAIL; }

@@ -37,7 +37,7 @@ fail() {
 }
 
 dmesg_clean() {
-	if dmesg | grep -E 'WARNING:|BUG:|Oops|circular locking|cut here'; then
+	if dmesg_splats; then
 		fail "kernel warnings in dmesg"
 	fi
 }

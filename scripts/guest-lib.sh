@@ -24,6 +24,11 @@ trace_findings() {
 	grep -v '^#' "$TRACE/trace" 2>/dev/null
 }
 
+# The kernel's warnings, oopses and lockdep reports in dmesg, if any.
+dmesg_splats() {
+	dmesg | grep -E 'WARNING:|BUG:|Oops|circular locking|cut here|general protection'
+}
+
 # "key value" from the module's machine-readable report.
 report_get() {
 	sed -n "s/^$1 //p" /sys/kernel/debug/mmcid_rs/report
