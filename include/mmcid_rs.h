@@ -145,7 +145,7 @@ void mmcid_rs_hooks_unregister(void);
  * The variant parameter, which module! cannot declare (a string), and its
  * buffer: every name of model/variant.rs must fit, NUL included.
  */
-#define MMCID_RS_VARIANT_LEN	16
+#define MMCID_RS_VARIANT_LEN	32
 const char *mmcid_rs_param_variant(void);
 /* cpu_possible_mask as far as MMCID_MAX_CPUS. */
 __u64 mmcid_rs_possible_mask(void);

@@ -109,7 +109,13 @@ pub fn mm_update_cpus_allowed<const C: usize, const T: usize>(
     }
 
     // Adjust the threshold to the wider set
-    s.mm_cid.pcpu_thrs = mm_cid_calc_pcpu_thrs(s);
+    s.mm_cid.pcpu_thrs = if s.variant.thrs_from_allowed_set() {
+        // patches/affinity-switchback: opt_cids = mc->nr_cpus_allowed
+        let opt_cids = s.mm_cid.nr_cpus_allowed;
+        (opt_cids - opt_cids / 4).min(s.nr_possible_cpus / 2).max(1)
+    } else {
+        mm_cid_calc_pcpu_thrs(s)
+    };
     // Switch back to per task mode?
     if s.mm_cid.users >= s.mm_cid.pcpu_thrs {
         return false;

@@ -43,11 +43,16 @@ pub enum Variant {
     /// in two fields, which a weakly ordered CPU can see change in either
     /// order.  Differs from v7.3 only in the explorer's weak memory mode.
     SplitMode,
+    /// A candidate fix, not upstream (patches/affinity-switchback/):
+    /// `mm_update_cpus_allowed()` adjusts the per CPU threshold to the
+    /// wider set from `nr_cpus_allowed` alone, so that its "Switch back to
+    /// per task mode?" test can hold (docs/affinity.md).
+    AffinitySwitchback,
 }
 
 impl Variant {
     /// Every variant, in the order the tools list them.
-    pub const ALL: [Variant; 8] = [
+    pub const ALL: [Variant; 9] = [
         Variant::V7_3,
         Variant::PreFix,
         Variant::NoTransit,
@@ -56,6 +61,7 @@ impl Variant {
         Variant::ForkInvisible,
         Variant::VforkCount,
         Variant::SplitMode,
+        Variant::AffinitySwitchback,
     ];
 
     /// The name used on command lines and in the module parameter.
@@ -69,6 +75,7 @@ impl Variant {
             Variant::ForkInvisible => "fork-invisible",
             Variant::VforkCount => "vfork-count",
             Variant::SplitMode => "split-mode",
+            Variant::AffinitySwitchback => "affinity-switchback",
         }
     }
 
@@ -84,6 +91,9 @@ impl Variant {
             Variant::ForkInvisible => "without b2e48c429ec5: CID user before on the thread list",
             Variant::VforkCount => "without 28b5a1395036: vfork() walk stops on a miscount",
             Variant::SplitMode => "without 47ee94efccf6: percpu and transit in two fields",
+            Variant::AffinitySwitchback => {
+                "candidate fix: affinity widening can switch back to per task mode"
+            }
         }
     }
 
@@ -133,6 +143,12 @@ impl Variant {
     /// transition bits change together?
     pub const fn mode_in_one_word(self) -> bool {
         !matches!(self, Variant::SplitMode)
+    }
+
+    /// Does `mm_update_cpus_allowed()` compute the threshold of the wider
+    /// set from `nr_cpus_allowed` alone, not capped by `users`?
+    pub const fn thrs_from_allowed_set(self) -> bool {
+        matches!(self, Variant::AffinitySwitchback)
     }
 
     /// Does the task list walk stop when its count of users, decremented
