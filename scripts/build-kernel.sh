@@ -12,11 +12,14 @@ PRINT_DIR=0
 
 usage() {
 	cat <<EOF
-Usage: $0 [--flavour v7.3|pre-fix|debug|kcsan] [--print-dir] [--help]
+Usage: $0 [--flavour v7.3|pre-fix|affinity-switchback|debug|kcsan] [--print-dir] [--help]
 
   --flavour F   v7.3: the source as shipped (default).
                 pre-fix: with patches/pre-fix/*.patch applied, which revert
                 the fix for the task-to-CPU live lock.
+                affinity-switchback: with patches/affinity-switchback/*.patch
+                applied, a candidate fix that lets an affinity widening
+                switch back to per task mode (model variant of that name).
                 debug: v7.3 with scripts/debug.config merged last (lockdep,
                 atomic sleep, preempt, KFENCE, UBSAN, debugobjects,
                 kmemleak, lkdtm; docs/debug.md).
@@ -40,8 +43,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "${FLAVOUR}" in
-v7.3|pre-fix|debug|kcsan) ;;
-*) die "unknown flavour '${FLAVOUR}' (want v7.3, pre-fix, debug or kcsan)" ;;
+v7.3|pre-fix|affinity-switchback|debug|kcsan) ;;
+*) die "unknown flavour '${FLAVOUR}' (want v7.3, pre-fix, affinity-switchback, debug or kcsan)" ;;
 esac
 
 # What the guest does without (merged first), then what the module and

@@ -132,7 +132,7 @@ source_version() {
 }
 
 # kernel_tree FLAVOUR VERSION: where this checkout builds FLAVOUR ("v7.3",
-# "pre-fix", "debug" or "kcsan") of source VERSION, keyed by the version,
+# "pre-fix", "affinity-switchback", "debug" or "kcsan") of source VERSION, keyed by the version,
 # the hash of what configures it (vng's version, scripts/trim.config and
 # selftests/mmcid_rs/config) and, for a patched flavour, of its patches;
 # for a debug flavour, of its fragment (scripts/FLAVOUR.config).

@@ -28,7 +28,8 @@ directory), runs COMMAND as root and powers off.
 
   --cpus N           guest vCPUs (default ${CPUS})
   --timeout S        wall-clock limit in seconds (default ${TIMEOUT})
-  --flavour F        cached kernel flavour: v7.3, pre-fix, debug or kcsan
+  --flavour F        cached kernel flavour: v7.3, pre-fix,
+                     affinity-switchback, debug or kcsan
                      (default ${FLAVOUR})
   --kernel DIR       a built kernel tree instead of the cached one
   --log FILE         console log (default: a new file under \${MMCID_CACHE}/logs)
