@@ -87,8 +87,12 @@ const _: () = {
     let _ = [
         ffi::bindings::mmcid_rs_check_fork,
         ffi::bindings::mmcid_rs_check_exit,
+        ffi::bindings::mmcid_rs_check_affinity,
+        ffi::bindings::mmcid_rs_check_work,
         mmcid_rs_check_fork,
         mmcid_rs_check_exit,
+        mmcid_rs_check_affinity,
+        mmcid_rs_check_work,
     ];
     let _ = [ffi::bindings::mmcid_rs_live_lock, mmcid_rs_live_lock];
 };
@@ -151,21 +155,22 @@ pub unsafe extern "C" fn mmcid_rs_check_switch(
 pub unsafe extern "C" fn mmcid_rs_check_fork(pre: *const ffi::OpSnap, post: *const ffi::OpSnap) {
     // SAFETY: the caller passes two valid snapshots (function contract).
     let (pre, post) = unsafe { (&*pre, &*post) };
-    check_op(false, pre, post);
+    check_op(op::Op::Fork, pre, post);
 }
 
 /// Room for the model of the fork and exit checks, one per CPU.
 static OP_ROOM: op::PerCpuOpSched = op::PerCpuOpSched::new();
 
-/// Check a fork or exit that returned on `post.cpu`, preemption disabled.
-fn check_op(exit: bool, pre: &ffi::OpSnap, post: &ffi::OpSnap) {
+/// Check a call that returned on `post.cpu`, preemption disabled.
+fn check_op(o: op::Op, pre: &ffi::OpSnap, post: &ffi::OpSnap) {
     // SAFETY: glue/hooks.c calls the op checks from its kretprobe return
-    // handler, which runs with preemption disabled on `post.cpu` (its
-    // snapshot reads raw_smp_processor_id() there) and does not nest in
-    // itself (kprobes do not fire inside kprobe handlers; forks and exits
-    // do not happen in interrupts).
+    // handlers, which run with preemption disabled on `post.cpu` (its
+    // snapshot reads raw_smp_processor_id() there) and do not nest in
+    // each other: a kprobe that hits while a kprobe handler runs on the
+    // same CPU (an affinity change from a wakeup in an interrupt, through
+    // select_fallback_rq()) is counted as missed, not run.
     let s = unsafe { OP_ROOM.get(post.cpu as usize) };
-    report::record_op(exit, op::check_op(variant(), exit, pre, post, s), pre, post);
+    report::record_op(o, op::check(variant(), o, pre, post, s), pre, post);
 }
 
 /// Called by glue/hooks.c when `sched_mm_cid_exit()` returns.
@@ -177,7 +182,35 @@ fn check_op(exit: bool, pre: &ffi::OpSnap, post: &ffi::OpSnap) {
 pub unsafe extern "C" fn mmcid_rs_check_exit(pre: *const ffi::OpSnap, post: *const ffi::OpSnap) {
     // SAFETY: the caller passes two valid snapshots (function contract).
     let (pre, post) = unsafe { (&*pre, &*post) };
-    check_op(true, pre, post);
+    check_op(op::Op::Exit, pre, post);
+}
+
+/// Called by glue/hooks.c when `set_cpus_allowed_common()` returns, under
+/// the caller's runqueue lock.
+///
+/// # Safety
+///
+/// `pre` and `post` point to valid snapshots for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn mmcid_rs_check_affinity(
+    pre: *const ffi::OpSnap,
+    post: *const ffi::OpSnap,
+) {
+    // SAFETY: the caller passes two valid snapshots (function contract).
+    let (pre, post) = unsafe { (&*pre, &*post) };
+    check_op(op::Op::Affinity, pre, post);
+}
+
+/// Called by glue/hooks.c when `mm_cid_work_fn()` returns.
+///
+/// # Safety
+///
+/// `pre` and `post` point to valid snapshots for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn mmcid_rs_check_work(pre: *const ffi::OpSnap, post: *const ffi::OpSnap) {
+    // SAFETY: the caller passes two valid snapshots (function contract).
+    let (pre, post) = unsafe { (&*pre, &*post) };
+    check_op(op::Op::Work, pre, post);
 }
 
 /// Called by glue/watchdog.c, once per load, from a timer (softirq) on a

@@ -17,6 +17,7 @@
 #include <linux/hash.h>
 #include <linux/kprobes.h>
 #include <linux/mm_types.h>
+#include <linux/cpumask.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/printk.h>
@@ -59,6 +60,12 @@ static struct tracepoint *tp_sched_switch;
 static bool probes_registered;
 /* pid=, read-only once loaded: kept here so the switch path makes no call. */
 static int filter_pid;
+/*
+ * The mm of pid= (the last one a checked call of that tgid had), so that
+ * the deferred work, which runs in a kworker, is filtered as the rest. An
+ * identity only: never dereferenced.
+ */
+static struct mm_struct *filter_mm;
 
 static void snap_task(struct mmcid_task_snap *s, struct task_struct *t)
 {
@@ -204,7 +211,7 @@ static unsigned int op_bucket(struct mm_struct *mm)
 	return hash_ptr(mm, MMCID_OP_BUCKETS_BITS);
 }
 
-static struct kretprobe krp_fork, krp_exit;
+static struct kretprobe krp_fork, krp_exit, krp_affinity, krp_work;
 
 /*
  * The entry snapshots of the calls in flight. A kretprobe instance carries
@@ -215,7 +222,10 @@ static struct kretprobe krp_fork, krp_exit;
  * counted as missed.
  */
 #define MMCID_OP_MAXACTIVE	64
-#define MMCID_OP_PRE		(2 * MMCID_OP_MAXACTIVE)
+#define MMCID_AFF_MAXACTIVE	16
+#define MMCID_WORK_MAXACTIVE	4
+#define MMCID_OP_PRE		(2 * MMCID_OP_MAXACTIVE + MMCID_AFF_MAXACTIVE + \
+				 MMCID_WORK_MAXACTIVE)
 static struct mmcid_op_snap *op_pre;
 static DECLARE_BITMAP(op_pre_busy, MMCID_OP_PRE);
 static atomic_long_t op_pre_missed;
@@ -292,9 +302,9 @@ static void snap_cpus(struct mmcid_op_snap *s, struct mm_struct *mm)
  * ops_in_flight). A raw spinlock with interrupts off, as the C takes it: it
  * nests inside no lock here, and nothing in it sleeps.
  */
-static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
+static void snap_op(struct mmcid_op_snap *s, struct task_struct *t,
+		    struct mm_struct *mm)
 {
-	struct mm_struct *mm = t->mm;
 	unsigned int b = op_bucket(mm);
 	struct task_struct *u;
 	unsigned long flags;
@@ -311,7 +321,9 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
 	 * only a change between two snapshots matters here.
 	 */
 	s->missed = data_race(krp_fork.nmissed + krp_exit.nmissed +
-			      krp_fork.kp.nmissed + krp_exit.kp.nmissed) +
+			      krp_fork.kp.nmissed + krp_exit.kp.nmissed +
+			      krp_affinity.nmissed + krp_affinity.kp.nmissed +
+			      krp_work.nmissed + krp_work.kp.nmissed) +
 		    atomic_long_read(&op_pre_missed);
 	raw_spin_lock_irqsave(&mm->mm_cid.lock, flags);
 	snap_seq_begin(s);
@@ -324,6 +336,8 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
 	s->pcpu_thrs = READ_ONCE(mm->mm_cid.pcpu_thrs);
 	s->nr_cpus_allowed = READ_ONCE(mm->mm_cid.nr_cpus_allowed);
 	s->update_deferred = READ_ONCE(mm->mm_cid.update_deferred);
+	s->cpus_allowed = cpumask_bits(mm_cpus_allowed(mm))[0];
+	s->t_cpus_mask = cpumask_bits(&t->cpus_mask)[0];
 	hlist_for_each_entry(u, &mm->mm_cid.user_list, mm_cid.node) {
 		if (n < MMCID_OP_USERS) {
 			struct mmcid_user_snap *us = &s->users[n];
@@ -346,6 +360,7 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t)
 /* Per checked call: the task, its entry snapshot and the watchdog's part. */
 struct mmcid_op_call {
 	struct task_struct *t;
+	struct mm_struct *mm;
 	int pre;	/* index in op_pre, or -1: none was free */
 	int slot;	/* mmcid_rs_watch_fork_begin()'s, or -1 */
 	bool watched;	/* counted by mmcid_rs_watch_op_begin() */
@@ -362,13 +377,16 @@ static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		return 1;	/* not ours, or a failed fork's cleanup */
 	if (pid && t->tgid != pid)
 		return 1;	/* filtered out, for the watchdog too */
+	if (pid)
+		WRITE_ONCE(filter_mm, t->mm);
 	b = op_bucket(t->mm);
 	atomic_inc(&op_in_flight[b]);
 	atomic_long_inc(&op_seq[b]);
 	c->t = t;
+	c->mm = t->mm;
 	c->pre = op_pre_get();
 	if (c->pre >= 0)
-		snap_op(&op_pre[c->pre], t);
+		snap_op(&op_pre[c->pre], t, t->mm);
 	c->watched = mmcid_rs_watch_op_begin();
 	c->slot = get_kretprobe(ri) == &krp_fork ? mmcid_rs_watch_fork_begin(t) : -1;
 	return 0;
@@ -386,13 +404,13 @@ static int op_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
 	struct mmcid_op_snap *post = this_cpu_ptr(mmcid_op_post);
-	unsigned int b = op_bucket(c->t->mm);
+	unsigned int b = op_bucket(c->mm);
 
 	mmcid_rs_watch_fork_end(c->slot);
 	if (c->watched)
 		mmcid_rs_watch_op_end();
 	if (c->pre >= 0)
-		snap_op(post, c->t);
+		snap_op(post, c->t, c->mm);
 	atomic_long_inc(&op_seq[b]);
 	atomic_dec(&op_in_flight[b]);
 	if (c->pre < 0)
@@ -420,6 +438,139 @@ static struct kretprobe krp_exit = {
 	.data_size = sizeof(struct mmcid_op_call),
 	.maxactive = MMCID_OP_MAXACTIVE,
 };
+
+/*
+ * The affinity path: set_cpus_allowed_common(p, ctx) inlines
+ * mm_update_cpus_allowed(p->mm, ctx->new_mask) after copying the mask into
+ * p->cpus_mask; the caller holds p's pi_lock and runqueue lock. GCC splits
+ * it: the global symbol tests for SCA_MIGRATE_* and jumps to a local
+ * .part.0 that does the rest, which init_idle() calls directly too. The
+ * new mask is read back from p->cpus_mask at the return, so that the
+ * private struct affinity_context is not needed.
+ */
+static const char *const affinity_names[] = {
+	"set_cpus_allowed_common.part.0",
+	"set_cpus_allowed_common",
+};
+
+/* Count a checked call of @mm in flight and snapshot it at its entry. */
+static void op_begin(struct mmcid_op_call *c, struct task_struct *t,
+		     struct mm_struct *mm)
+{
+	unsigned int b = op_bucket(mm);
+
+	atomic_inc(&op_in_flight[b]);
+	atomic_long_inc(&op_seq[b]);
+	c->t = t;
+	c->mm = mm;
+	c->pre = op_pre_get();
+	if (c->pre >= 0)
+		snap_op(&op_pre[c->pre], t, mm);
+	c->watched = false;
+	c->slot = -1;
+}
+
+static int affinity_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
+	struct task_struct *p = (struct task_struct *)regs_get_kernel_argument(regs, 0);
+	struct mm_struct *mm = READ_ONCE(p->mm);
+	int pid = filter_pid;
+
+	/* mm_update_cpus_allowed() returns at once for these. */
+	if (!mm || !READ_ONCE(mm->mm_cid.users))
+		return 1;
+	if (pid && p->tgid != pid)
+		return 1;
+	if (pid)
+		WRITE_ONCE(filter_mm, mm);
+	op_begin(c, p, mm);
+	return 0;
+}
+
+/*
+ * mm_cid_work_fn(work) runs in a kworker; the mm embeds the work and
+ * mm_destroy_cid() cancels it synchronously, so the mm outlives the call,
+ * return handler included. It may change the mode and walk the CPUs: the
+ * watchdog watches it as it watches forks and exits.
+ */
+static int work_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
+	struct work_struct *w = (struct work_struct *)regs_get_kernel_argument(regs, 0);
+	struct mm_struct *mm = container_of(w, struct mm_struct, mm_cid.work);
+
+	if (filter_pid && mm != READ_ONCE(filter_mm))
+		return 1;
+	op_begin(c, current, mm);
+	c->watched = mmcid_rs_watch_op_begin();
+	return 0;
+}
+
+/*
+ * The return of an affinity change or of the deferred work: the return
+ * snapshot, then the check. An affinity change of a task whose mm changed
+ * meanwhile (it exec()ed or exited on its CPU) is not checked: the old mm
+ * may be gone, so it is not read again; it counts as missed, which makes
+ * the calls it overlapped not decided.
+ */
+static int op_ret_other(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mmcid_op_call *c = (struct mmcid_op_call *)ri->data;
+	struct mmcid_op_snap *post = this_cpu_ptr(mmcid_op_post);
+	bool work = get_kretprobe(ri) == &krp_work;
+	unsigned int b = op_bucket(c->mm);
+	bool check = c->pre >= 0;
+
+	if (c->watched)
+		mmcid_rs_watch_op_end();
+	if (check && !work && READ_ONCE(c->t->mm) != c->mm) {
+		atomic_long_inc(&op_pre_missed);
+		check = false;
+	}
+	if (check)
+		snap_op(post, c->t, c->mm);
+	atomic_long_inc(&op_seq[b]);
+	atomic_dec(&op_in_flight[b]);
+	if (check) {
+		if (work)
+			mmcid_rs_check_work(&op_pre[c->pre], post);
+		else
+			mmcid_rs_check_affinity(&op_pre[c->pre], post);
+	}
+	op_pre_put(c->pre);
+	return 0;
+}
+
+static struct kretprobe krp_affinity = {
+	.entry_handler = affinity_entry,
+	.handler = op_ret_other,
+	.data_size = sizeof(struct mmcid_op_call),
+	.maxactive = MMCID_AFF_MAXACTIVE,
+};
+
+static struct kretprobe krp_work = {
+	.kp.symbol_name = "mm_cid_work_fn",
+	.entry_handler = work_entry,
+	.handler = op_ret_other,
+	.data_size = sizeof(struct mmcid_op_call),
+	.maxactive = MMCID_WORK_MAXACTIVE,
+};
+
+static int register_affinity_probe(void)
+{
+	int i, ret = -ENOENT;
+
+	for (i = 0; i < ARRAY_SIZE(affinity_names); i++) {
+		krp_affinity.kp.symbol_name = affinity_names[i];
+		ret = register_kretprobe(&krp_affinity);
+		if (!ret)
+			return 0;
+	}
+	pr_err("mmcid_rs: cannot probe set_cpus_allowed_common (tried %zu names): %d\n",
+	       ARRAY_SIZE(affinity_names), ret);
+	return ret;
+}
 
 static const char *const finish_names[] = {
 	"finish_task_switch",
@@ -516,9 +667,17 @@ int mmcid_rs_hooks_register(int pid)
 		pr_err("mmcid_rs: cannot probe sched_mm_cid_exit: %d\n", ret);
 		goto out_fork;
 	}
-	ret = register_finish_probe();
+	ret = register_affinity_probe();
 	if (ret)
 		goto out_exit;
+	ret = register_kretprobe(&krp_work);
+	if (ret) {
+		pr_err("mmcid_rs: cannot probe mm_cid_work_fn: %d\n", ret);
+		goto out_affinity;
+	}
+	ret = register_finish_probe();
+	if (ret)
+		goto out_work;
 	probes_registered = true;
 	ret = tracepoint_probe_register(tp_sched_switch, probe_sched_switch, NULL);
 	if (ret) {
@@ -530,6 +689,10 @@ int mmcid_rs_hooks_register(int pid)
 out_kp:
 	unregister_finish_probe();
 	probes_registered = false;
+out_work:
+	unregister_kretprobe(&krp_work);
+out_affinity:
+	unregister_kretprobe(&krp_affinity);
 out_exit:
 	unregister_kretprobe(&krp_exit);
 out_fork:
@@ -553,9 +716,12 @@ void mmcid_rs_hooks_unregister(void)
 	if (probes_registered) {
 		/* These wait for handlers that are running. */
 		unregister_finish_probe();
+		unregister_kretprobe(&krp_work);
+		unregister_kretprobe(&krp_affinity);
 		unregister_kretprobe(&krp_exit);
 		unregister_kretprobe(&krp_fork);
 	}
+	filter_mm = NULL;
 	probes_registered = false;
 	vfree(op_pre);
 	op_pre = NULL;

@@ -86,7 +86,10 @@ struct mmcid_cpu_snap {
  * The state around sched_mm_cid_fork(@t) or sched_mm_cid_exit(@t), read
  * under mm_cid::lock at the function's entry and after its return: the
  * mm, every user and every CPU's slot, so that the fixup walk's effect on
- * each of them is compared with the model's walk.
+ * each of them is compared with the model's walk. The same around an
+ * affinity change of @t (set_cpus_allowed_common(), which inlines
+ * mm_update_cpus_allowed()) and around mm_cid_work_fn(), whose @t and
+ * @cur are the kworker.
  */
 struct mmcid_op_snap {
 	__u32 cpu;		/* current's CPU */
@@ -103,7 +106,9 @@ struct mmcid_op_snap {
 	__u64 op_seq;		/* checked forks and exits of this mm begun or ended */
 	__u32 ops_in_flight;	/* of this mm, this one included */
 	__u32 t_cpu;		/* task_cpu(@t) */
-	__u64 missed;		/* fork and exit calls the probes missed since load */
+	__u64 missed;		/* checked calls the probes missed since load */
+	__u64 cpus_allowed;	/* the first 64 bits of mm_cpus_allowed(mm) */
+	__u64 t_cpus_mask;	/* the first 64 bits of @t->cpus_mask */
 	struct mmcid_cpu_snap cpus[MMCID_MAX_CPUS];
 	struct mmcid_user_snap users[MMCID_OP_USERS];
 };
@@ -206,6 +211,14 @@ void mmcid_rs_check_switch(const struct mmcid_switch_snap *pre,
 void mmcid_rs_check_fork(const struct mmcid_op_snap *pre,
 			 const struct mmcid_op_snap *post);
 void mmcid_rs_check_exit(const struct mmcid_op_snap *pre,
+			 const struct mmcid_op_snap *post);
+/*
+ * The same for an affinity change (runqueue lock held, interrupts off) and
+ * for the deferred work mm_cid_work_fn() (preemption disabled).
+ */
+void mmcid_rs_check_affinity(const struct mmcid_op_snap *pre,
+			     const struct mmcid_op_snap *post);
+void mmcid_rs_check_work(const struct mmcid_op_snap *pre,
 			 const struct mmcid_op_snap *post);
 
 /*

@@ -26,6 +26,8 @@ pub struct MmRead {
     pub nr_cpus_allowed: u32,
     /// `mm->mm_cid.update_deferred`.
     pub update_deferred: bool,
+    /// The first 64 bits of `mm_cpus_allowed()`; 0: not read.
+    pub cpus_allowed: u64,
 }
 
 impl<const C: usize, const T: usize> Sched<C, T> {
@@ -34,8 +36,8 @@ impl<const C: usize, const T: usize> Sched<C, T> {
     /// `alloc_percpu()` leaves it, for [`Sched::load_task`] and
     /// [`Sched::load_cpu`] to fill.
     ///
-    /// Only the weight of the affinity is read: `cpus_allowed` becomes the
-    /// first `nr_cpus_allowed` CPUs, and no affinity change runs on it.
+    /// When only the weight of the affinity was read, `cpus_allowed`
+    /// becomes the first `nr_cpus_allowed` CPUs.
     pub fn load_mm(&mut self, variant: Variant, possible: u64, m: &MmRead) {
         self.reset(variant, possible);
         let mc = &mut self.mm_cid;
@@ -50,6 +52,9 @@ impl<const C: usize, const T: usize> Sched<C, T> {
             mc.cpus_allowed = u64::MAX
                 .checked_shr(64 - m.nr_cpus_allowed.min(64))
                 .unwrap_or(0);
+        }
+        if m.cpus_allowed != 0 {
+            mc.cpus_allowed = m.cpus_allowed;
         }
     }
 

@@ -164,7 +164,7 @@ const _: () = {
     ["Offset of field: mmcid_cpu_snap::stable"]
         [::core::mem::offset_of!(mmcid_cpu_snap, stable) - 20usize];
 };
-#[doc = " The state around sched_mm_cid_fork(@t) or sched_mm_cid_exit(@t), read\n under mm_cid::lock at the function's entry and after its return: the\n mm, every user and every CPU's slot, so that the fixup walk's effect on\n each of them is compared with the model's walk."]
+#[doc = " The state around sched_mm_cid_fork(@t) or sched_mm_cid_exit(@t), read\n under mm_cid::lock at the function's entry and after its return: the\n mm, every user and every CPU's slot, so that the fixup walk's effect on\n each of them is compared with the model's walk. The same around an\n affinity change of @t (set_cpus_allowed_common(), which inlines\n mm_update_cpus_allowed()) and around mm_cid_work_fn(), whose @t and\n @cur are the kworker."]
 #[repr(C)]
 #[derive(Debug, Copy, Clone, PartialEq, Eq)]
 pub struct mmcid_op_snap {
@@ -192,14 +192,18 @@ pub struct mmcid_op_snap {
     pub ops_in_flight: __u32,
     #[doc = " task_cpu(@t)"]
     pub t_cpu: __u32,
-    #[doc = " fork and exit calls the probes missed since load"]
+    #[doc = " checked calls the probes missed since load"]
     pub missed: __u64,
+    #[doc = " the first 64 bits of mm_cpus_allowed(mm)"]
+    pub cpus_allowed: __u64,
+    #[doc = " the first 64 bits of @t->cpus_mask"]
+    pub t_cpus_mask: __u64,
     pub cpus: [mmcid_cpu_snap; 64usize],
     pub users: [mmcid_user_snap; 254usize],
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of mmcid_op_snap"][::core::mem::size_of::<mmcid_op_snap>() - 9824usize];
+    ["Size of mmcid_op_snap"][::core::mem::size_of::<mmcid_op_snap>() - 9840usize];
     ["Alignment of mmcid_op_snap"][::core::mem::align_of::<mmcid_op_snap>() - 8usize];
     ["Offset of field: mmcid_op_snap::cpu"][::core::mem::offset_of!(mmcid_op_snap, cpu) - 0usize];
     ["Offset of field: mmcid_op_snap::nr_possible"]
@@ -227,10 +231,14 @@ const _: () = {
         [::core::mem::offset_of!(mmcid_op_snap, t_cpu) - 148usize];
     ["Offset of field: mmcid_op_snap::missed"]
         [::core::mem::offset_of!(mmcid_op_snap, missed) - 152usize];
+    ["Offset of field: mmcid_op_snap::cpus_allowed"]
+        [::core::mem::offset_of!(mmcid_op_snap, cpus_allowed) - 160usize];
+    ["Offset of field: mmcid_op_snap::t_cpus_mask"]
+        [::core::mem::offset_of!(mmcid_op_snap, t_cpus_mask) - 168usize];
     ["Offset of field: mmcid_op_snap::cpus"]
-        [::core::mem::offset_of!(mmcid_op_snap, cpus) - 160usize];
+        [::core::mem::offset_of!(mmcid_op_snap, cpus) - 176usize];
     ["Offset of field: mmcid_op_snap::users"]
-        [::core::mem::offset_of!(mmcid_op_snap, users) - 1696usize];
+        [::core::mem::offset_of!(mmcid_op_snap, users) - 1712usize];
 };
 impl Default for mmcid_op_snap {
     fn default() -> Self {
@@ -416,6 +424,13 @@ extern "C" {
 }
 extern "C" {
     pub fn mmcid_rs_check_exit(pre: *const mmcid_op_snap, post: *const mmcid_op_snap);
+}
+extern "C" {
+    #[doc = " The same for an affinity change (runqueue lock held, interrupts off) and\n for the deferred work mm_cid_work_fn() (preemption disabled)."]
+    pub fn mmcid_rs_check_affinity(pre: *const mmcid_op_snap, post: *const mmcid_op_snap);
+}
+extern "C" {
+    pub fn mmcid_rs_check_work(pre: *const mmcid_op_snap, post: *const mmcid_op_snap);
 }
 extern "C" {
     #[doc = " Rust side, called once per load from the watchdog's timer (softirq, no\n runqueue lock held) when a CPU has stayed in a context\n switch for longer than stall_ms: formats and prints the live lock."]

@@ -93,7 +93,8 @@ report_keys! {
     LiveLock = "live_locks",
     /// Forks and exits whose walk to per CPU mode agreed user by user.
     FixupToCpu = "fixup_to_cpu",
-    /// Forks and exits whose walk to per task mode agreed user by user.
+    /// Forks, exits and deferred works whose walk to per task mode agreed
+    /// user by user.
     FixupToTask = "fixup_to_task",
     /// Forks and exits not decided: an affinity change meanwhile.
     RacedAffinity = "raced_affinity",
@@ -111,6 +112,21 @@ report_keys! {
     /// Snapshots with a CID owned twice, leaked, out of range or with the
     /// wrong owner for the mode.
     InvariantViolation = "invariant_violations",
+    /// Affinity changes in agreement that left the mm's mask weight as it
+    /// was (a narrowing, or a mask the mm had).
+    AffinitySame = "affinity_same",
+    /// Affinity changes in agreement that widened the mm in per task mode.
+    AffinityTaskMode = "affinity_task_mode",
+    /// Affinity changes in agreement that widened the mm in per CPU mode
+    /// and left it there.
+    AffinityStayCpu = "affinity_stay_cpu",
+    /// Affinity changes in agreement that widened the mm in per CPU mode
+    /// and queued (or found queued) the switch back to per task mode.
+    AffinitySwitchBack = "affinity_switch_back",
+    /// Deferred works (`mm_cid_work_fn()`) in agreement with nothing to do.
+    WorkIdle = "work_idle",
+    /// Deferred works in agreement that switched back to per task mode.
+    WorkToTask = "work_to_task",
     }
 }
 

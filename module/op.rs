@@ -3,7 +3,10 @@
 //! Compare a fork or exit, its fixup walk included, with the model: the
 //! mm's counters, every user and every CPU slot that no context switch
 //! touched meanwhile, and at both ends the CID accounting and the
-//! invariants of a completed mode.
+//! invariants of a completed mode.  The affinity path is checked the same
+//! way: an affinity change (`set_cpus_allowed_common()`, which inlines
+//! `mm_update_cpus_allowed()`) and the deferred work it queues
+//! (`mm_cid_work_fn()`, fixup walk included).
 //!
 //! The snapshots are taken under `mm_cid::lock` at the entry of
 //! `sched_mm_cid_fork()` / `sched_mm_cid_exit()` and after their return,
@@ -61,7 +64,38 @@ impl PerCpuOpSched {
     }
 }
 
-/// Which path of `sched_mm_cid_fork()` / `sched_mm_cid_exit()` ran.
+/// Which C call a check covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `sched_mm_cid_fork(t)`.
+    Fork,
+    /// `sched_mm_cid_exit(t)`.
+    Exit,
+    /// `set_cpus_allowed_common(t, ctx)`: `mm_update_cpus_allowed(t->mm,
+    /// ctx->new_mask)`, the new mask read back from `t->cpus_mask`.
+    Affinity,
+    /// `mm_cid_work_fn()`, in a kworker.
+    Work,
+}
+
+impl Op {
+    /// `"fork"`, `"exit"`, `"affinity"`, `"work"`: for the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fork => "fork",
+            Self::Exit => "exit",
+            Self::Affinity => "affinity",
+            Self::Work => "work",
+        }
+    }
+
+    /// A fork or exit: the task's CID is the call's to change.
+    fn of_task(self) -> bool {
+        matches!(self, Self::Fork | Self::Exit)
+    }
+}
+
+/// Which path of the checked call ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpKind {
     /// The first user of an mm (exec, or the first fork into it).
@@ -78,12 +112,30 @@ pub enum OpKind {
     ExitToTask,
     /// The exit of the last user.
     LastExit,
+    /// An affinity change that left `mm_cpus_allowed()`'s weight as it was
+    /// (a narrowing: the mm's mask only grows).
+    AffinitySame,
+    /// A widening in per task mode: `max_cids` follows.
+    AffinityTaskMode,
+    /// A widening in per CPU mode that stays there: users at or above the
+    /// new `pcpu_thrs` (in 7.3 always, see model/tests.rs).
+    AffinityStayCpu,
+    /// A widening in per CPU mode with users under the new `pcpu_thrs`:
+    /// the switch back is (or already was) queued.
+    AffinitySwitchBack,
+    /// The deferred work found nothing to do.
+    WorkIdle,
+    /// The deferred work switched back to per task mode, walk included.
+    WorkToTask,
 }
 
 impl OpKind {
     /// Did the call run a fixup walk?
     pub fn walked(self) -> bool {
-        matches!(self, Self::ForkToCpu | Self::ForkToTask | Self::ExitToTask)
+        matches!(
+            self,
+            Self::ForkToCpu | Self::ForkToTask | Self::ExitToTask | Self::WorkToTask
+        )
     }
 }
 
@@ -124,6 +176,12 @@ pub enum OpField {
     /// it runs in user space, so `sched_mm_cid_fork()` or
     /// `sched_mm_cid_after_execve()` made it a user.
     ForkerActive,
+    /// `mm_cid::nr_cpus_allowed` (affinity changes and the deferred work).
+    NrCpusAllowed,
+    /// `mm_cid::update_deferred` (affinity changes and the deferred work).
+    UpdateDeferred,
+    /// The first 64 bits of `mm_cpus_allowed()` (affinity changes).
+    CpusAllowed,
 }
 
 /// One difference: the field, what the model expects, what the C has.
@@ -267,6 +325,7 @@ fn build(variant: Variant, pre: &OpSnap, s: &mut OpSched) -> Result<(TaskId, Tas
             pcpu_thrs: pre.pcpu_thrs,
             nr_cpus_allowed: pre.nr_cpus_allowed,
             update_deferred: pre.update_deferred != 0,
+            cpus_allowed: pre.cpus_allowed,
         },
     );
     let unsupported = OpVerdict::Unsupported;
@@ -282,10 +341,14 @@ fn build(variant: Variant, pre: &OpSnap, s: &mut OpSched) -> Result<(TaskId, Tas
         s.mm_cid.user_list.add_head(i);
     }
     // Current and the task, when they are no users: OpSched has room for
-    // OP_USERS and both.
+    // OP_USERS and both.  A task of another mm (the kworker of the deferred
+    // work, a task changing another process's affinity) has no CID of it.
     let add = |s: &mut OpSched, task: &super::ffi::TaskSnap, cpu: u32| match find(users, task.task)
     {
         Some(i) => Ok(i),
+        None if task.mm != pre.mm.mm => s
+            .load_task(cpu as usize, MM_CID_UNSET, false)
+            .ok_or(unsupported),
         None => s
             .load_task(cpu as usize, task.cid, task.active != 0)
             .ok_or(unsupported),
@@ -309,9 +372,17 @@ fn build(variant: Variant, pre: &OpSnap, s: &mut OpSched) -> Result<(TaskId, Tas
 }
 
 /// Why `pre`..`post` cannot be decided, if it cannot.
-fn race(pre: &OpSnap, post: &OpSnap) -> Option<OpRace> {
+///
+/// An affinity change holds `mm_cid::lock` only, the deferred work
+/// `mm_cid::mutex` and the lock: both are checked calls of the mm like
+/// forks and exits, so another one in flight is an overlap.  A fork or
+/// exit keeps its older allowance for an affinity change meanwhile.
+fn race(op: Op, pre: &OpSnap, post: &OpSnap) -> Option<OpRace> {
     if pre.ops_in_flight != 1 || pre.op_seq != post.op_seq || pre.missed != post.missed {
         return Some(OpRace::Overlap);
+    }
+    if !op.of_task() {
+        return None;
     }
     if pre.nr_cpus_allowed != post.nr_cpus_allowed
         || pre.update_deferred != 0
@@ -322,13 +393,14 @@ fn race(pre: &OpSnap, post: &OpSnap) -> Option<OpRace> {
     None
 }
 
-/// The model run of a fork (`exit == false`) or exit, in `s`: the task's
-/// id, and whether the run took a CID from the bitmap or found none there
-/// (then the C spun in `mm_get_cid()` until another CPU freed one).
+/// The model run of `op`, in `s`: the task's id, and whether the run took
+/// a CID from the bitmap or found none there (then the C spun in
+/// `mm_get_cid()` until another CPU freed one).
 fn run(
     variant: Variant,
     pre: &OpSnap,
-    exit: bool,
+    post: &OpSnap,
+    op: Op,
     replay: Option<u32>,
     s: &mut OpSched,
 ) -> Result<(TaskId, bool), OpVerdict> {
@@ -336,17 +408,48 @@ fn run(
     s.replay_alloc = replay;
     let cpu = pre.cpu as usize;
     let mut spun = false;
-    if exit {
-        sched_mm_cid_exit(s, cpu, t, cur);
-    } else if sched_mm_cid_fork(s, cpu, cur, t).is_err() {
-        s.tasks[t].cid = MM_CID_UNSET;
-        spun = true;
+    match op {
+        Op::Exit => sched_mm_cid_exit(s, cpu, t, cur),
+        Op::Fork => {
+            if sched_mm_cid_fork(s, cpu, cur, t).is_err() {
+                s.tasks[t].cid = MM_CID_UNSET;
+                spun = true;
+            }
+        }
+        // set_cpus_allowed_common() copied ctx->new_mask to p->cpus_mask
+        // before mm_update_cpus_allowed(p->mm, ctx->new_mask).
+        Op::Affinity => {
+            mm_update_cpus_allowed(s, post.t_cpus_mask);
+        }
+        Op::Work => {
+            if mm_cid_work_fn(s) {
+                mm_cid_fixup_cpus_to_tasks(s);
+            }
+        }
     }
     Ok((t, spun || s.cid_allocs > 0))
 }
 
-fn kind(pre: &OpSnap, exit: bool, s: &OpSched) -> OpKind {
+fn kind(pre: &OpSnap, op: Op, s: &OpSched) -> OpKind {
     let (before, after) = (cid_on_cpu(pre.mm.mode), cid_on_cpu(s.mm_cid.mode));
+    let exit = match op {
+        Op::Fork => false,
+        Op::Exit => true,
+        Op::Affinity => {
+            let mc = &s.mm_cid;
+            return if mc.nr_cpus_allowed == pre.nr_cpus_allowed {
+                OpKind::AffinitySame
+            } else if !before {
+                OpKind::AffinityTaskMode
+            } else if mc.users < mc.pcpu_thrs {
+                OpKind::AffinitySwitchBack
+            } else {
+                OpKind::AffinityStayCpu
+            };
+        }
+        Op::Work if before && !after => return OpKind::WorkToTask,
+        Op::Work => return OpKind::WorkIdle,
+    };
     match (exit, pre.mm.users) {
         (false, 0) => OpKind::FirstUser,
         (false, _) if !before && after => OpKind::ForkToCpu,
@@ -358,9 +461,15 @@ fn kind(pre: &OpSnap, exit: bool, s: &OpSched) -> OpKind {
     }
 }
 
-/// Compare the model run `s` with `post`; the first difference, and how
-/// many users and CPUs were compared and left out.
-fn compare(s: &OpSched, t: TaskId, pre: &OpSnap, post: &OpSnap) -> (Option<OpDiff>, u32, u32) {
+/// Compare the model run `s` of `op` with `post`; the first difference,
+/// and how many users and CPUs were compared and left out.
+fn compare(
+    s: &OpSched,
+    op: Op,
+    t: TaskId,
+    pre: &OpSnap,
+    post: &OpSnap,
+) -> (Option<OpDiff>, u32, u32) {
     let diff = |field, want: u32, got: u32| {
         (want != got).then_some(OpDiff {
             field,
@@ -372,12 +481,43 @@ fn compare(s: &OpSched, t: TaskId, pre: &OpSnap, post: &OpSnap) -> (Option<OpDif
     let mut first = diff(OpField::Mode, mc.mode, post.mm.mode)
         .or_else(|| diff(OpField::Users, mc.users, post.mm.users))
         .or_else(|| diff(OpField::MaxCids, mc.max_cids, post.mm.max_cids))
-        .or_else(|| diff(OpField::PcpuThrs, mc.pcpu_thrs, post.pcpu_thrs))
-        .or_else(|| diff(OpField::Task, s.tasks[t].cid, post.t.cid))
-        .or_else(|| {
-            let active = u32::from(s.tasks[t].active);
-            diff(OpField::TaskActive, active, u32::from(post.t.active != 0))
+        .or_else(|| diff(OpField::PcpuThrs, mc.pcpu_thrs, post.pcpu_thrs));
+    if op.of_task() {
+        first = first
+            .or_else(|| diff(OpField::Task, s.tasks[t].cid, post.t.cid))
+            .or_else(|| {
+                let active = u32::from(s.tasks[t].active);
+                diff(OpField::TaskActive, active, u32::from(post.t.active != 0))
+            });
+    } else {
+        // Only the affinity path writes these; a fork or exit that met
+        // one is not decided (race()).
+        first = first
+            .or_else(|| {
+                diff(
+                    OpField::NrCpusAllowed,
+                    mc.nr_cpus_allowed,
+                    post.nr_cpus_allowed,
+                )
+            })
+            .or_else(|| {
+                let deferred = u32::from(mc.update_deferred);
+                diff(
+                    OpField::UpdateDeferred,
+                    deferred,
+                    u32::from(post.update_deferred != 0),
+                )
+            });
+    }
+    if op == Op::Affinity {
+        first = first.or_else(|| {
+            (mc.cpus_allowed != post.cpus_allowed).then_some(OpDiff {
+                field: OpField::CpusAllowed,
+                want: mc.cpus_allowed,
+                got: post.cpus_allowed,
+            })
         });
+    }
     let (mut compared, mut skipped) = (0, 0);
     let (pc, qc) = (pre.kept_cpus(), post.kept_cpus());
     let mut all = true;
@@ -399,7 +539,9 @@ fn compare(s: &OpSched, t: TaskId, pre: &OpSnap, post: &OpSnap) -> (Option<OpDif
             || !cpu_undisturbed(&pc[cpu], &qc[cpu])
     };
     for (i, u) in pre.kept_users().iter().enumerate() {
-        if i == t {
+        // The forked or exiting task is compared above; the task of an
+        // affinity change is a user like the others.
+        if i == t && op.of_task() {
             continue;
         }
         // A user that exited meanwhile is another call: raced already.
@@ -439,6 +581,15 @@ pub fn check_op(
     post: &OpSnap,
     s: &mut OpSched,
 ) -> OpCheck {
+    let op = if exit { Op::Exit } else { Op::Fork };
+    check(variant, op, pre, post, s)
+}
+
+/// Check the call `op` from `pre` (its entry) to `post` (its return)
+/// against `variant`.
+///
+/// `s` is room for the model runs (see [`OpSched`]).
+pub fn check(variant: Variant, op: Op, pre: &OpSnap, post: &OpSnap, s: &mut OpSched) -> OpCheck {
     let accounting = accounting(pre, post);
     let mut out = OpCheck {
         verdict: OpVerdict::Unsupported,
@@ -446,26 +597,26 @@ pub fn check_op(
         skipped: 0,
         accounting,
     };
-    if let Some(r) = race(pre, post) {
+    if let Some(r) = race(op, pre, post) {
         out.verdict = OpVerdict::Raced(r);
         return out;
     }
-    let (t, from_bitmap) = match run(variant, pre, exit, None, s) {
+    let (t, from_bitmap) = match run(variant, pre, post, op, None, s) {
         Ok(r) => r,
         Err(v) => {
             out.verdict = v;
             return out;
         }
     };
-    let first = verdict(&mut out, s, t, pre, post, exit);
+    let first = verdict(&mut out, s, t, pre, post, op);
     // The child's CID came from the shared bitmap (fork in per task mode),
     // or the model found it full where the C spun until another CPU freed
     // a CID: replay the number the C found; the rest must then agree.
-    if matches!(first, OpVerdict::Mismatch(..)) && !exit && from_bitmap {
+    if matches!(first, OpVerdict::Mismatch(..)) && op == Op::Fork && from_bitmap {
         let r = task_mm_cid(post.t.cid);
         if cid_on_task(post.t.cid) && r < pre.nr_possible && !owned_elsewhere(post, r) {
-            if let Ok((t, _)) = run(variant, pre, exit, Some(r), s) {
-                out.verdict = verdict(&mut out, s, t, pre, post, exit);
+            if let Ok((t, _)) = run(variant, pre, post, op, Some(r), s) {
+                out.verdict = verdict(&mut out, s, t, pre, post, op);
                 return out;
             }
         }
@@ -497,13 +648,13 @@ fn verdict(
     t: TaskId,
     pre: &OpSnap,
     post: &OpSnap,
-    exit: bool,
+    op: Op,
 ) -> OpVerdict {
-    let k = kind(pre, exit, s);
-    let (mut first, compared, skipped) = compare(s, t, pre, post);
+    let k = kind(pre, op, s);
+    let (mut first, compared, skipped) = compare(s, op, t, pre, post);
     out.compared = compared;
     out.skipped = skipped;
-    if !exit && pre.t.task != pre.cur.task && pre.cur.active == 0 {
+    if op == Op::Fork && pre.t.task != pre.cur.task && pre.cur.active == 0 {
         first = first.or(Some(OpDiff {
             field: OpField::ForkerActive,
             want: 1,

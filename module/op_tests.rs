@@ -50,6 +50,8 @@ fn snap<const C: usize, const T: usize>(
         },
         pcpu_thrs: s.mm_cid.pcpu_thrs,
         nr_cpus_allowed: s.mm_cid.nr_cpus_allowed,
+        update_deferred: u32::from(s.mm_cid.update_deferred),
+        cpus_allowed: s.mm_cid.cpus_allowed,
         op_seq: 1,
         ops_in_flight: 1,
         ..OpSnap::default()
@@ -659,4 +661,255 @@ fn child_cid_freed_while_the_fork_spun_is_replayed() {
         check_fork(&pre, &bad).verdict,
         OpVerdict::Mismatch(..)
     ));
+}
+
+/// The affinity case of issue 16: a process started pinned to CPU0 of 8
+/// possible CPUs, T0 and T1 on CPU0 (users 2 > max_cids 1: per CPU mode,
+/// pcpu_thrs 1), T0 running.  `variant` is the C's.
+fn pinned_pair(variant: Variant) -> Sched {
+    let mut s = Sched::with_possible(variant, 0xff);
+    mm_init_cid(&mut s, 0b1);
+    let t0 = s.new_task(0).unwrap();
+    sched_mm_cid_fork(&mut s, 0, t0, t0).unwrap();
+    s.set_curr(0, Some(t0));
+    mm_cid_schedin(&mut s, 0, t0).unwrap();
+    let t1 = s.new_task(0).unwrap();
+    sched_mm_cid_fork(&mut s, 0, t0, t1).unwrap();
+    // T0 is switched out and in again: CPU0 owns its CID.
+    mm_cid_schedout(&mut s, 0, t0);
+    mm_cid_schedin(&mut s, 0, t0).unwrap();
+    assert_eq!(
+        (s.mm_cid.mode, s.mm_cid.users, s.mm_cid.pcpu_thrs),
+        (MM_CID_ONCPU, 2, 1)
+    );
+    assert!(cid_on_cpu(s.mm_cid.pcpu[0]));
+    s
+}
+
+/// T0, running on CPU0, sets its affinity to `mask`: the snapshots at
+/// the entry and the return of set_cpus_allowed_common(), as the C of
+/// `s.variant` leaves them.
+fn affinity(s: &Sched, mask: u64) -> (OpSnap, OpSnap, Sched) {
+    let mut after = *s;
+    let pre = snap(&after, 0, 0, 0);
+    mm_update_cpus_allowed(&mut after, mask);
+    let mut post = snap(&after, 0, 0, 0);
+    post.t_cpus_mask = mask;
+    (pre, post, after)
+}
+
+/// [`check`](super::op::check) of `op` with room for the model on the stack.
+fn check_call(variant: Variant, op: Op, pre: &OpSnap, post: &OpSnap) -> OpCheck {
+    let mut s = OpSched::EMPTY;
+    super::op::check(variant, op, pre, post, &mut s)
+}
+
+#[test]
+fn widening_in_per_cpu_mode_stays_there_on_7_3() {
+    let (pre, post, after) = affinity(&pinned_pair(Variant::V7_3), 0b1111);
+    // mm_cid_calc_pcpu_thrs() is capped by users: 2, not under it.
+    assert_eq!(
+        (
+            after.mm_cid.mode,
+            after.mm_cid.pcpu_thrs,
+            after.mm_cid.update_deferred
+        ),
+        (MM_CID_ONCPU, 2, false)
+    );
+    assert_eq!(
+        check_call(Variant::V7_3, Op::Affinity, &pre, &post).verdict,
+        OpVerdict::Agree(OpKind::AffinityStayCpu)
+    );
+    // The candidate fix's model sees 7.3's threshold as a mismatch.
+    assert_eq!(
+        check_call(Variant::AffinitySwitchback, Op::Affinity, &pre, &post).verdict,
+        OpVerdict::Mismatch(
+            OpKind::AffinitySwitchBack,
+            OpDiff {
+                field: OpField::PcpuThrs,
+                want: 3,
+                got: 2
+            }
+        )
+    );
+}
+
+#[test]
+fn widening_queues_the_switch_back_with_the_fix() {
+    let (pre, post, after) = affinity(&pinned_pair(Variant::AffinitySwitchback), 0b1111);
+    // T(4) = min(4 - 1, 8 / 2) = 3 > users 2: queued.
+    assert_eq!(
+        (after.mm_cid.pcpu_thrs, after.mm_cid.update_deferred),
+        (3, true)
+    );
+    assert_eq!(
+        check_call(Variant::AffinitySwitchback, Op::Affinity, &pre, &post).verdict,
+        OpVerdict::Agree(OpKind::AffinitySwitchBack)
+    );
+    assert!(matches!(
+        check_call(Variant::V7_3, Op::Affinity, &pre, &post).verdict,
+        OpVerdict::Mismatch(
+            _,
+            OpDiff {
+                field: OpField::PcpuThrs,
+                ..
+            }
+        )
+    ));
+}
+
+#[test]
+fn narrowing_changes_nothing() {
+    let mut s = pinned_pair(Variant::V7_3);
+    mm_update_cpus_allowed(&mut s, 0b1111);
+    let (pre, post, after) = affinity(&s, 0b0010);
+    assert_eq!(after, s);
+    assert_eq!(
+        check_call(Variant::V7_3, Op::Affinity, &pre, &post).verdict,
+        OpVerdict::Agree(OpKind::AffinitySame)
+    );
+    // A C that took the task's mask for the mm's (it only grows).
+    let mut bad = post;
+    bad.cpus_allowed = 0b0010;
+    bad.nr_cpus_allowed = 1;
+    assert!(matches!(
+        check_call(Variant::V7_3, Op::Affinity, &pre, &bad).verdict,
+        OpVerdict::Mismatch(
+            _,
+            OpDiff {
+                field: OpField::NrCpusAllowed,
+                ..
+            }
+        )
+    ));
+}
+
+#[test]
+fn widening_that_keeps_max_cids_is_a_mismatch_unless_another_call_ran() {
+    // Per task mode: T0 alone, pinned, then widened.
+    let mut s = Sched::with_possible(Variant::V7_3, 0xff);
+    mm_init_cid(&mut s, 0b1);
+    let t0 = s.new_task(0).unwrap();
+    sched_mm_cid_fork(&mut s, 0, t0, t0).unwrap();
+    s.set_curr(0, Some(t0));
+    let (pre, post, after) = affinity(&s, 0b1111);
+    assert_eq!(
+        (after.mm_cid.nr_cpus_allowed, after.mm_cid.max_cids),
+        (4, 1)
+    );
+    assert_eq!(
+        check_call(Variant::V7_3, Op::Affinity, &pre, &post).verdict,
+        OpVerdict::Agree(OpKind::AffinityTaskMode)
+    );
+    let mut bad = post;
+    bad.mm.max_cids = 7;
+    assert_eq!(
+        check_call(Variant::V7_3, Op::Affinity, &pre, &bad).verdict,
+        OpVerdict::Mismatch(
+            OpKind::AffinityTaskMode,
+            OpDiff {
+                field: OpField::MaxCids,
+                want: 1,
+                got: 7
+            }
+        )
+    );
+    // A fork of the mm (mm_cid::mutex, not the runqueue lock the affinity
+    // change holds) began and ended between the snapshots.
+    bad.op_seq += 2;
+    assert_eq!(
+        check_call(Variant::V7_3, Op::Affinity, &pre, &bad).verdict,
+        OpVerdict::Raced(OpRace::Overlap)
+    );
+    // An update_deferred the C set without a reason.
+    let mut bad = post;
+    bad.update_deferred = 1;
+    assert!(matches!(
+        check_call(Variant::V7_3, Op::Affinity, &pre, &bad).verdict,
+        OpVerdict::Mismatch(
+            _,
+            OpDiff {
+                field: OpField::UpdateDeferred,
+                ..
+            }
+        )
+    ));
+}
+
+/// The deferred work of [`widening_queues_the_switch_back_with_the_fix`],
+/// run by a kworker on CPU3 (no task of the mm there): the snapshots at
+/// its entry and return as the C leaves them.
+fn deferred_work() -> (OpSnap, OpSnap, Sched) {
+    let (_, _, s) = affinity(&pinned_pair(Variant::AffinitySwitchback), 0b1111);
+    let mut after = s;
+    assert!(mm_cid_work_fn(&mut after));
+    mm_cid_fixup_cpus_to_tasks(&mut after);
+    let kworker = TaskSnap {
+        task: 0x9000,
+        mm: 0,
+        cid: MM_CID_UNSET,
+        active: 0,
+        pid: 2,
+        tid: 40,
+    };
+    let (mut pre, mut post) = (snap(&s, 0, 0, 3), snap(&after, 0, 0, 3));
+    for o in [&mut pre, &mut post] {
+        (o.cur, o.t, o.t_cpu) = (kworker, kworker, 3);
+    }
+    (pre, post, after)
+}
+
+#[test]
+fn deferred_work_switches_back_cpu_by_cpu() {
+    let (pre, post, after) = deferred_work();
+    assert_eq!(
+        (
+            after.mm_cid.mode,
+            after.mm_cid.pcpu_thrs,
+            after.mm_cid.update_deferred
+        ),
+        (0, 0, false)
+    );
+    let c = check_call(Variant::AffinitySwitchback, Op::Work, &pre, &post);
+    assert_eq!(c.verdict, OpVerdict::Agree(OpKind::WorkToTask));
+    // Every possible CPU and both users compared; the return is a
+    // consistent view (the entry has the work queued).
+    assert_eq!((c.compared, c.skipped), (10, 0));
+    assert_eq!(c.accounting, Accounting::Kept(1));
+    // Run a second time, the work finds it done.
+    let mut again = post;
+    again.op_seq += 2;
+    let (mut pre2, mut post2) = (post, post);
+    pre2.op_seq = again.op_seq;
+    post2.op_seq = again.op_seq;
+    assert_eq!(
+        check_call(Variant::AffinitySwitchback, Op::Work, &pre2, &post2).verdict,
+        OpVerdict::Agree(OpKind::WorkIdle)
+    );
+}
+
+#[test]
+fn deferred_work_that_leaves_a_cpu_cid_is_a_mismatch_unless_another_call_ran() {
+    let (pre, mut post, _) = deferred_work();
+    // CPU0 owned T0's CID in per CPU mode; a walk that skipped it.
+    assert!(cid_on_cpu(pre.cpus[0].pcpu_cid));
+    post.cpus[0].pcpu_cid = pre.cpus[0].pcpu_cid;
+    assert!(matches!(
+        check_call(Variant::AffinitySwitchback, Op::Work, &pre, &post).verdict,
+        OpVerdict::Mismatch(
+            OpKind::WorkToTask,
+            OpDiff {
+                field: OpField::Cpu(0),
+                ..
+            }
+        )
+    ));
+    // An exit of the mm in flight at the work's entry (it waits for
+    // mm_cid::mutex): not decided.
+    let mut pre = pre;
+    pre.ops_in_flight = 2;
+    assert_eq!(
+        check_call(Variant::AffinitySwitchback, Op::Work, &pre, &post).verdict,
+        OpVerdict::Raced(OpRace::Overlap)
+    );
 }

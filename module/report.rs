@@ -17,7 +17,7 @@ use super::mm_table::MmTable;
 use super::model::invariants::Owner;
 use super::model::{mode_name, FmtCid, MAX_CPUS};
 use super::once::WriteOnce;
-use super::op::{Accounting, OpCheck, OpDiff, OpKind, OpRace, OpVerdict};
+use super::op::{Accounting, Op, OpCheck, OpDiff, OpKind, OpRace, OpVerdict};
 use super::stall::{describe, BufWriter};
 use super::sync::{Atomic, Relaxed};
 use core::fmt;
@@ -125,15 +125,16 @@ pub fn show_live_lock(f: &mut fmt::Formatter<'_>) -> fmt::Result {
 /// What the check found of a fork or exit that it publishes.
 #[derive(Clone, Copy)]
 struct OpHead {
-    exit: bool,
+    op: Op,
     kind: Option<OpKind>,
     diff: Option<OpDiff>,
     broken: Option<(bool, Owner)>,
 }
 
-/// Count a fork or exit check; publish a mismatch or violation.
-/// Runs in a kretprobe handler, preemption disabled.
-pub fn record_op(exit: bool, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
+/// Count a fork, exit, affinity change or deferred work check; publish a
+/// mismatch or violation.  Runs in a kretprobe handler, preemption
+/// disabled.
+pub fn record_op(op: Op, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
     let cpu = post.cpu;
     MMS.note(pre.mm.mm);
     let mut diff = None;
@@ -160,6 +161,12 @@ pub fn record_op(exit: bool, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
                 OpKind::Exit => Counter::Exit,
                 OpKind::ExitToTask => Counter::ExitToTask,
                 OpKind::LastExit => Counter::ExitLast,
+                OpKind::AffinitySame => Counter::AffinitySame,
+                OpKind::AffinityTaskMode => Counter::AffinityTaskMode,
+                OpKind::AffinityStayCpu => Counter::AffinityStayCpu,
+                OpKind::AffinitySwitchBack => Counter::AffinitySwitchBack,
+                OpKind::WorkIdle => Counter::WorkIdle,
+                OpKind::WorkToTask => Counter::WorkToTask,
             }
         }
         OpVerdict::Raced(OpRace::Overlap) => Counter::RacedOp,
@@ -191,7 +198,7 @@ pub fn record_op(exit: bool, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
     };
     if diff.is_some() || broken.is_some() {
         let head = OpHead {
-            exit,
+            op,
             kind,
             diff,
             broken,
@@ -436,7 +443,21 @@ pub fn show_status(
     )?;
     writeln!(
         f,
-        "  not decided: another fork or exit of the mm {} ({}), affinity change {} ({})",
+        "  affinity change: same weight {}, widened in per task mode {}, stays per CPU {}, switch back {}",
+        count(Counter::AffinitySame),
+        count(Counter::AffinityTaskMode),
+        count(Counter::AffinityStayCpu),
+        count(Counter::AffinitySwitchBack)
+    )?;
+    writeln!(
+        f,
+        "  deferred work: nothing to do {}, to per task {}",
+        count(Counter::WorkIdle),
+        count(Counter::WorkToTask)
+    )?;
+    writeln!(
+        f,
+        "  not decided: another fork, exit or affinity call of the mm {} ({}), affinity change {} ({})",
         count(Counter::RacedOp),
         Percent(count(Counter::RacedOp), checked_ops()),
         count(Counter::RacedAffinity),
@@ -556,6 +577,12 @@ pub fn agreed_ops() -> i64 {
         Counter::Exit,
         Counter::ExitToTask,
         Counter::ExitLast,
+        Counter::AffinitySame,
+        Counter::AffinityTaskMode,
+        Counter::AffinityStayCpu,
+        Counter::AffinitySwitchBack,
+        Counter::WorkIdle,
+        Counter::WorkToTask,
     ]
     .into_iter()
     .map(count)
@@ -642,7 +669,7 @@ fn show_op(f: &mut fmt::Formatter<'_>, h: &OpHead, pre: &OpSnap, post: &OpSnap) 
     write!(
         f,
         "{} ({:?}) on cpu {}: pid {} mm {:#x}; mode {} -> {}, users {} -> {}, max_cids {} -> {}, pcpu_thrs {} -> {}, bitmap {:#x} -> {:#x}",
-        if h.exit { "exit" } else { "fork" },
+        h.op.name(),
         h.kind,
         pre.cpu,
         pre.t.pid,
