@@ -9,7 +9,7 @@ set -uo pipefail
 
 usage() {
 	cat <<EOF
-Usage: $0 [--only cargo|module|vm|guard|mutant|reproduce|scripts]...
+Usage: $0 [--only cargo|module|vm|affinity|guard|mutant|reproduce|scripts]...
 
 Installs what is missing and builds (or reuses) the kernel first.
 Logs of each test go to \${MMCID_CACHE}/logs/test-*.
@@ -21,8 +21,8 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--only)
 		case "${2:-}" in
-		cargo|module|vm|guard|mutant|reproduce|scripts) ONLY+=("$2"); shift 2 ;;
-		*) usage >&2; die "--only wants one of cargo module vm guard mutant reproduce scripts, not '${2:-}'" ;;
+		cargo|module|vm|affinity|guard|mutant|reproduce|scripts) ONLY+=("$2"); shift 2 ;;
+		*) usage >&2; die "--only wants one of cargo module vm affinity guard mutant reproduce scripts, not '${2:-}'" ;;
 		esac ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -124,6 +124,22 @@ guard_matches_cache() {
 	else
 		echo "no pre-fix kernel built: its set is not compared"
 	fi
+	if pre=$(kernel_dir affinity-switchback); then
+		out=$("${FINGERPRINT}" --differs affinity-switchback "${pre}") || return 1
+		echo "${pre}: differs from affinity-switchback in: ${out:-nothing}"
+		[ -z "${out}" ] || return 1
+	else
+		echo "no affinity-switchback kernel built: its set is not compared"
+	fi
+}
+
+# The build's guard line for the affinity-switchback tree names the
+# variant and the one function it changes (what Kbuild prints).
+guard_names_affinity_switchback() {
+	local out
+	out=$("${FINGERPRINT}" --check "$1" 2>&1) || return 1
+	echo "${out}"
+	echo "${out}" | grep -qF "matches the model's affinity-switchback variant; it differs from v7.3 in mm_update_cpus_allowed(): load with variant=affinity-switchback"
 }
 
 guard_names_the_change() {
@@ -190,7 +206,7 @@ if want cargo; then
 	check "loom: every interleaving of the report's counters, mm table and write-once text" \
 		bash -c "cd '${MMCID_TOP}' && RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom cargo test --locked --release -p mmcid_check loom_"
 fi
-if want module || want vm || want guard || want mutant || want scripts; then
+if want module || want vm || want affinity || want guard || want mutant || want scripts; then
 	"${MMCID_TOP}/scripts/setup-deps.sh" || die "dependencies failed"
 	"${MMCID_TOP}/scripts/build-kernel.sh" >/dev/null || die "kernel build failed"
 	KDIR=$("${MMCID_TOP}/scripts/build-kernel.sh" --print-dir)
@@ -228,6 +244,27 @@ if want vm; then
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh v7.3 fake
 	check "vm: kselftest fails when not decided exceeds its bound" \
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh v7.3 undecided
+fi
+# The affinity path (issue 16): the candidate fix's kernel and 7.3, each
+# booted with 8 possible CPUs (4 online), so that a widening can switch
+# back to per task mode.  The module is built against the 7.3 tree; the
+# variant named at load says which kernel the check expects.
+if want affinity; then
+	[ -f "${MMCID_TOP}/mmcid-rs.ko" ] || make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module
+	make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="${KDIR}/tools/testing/selftests" || die "test programs failed to build"
+	"${MMCID_TOP}/scripts/build-kernel.sh" --flavour affinity-switchback >/dev/null ||
+		die "the affinity-switchback kernel failed to build"
+	AFF=$("${MMCID_TOP}/scripts/build-kernel.sh" --flavour affinity-switchback --print-dir)
+	AFFVM=(--append possible_cpus=8 --timeout 240 --)
+	check "guard: the affinity-switchback tree is that variant's, differing in mm_update_cpus_allowed()" \
+		guard_names_affinity_switchback "${AFF}"
+	check "vm: affinity-switchback kernel: agrees with its variant, widening switches back; v7.3 mismatches" \
+		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${AFF}" "${AFFVM[@]}" ./scripts/guest-affinity.sh fixed
+	check "vm: 7.3 kernel: agrees with v7.3, widening XFAIL; affinity-switchback mismatches" \
+		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" "${AFFVM[@]}" ./scripts/guest-affinity.sh v7.3
+	check "vm: ... and 7.3 taken for the fixed kernel fails" \
+		must_fail 'failed against affinity-switchback on the fixed kernel' -- \
+		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" "${AFFVM[@]}" ./scripts/guest-affinity.sh fixed
 fi
 if want guard; then
 	check "guard: every \"Mirrors\" item of model/ is fingerprinted, nothing else" \
