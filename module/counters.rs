@@ -147,11 +147,14 @@ report_keys! {
         WatchdogStops = "watchdog_stops",
         /// Forks and exits in agreement, of every kind.
         AgreedForkExit = "agreed_fork_exit",
+        /// Affinity changes and deferred works in agreement, of every kind.
+        AgreedAffinity = "agreed_affinity",
         /// Distinct mms seen since reset.
         Mms = "mms",
         /// Context switch checks, decided or not.
         CheckedSwitches = "checked_switches",
-        /// Fork and exit checks, decided or not.
+        /// Fork, exit, affinity change and deferred work checks, decided
+        /// or not.
         CheckedForkExit = "checked_fork_exit",
         /// Checks not decided, of every kind.
         Undecided = "undecided",

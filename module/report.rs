@@ -379,7 +379,7 @@ pub fn show_status(
     let all = checked_switches() + checked_ops();
     writeln!(
         f,
-        "checked: {} context switches, {} forks and exits; not decided {} ({} of all checks)",
+        "checked: {} context switches, {} forks, exits and affinity calls; not decided {} ({} of all checks)",
         checked_switches(),
         checked_ops(),
         undecided(),
@@ -425,7 +425,12 @@ pub fn show_status(
         count(Counter::RacedMaxCids),
         Percent(count(Counter::RacedMaxCids), checked_switches())
     )?;
-    writeln!(f, "forks and exits in agreement: {}", agreed_ops())?;
+    writeln!(
+        f,
+        "forks and exits in agreement: {}; affinity changes and deferred works: {}",
+        agreed_ops(),
+        agreed_affinity()
+    )?;
     writeln!(
         f,
         "  fork: first user {}, no mode change {}, to per CPU {}, to per task {}",
@@ -526,7 +531,8 @@ fn checked_switches() -> i64 {
     agreed() + count(Counter::RacedMaxCids) + count(Counter::Mismatch)
 }
 
-/// Every fork and exit check, decided or not.
+/// Every fork, exit, affinity change and deferred work check, decided or
+/// not.
 fn checked_ops() -> i64 {
     [
         Counter::RacedOp,
@@ -538,6 +544,7 @@ fn checked_ops() -> i64 {
     .map(count)
     .sum::<i64>()
         + agreed_ops()
+        + agreed_affinity()
 }
 
 /// Checks not decided, of every kind, context switches and forks and
@@ -577,6 +584,15 @@ pub fn agreed_ops() -> i64 {
         Counter::Exit,
         Counter::ExitToTask,
         Counter::ExitLast,
+    ]
+    .into_iter()
+    .map(count)
+    .sum()
+}
+
+/// Affinity changes and deferred works checked and found in agreement.
+pub fn agreed_affinity() -> i64 {
+    [
         Counter::AffinitySame,
         Counter::AffinityTaskMode,
         Counter::AffinityStayCpu,
@@ -600,6 +616,7 @@ fn summary(k: Summary, guard: super::guard::Status, wd: Watchdog) -> i64 {
         Summary::WatchdogStarts => big(wd.starts),
         Summary::WatchdogStops => big(wd.stops),
         Summary::AgreedForkExit => agreed_ops(),
+        Summary::AgreedAffinity => agreed_affinity(),
         Summary::Mms => MMS.seen(),
         Summary::CheckedSwitches => checked_switches(),
         Summary::CheckedForkExit => checked_ops(),

@@ -52,9 +52,10 @@ report_forced() {
 # transitions of both mode directions, no mismatch, no live lock.  Prints
 # "mmcid_rs: ..." and fails when the verdict is not agreement.
 report_verdict() {
-	local variant=$1 agreed ops raced big mism to_cpu to_task locks walks forced
+	local variant=$1 agreed ops aff raced big mism to_cpu to_task locks walks forced
 	agreed=$(report_get agreed)
 	ops=$(report_get agreed_fork_exit)
+	aff=$(report_get agreed_affinity)
 	raced=$(report_get undecided)
 	big=$(report_get op_too_many_users)
 	mism=$(( $(report_mismatches) + $(report_get invariant_violations) ))
@@ -76,5 +77,5 @@ report_verdict() {
 		echo "mmcid_rs: FAIL: too little checked: $agreed switches, $to_cpu forks to per CPU mode, $to_task exits to per task mode, $walks fixup walks$forced"
 		return 1
 	fi
-	echo "mmcid_rs: C and Rust ($variant) agree on $((agreed + ops)) transitions ($agreed context switches, $ops forks and exits, $to_cpu switches to per CPU mode, $to_task back, $walks fixup walks agreed user by user; $raced not decided; $big forks and exits of mms over $(report_get op_users_max) users not compared)$forced"
+	echo "mmcid_rs: C and Rust ($variant) agree on $((agreed + ops + aff)) transitions ($agreed context switches, $ops forks and exits, $aff affinity changes and deferred works, $to_cpu switches to per CPU mode, $to_task back, $walks fixup walks agreed user by user; $raced not decided; $big forks and exits of mms over $(report_get op_users_max) users not compared)$forced"
 }
