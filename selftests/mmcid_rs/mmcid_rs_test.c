@@ -432,7 +432,11 @@ static void *widen_thread(void *arg)
 		for (j = 0; j < 64; j++)
 			sample(p, &p->slots[1]);
 		w->seen[w->cpus++] = my_cid();
-		for (j = 0; j < 8 && c != 0; j++)
+		/*
+		 * Most tries are discarded under single-threaded TCG, which
+		 * runs one vCPU at a time: try often.
+		 */
+		for (j = 0; j < 64 && c != 0; j++)
 			compare(p, 0);
 	}
 	for (i = 0; i < w->cpus; i++) {
