@@ -199,12 +199,21 @@ static struct ftrace_ops finish_ops = {
 };
 
 /*
- * Checked forks and exits per mm (hashed, so a collision only makes the
- * check more careful): how many began or ended, how many are in flight.
+ * Checked forks, exits and deferred works per mm (hashed, so a collision
+ * only makes the check more careful): how many began or ended, how many
+ * are in flight. Affinity changes are counted apart (aff_*): a fork or
+ * exit sees one that changed its mm in nr_cpus_allowed or update_deferred
+ * (op.rs, raced_affinity), and the many that change nothing (a thread
+ * narrowing its mask) need not make it not decided. An affinity check
+ * counts both kinds.
  */
 #define MMCID_OP_BUCKETS_BITS	6
 static atomic_long_t op_seq[1 << MMCID_OP_BUCKETS_BITS];
 static atomic_t op_in_flight[1 << MMCID_OP_BUCKETS_BITS];
+static atomic_long_t aff_seq[1 << MMCID_OP_BUCKETS_BITS];
+static atomic_t aff_in_flight[1 << MMCID_OP_BUCKETS_BITS];
+/* Affinity changes not checked because their task's mm changed. */
+static atomic_long_t aff_missed;
 
 static unsigned int op_bucket(struct mm_struct *mm)
 {
@@ -303,7 +312,7 @@ static void snap_cpus(struct mmcid_op_snap *s, struct mm_struct *mm)
  * nests inside no lock here, and nothing in it sleeps.
  */
 static void snap_op(struct mmcid_op_snap *s, struct task_struct *t,
-		    struct mm_struct *mm)
+		    struct mm_struct *mm, bool aff)
 {
 	unsigned int b = op_bucket(mm);
 	struct task_struct *u;
@@ -322,13 +331,21 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t,
 	 */
 	s->missed = data_race(krp_fork.nmissed + krp_exit.nmissed +
 			      krp_fork.kp.nmissed + krp_exit.kp.nmissed +
-			      krp_affinity.nmissed + krp_affinity.kp.nmissed +
 			      krp_work.nmissed + krp_work.kp.nmissed) +
 		    atomic_long_read(&op_pre_missed);
+	if (aff) {
+		/* As above: plain increments, only a change matters. */
+		s->missed += data_race(krp_affinity.nmissed + krp_affinity.kp.nmissed) +
+			     atomic_long_read(&aff_missed);
+	}
 	raw_spin_lock_irqsave(&mm->mm_cid.lock, flags);
 	snap_seq_begin(s);
 	s->op_seq = atomic_long_read(&op_seq[b]);
 	s->ops_in_flight = atomic_read(&op_in_flight[b]);
+	if (aff) {
+		s->op_seq += atomic_long_read(&aff_seq[b]);
+		s->ops_in_flight += atomic_read(&aff_in_flight[b]);
+	}
 	snap_task(&s->cur, current);
 	snap_task(&s->t, t);
 	s->t_cpu = task_cpu(t);
@@ -386,7 +403,7 @@ static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	c->mm = t->mm;
 	c->pre = op_pre_get();
 	if (c->pre >= 0)
-		snap_op(&op_pre[c->pre], t, t->mm);
+		snap_op(&op_pre[c->pre], t, t->mm, false);
 	c->watched = mmcid_rs_watch_op_begin();
 	c->slot = get_kretprobe(ri) == &krp_fork ? mmcid_rs_watch_fork_begin(t) : -1;
 	return 0;
@@ -410,7 +427,7 @@ static int op_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (c->watched)
 		mmcid_rs_watch_op_end();
 	if (c->pre >= 0)
-		snap_op(post, c->t, c->mm);
+		snap_op(post, c->t, c->mm, false);
 	atomic_long_inc(&op_seq[b]);
 	atomic_dec(&op_in_flight[b]);
 	if (c->pre < 0)
@@ -453,19 +470,22 @@ static const char *const affinity_names[] = {
 	"set_cpus_allowed_common",
 };
 
-/* Count a checked call of @mm in flight and snapshot it at its entry. */
+/*
+ * Count a checked call of @mm in flight (an affinity change if @aff) and
+ * snapshot it at its entry.
+ */
 static void op_begin(struct mmcid_op_call *c, struct task_struct *t,
-		     struct mm_struct *mm)
+		     struct mm_struct *mm, bool aff)
 {
 	unsigned int b = op_bucket(mm);
 
-	atomic_inc(&op_in_flight[b]);
-	atomic_long_inc(&op_seq[b]);
+	atomic_inc(aff ? &aff_in_flight[b] : &op_in_flight[b]);
+	atomic_long_inc(aff ? &aff_seq[b] : &op_seq[b]);
 	c->t = t;
 	c->mm = mm;
 	c->pre = op_pre_get();
 	if (c->pre >= 0)
-		snap_op(&op_pre[c->pre], t, mm);
+		snap_op(&op_pre[c->pre], t, mm, aff);
 	c->watched = false;
 	c->slot = -1;
 }
@@ -484,7 +504,7 @@ static int affinity_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		return 1;
 	if (pid)
 		WRITE_ONCE(filter_mm, mm);
-	op_begin(c, p, mm);
+	op_begin(c, p, mm, true);
 	return 0;
 }
 
@@ -502,7 +522,7 @@ static int work_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	if (filter_pid && mm != READ_ONCE(filter_mm))
 		return 1;
-	op_begin(c, current, mm);
+	op_begin(c, current, mm, false);
 	c->watched = mmcid_rs_watch_op_begin();
 	return 0;
 }
@@ -512,7 +532,8 @@ static int work_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
  * snapshot, then the check. An affinity change of a task whose mm changed
  * meanwhile (it exec()ed or exited on its CPU) is not checked: the old mm
  * may be gone, so it is not read again; it counts as missed, which makes
- * the calls it overlapped not decided.
+ * the affinity changes it overlapped not decided (forks and exits see its
+ * effect on nr_cpus_allowed).
  */
 static int op_ret_other(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -525,13 +546,13 @@ static int op_ret_other(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (c->watched)
 		mmcid_rs_watch_op_end();
 	if (check && !work && READ_ONCE(c->t->mm) != c->mm) {
-		atomic_long_inc(&op_pre_missed);
+		atomic_long_inc(&aff_missed);
 		check = false;
 	}
 	if (check)
-		snap_op(post, c->t, c->mm);
-	atomic_long_inc(&op_seq[b]);
-	atomic_dec(&op_in_flight[b]);
+		snap_op(post, c->t, c->mm, !work);
+	atomic_long_inc(work ? &op_seq[b] : &aff_seq[b]);
+	atomic_dec(work ? &op_in_flight[b] : &aff_in_flight[b]);
 	if (check) {
 		if (work)
 			mmcid_rs_check_work(&op_pre[c->pre], post);
