@@ -127,6 +127,9 @@ report_keys! {
     WorkIdle = "work_idle",
     /// Deferred works in agreement that switched back to per task mode.
     WorkToTask = "work_to_task",
+    /// Affinity changes not decided: a fork, exit, deferred work or other
+    /// affinity change of the mm overlapped.
+    RacedAffinityCall = "raced_affinity_call",
     }
 }
 

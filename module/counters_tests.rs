@@ -95,5 +95,5 @@ fn keys_are_unique() {
     keys.sort_unstable();
     keys.dedup();
     assert_eq!(keys.len(), n);
-    assert_eq!(NR_COUNTERS, Counter::WorkToTask as usize + 1);
+    assert_eq!(NR_COUNTERS, Counter::RacedAffinityCall as usize + 1);
 }

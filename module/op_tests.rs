@@ -913,3 +913,40 @@ fn deferred_work_that_leaves_a_cpu_cid_is_a_mismatch_unless_another_call_ran() {
         OpVerdict::Raced(OpRace::Overlap)
     );
 }
+
+#[test]
+fn narrowing_overlapped_by_a_fork_is_a_no_op_whatever_ran() {
+    let mut s = pinned_pair(Variant::V7_3);
+    mm_update_cpus_allowed(&mut s, 0b1111);
+    let (pre, mut post, _) = affinity(&s, 0b0010);
+    // A fork of the mm began and ended between the snapshots, and changed
+    // users and max_cids: the narrowing wrote nothing whatever it did.
+    post.op_seq += 2;
+    post.mm.users += 1;
+    post.mm.max_cids += 1;
+    assert_eq!(
+        check_call(Variant::V7_3, Op::Affinity, &pre, &post).verdict,
+        OpVerdict::Agree(OpKind::AffinitySame)
+    );
+    // ... unless nr_cpus_allowed is not the mask's weight, which the
+    // argument needs.
+    let mut bad = post;
+    bad.nr_cpus_allowed = 3;
+    assert!(matches!(
+        check_call(Variant::V7_3, Op::Affinity, &pre, &bad).verdict,
+        OpVerdict::Mismatch(
+            OpKind::AffinitySame,
+            OpDiff {
+                field: OpField::NrCpusAllowed,
+                ..
+            }
+        )
+    ));
+    // A widening overlapped is not decided.
+    let (pre, mut post, _) = affinity(&pinned_pair(Variant::V7_3), 0b1111);
+    post.op_seq += 2;
+    assert_eq!(
+        check_call(Variant::V7_3, Op::Affinity, &pre, &post).verdict,
+        OpVerdict::Raced(OpRace::Overlap)
+    );
+}

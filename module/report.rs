@@ -169,6 +169,7 @@ pub fn record_op(op: Op, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
                 OpKind::WorkToTask => Counter::WorkToTask,
             }
         }
+        OpVerdict::Raced(OpRace::Overlap) if op == Op::Affinity => Counter::RacedAffinityCall,
         OpVerdict::Raced(OpRace::Overlap) => Counter::RacedOp,
         OpVerdict::Raced(OpRace::Affinity) => Counter::RacedAffinity,
         OpVerdict::Raced(OpRace::TooManyUsers) => Counter::OpTooManyUsers,
@@ -462,11 +463,20 @@ pub fn show_status(
     )?;
     writeln!(
         f,
-        "  not decided: another fork, exit or affinity call of the mm {} ({}), affinity change {} ({})",
+        "  not decided: another fork or exit of the mm {} ({}), affinity change {} ({})",
         count(Counter::RacedOp),
         Percent(count(Counter::RacedOp), checked_ops()),
         count(Counter::RacedAffinity),
         Percent(count(Counter::RacedAffinity), checked_ops()),
+    )?;
+    writeln!(
+        f,
+        "  not decided: affinity change overlapped by another call of the mm {} ({} of affinity changes and works)",
+        count(Counter::RacedAffinityCall),
+        Percent(
+            count(Counter::RacedAffinityCall),
+            count(Counter::RacedAffinityCall) + agreed_affinity()
+        ),
     )?;
     writeln!(
         f,
@@ -537,6 +547,7 @@ fn checked_ops() -> i64 {
     [
         Counter::RacedOp,
         Counter::RacedAffinity,
+        Counter::RacedAffinityCall,
         Counter::OpTooManyUsers,
         Counter::OpMismatch,
     ]
@@ -554,6 +565,7 @@ fn undecided() -> i64 {
         Counter::RacedMaxCids,
         Counter::RacedOp,
         Counter::RacedAffinity,
+        Counter::RacedAffinityCall,
     ]
     .into_iter()
     .map(count)
