@@ -283,13 +283,8 @@ static const struct undecided_bound {
 	{ "undecided", "checked_switches", "checked_fork_exit", 50 },
 };
 
-/*
- * The kinds of "not decided" above their bound; each printed.  @all, when
- * not 0, is the bound on all of them together, in per mille, instead of
- * the table's (a workload whose mix of checks differs from the fork
- * pattern's).
- */
-static int undecided_over_bounds(long all)
+/* The kinds of "not decided" above their bound; each printed. */
+static int undecided_over_bounds(void)
 {
 	const char *env = getenv("MMCID_RS_UNDECIDED_PERMILLE");
 	const char *scale_env = getenv("MMCID_RS_UNDECIDED_SCALE");
@@ -300,11 +295,7 @@ static int undecided_over_bounds(long all)
 		const struct undecided_bound *b = &undecided_bounds[i];
 		long n = read_report(b->key);
 		long of = read_report(b->of) + (b->of2 ? read_report(b->of2) : 0);
-		long bound = b->permille;
-
-		if (all && !strcmp(b->key, "undecided"))
-			bound = all;
-		bound = env ? atol(env) : bound * scale;
+		long bound = env ? atol(env) : b->permille * scale;
 
 		if (n < 0 || of <= 0) {
 			ksft_print_msg("not decided: %s or %s missing from the report\n", b->key, b->of);
@@ -627,14 +618,7 @@ TEST_F_TIMEOUT(affinity, affinity_change_keeps_promises_and_c_agrees_with_rust, 
 	EXPECT_GT(p->compared, 0);
 	EXPECT_EQ(0, mism) TH_LOG("C and Rust disagree: see the trace events mmcid_rs:*");
 	EXPECT_EQ(0, read_report("live_locks"));
-	/*
-	 * Every pin() is an affinity check, a third of the checks, and each
-	 * overlaps the round's forks and exits as often as they overlap each
-	 * other: all not decided is twice the fork pattern's bound (3.7% in
-	 * one run on 4 of 8 possible CPUs under TCG, above 5% in another);
-	 * each kind keeps its own bound.
-	 */
-	EXPECT_EQ(0, undecided_over_bounds(100)) TH_LOG("too much not decided: a bug may hide in an allowance");
+	EXPECT_EQ(0, undecided_over_bounds()) TH_LOG("too much not decided: a bug may hide in an allowance");
 	/* Both mode directions checked while affinity changes ran or met them. */
 	EXPECT_GT(read_report("fork_to_cpu"), 0) TH_LOG("no switch to per CPU mode was checked");
 	if (!variant->widen) {
@@ -752,7 +736,7 @@ TEST_F_TIMEOUT(mmcid, fork_pattern_keeps_promises_and_c_agrees_with_rust, 120)
 	EXPECT_GT(to_task, 0) TH_LOG("no switch back to per task mode was checked");
 	EXPECT_EQ(0, read_report("live_locks")) TH_LOG("the module named a live lock: see /sys/kernel/debug/mmcid_rs/live_lock");
 	EXPECT_EQ(0, read_report("unsupported")) TH_LOG("checks the model cannot hold (too many CPUs)");
-	EXPECT_EQ(0, undecided_over_bounds(0)) TH_LOG("too much not decided: a bug may hide in an allowance");
+	EXPECT_EQ(0, undecided_over_bounds()) TH_LOG("too much not decided: a bug may hide in an allowance");
 }
 
 TEST_HARNESS_MAIN
