@@ -276,7 +276,7 @@ static const struct undecided_bound {
 	{ "raced_max_cids", "checked_switches", NULL, 10 },
 	{ "raced_fork_exit", "checked_fork_exit", NULL, 250 },
 	{ "raced_affinity", "checked_fork_exit", NULL, 50 },
-	{ "raced_affinity_call", "agreed_affinity", "raced_affinity_call", 400 },
+	{ "raced_affinity_call", "agreed_affinity", "raced_affinity_call", 250 },
 	{ "op_too_many_users", "checked_fork_exit", NULL, 10 },
 	{ "accounting_not_consistent", "checked_fork_exit", NULL, 300 },
 	{ "op_switched", "op_compared", "op_switched", 100 },
