@@ -270,7 +270,7 @@ fi
 if want guard; then
 	check "guard: every \"Mirrors\" item of model/ is fingerprinted, nothing else" \
 		"${FINGERPRINT}" --check-list
-	check "guard: the cached 7.3 (and pre-fix) trees match model/fingerprints/" guard_matches_cache
+	check "guard: the cached 7.3 (pre-fix, affinity-switchback) trees match model/fingerprints/" guard_matches_cache
 	check "guard: mm_cid_schedout() changed, mm_cid_schedin() re-laid out: only the first is named" \
 		guard_names_the_change
 	check "vm: guard: build names the change, load refused, force=1 says forced" guard_module_refuses
