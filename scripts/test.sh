@@ -264,6 +264,11 @@ if want scripts; then
 		"${VNG[@]}" --timeout 120 -- sh -c 'echo c > /proc/sysrq-trigger'
 	check "run-vng: fails on a guest that hangs (20 s limit)" \
 		must_fail 'did not finish within 20 s' 'console log: /' -- "${VNG[@]}" --timeout 20 -- sleep 600
+	check "run-vng: ends a guest soon after a live lock is named, not at its limit" \
+		must_fail 'named a live lock after' 'mmcid_rs: live lock: test' -- "${VNG[@]}" --timeout 300 -- \
+		sh -c 'echo "mmcid_rs: live lock: test" >/dev/kmsg; sleep 600'
+	check "run-vng: the command runs off the watcher CPU" \
+		"${VNG[@]}" --timeout 120 -- sh -c 'taskset -pc $$ | grep -q "list: 0-3$"'
 	check "run-vng: fails when the guest command fails" \
 		must_fail 'guest command exited with 1' -- "${VNG[@]}" --timeout 120 -- false
 	check "run-vng: rejects a bad --cpus" \
