@@ -508,7 +508,13 @@ mod tests {
             switches: 2,
             ..cfg
         };
-        for cfg in [cfg, weak] {
+        let affinity = Config {
+            forks: 2,
+            exits: 1,
+            switches: 3,
+            ..Config::new(Variant::AffinitySwitchback).scenario(Scenario::Affinity, 6)
+        };
+        for cfg in [cfg, weak, affinity] {
             round_trips(&cfg);
         }
     }

@@ -94,8 +94,9 @@ fn scenario_defaults(what: &str, get: fn(&Config) -> String) -> String {
     name = "explorer",
     about = "Explore every interleaving of one mm_cid configuration",
     long_about = "Explores every interleaving of schedule in/out, migration, fork (with its \
-mode switch and fixup walk, one runqueue lock at a time) and exit, and reports a live lock, a \
-duplicate or out-of-range CID, a fault of the C code, or a mode transition left unfinished. \
+mode switch and fixup walk, one runqueue lock at a time), exit and sched_setaffinity() (with its \
+deferred work), and reports a live lock, a duplicate or out-of-range CID, a fault of the C code, \
+a mode transition left unfinished, or per CPU mode left stuck after an affinity widening. \
 States that differ only in the names of interchangeable tasks and CPUs are explored once. \
 With --random, runs seeded random walks instead; a failure prints the seed that replays it.",
     after_help = "Exit status: 0 clean, 1 violation (trace printed), 2 usage, 3 incomplete \

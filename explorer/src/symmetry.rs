@@ -339,13 +339,7 @@ pub struct Canon {
 pub fn canonical(w: &World) -> Canon {
     let n = normalise(w);
     let tkeys = task_keys(&n);
-    // Masks that tell CPUs apart pin every CPU's name: the scenario's
-    // masks are CPU numbers that no renaming of the state moves.
-    let movable = if n.masks_symmetric() {
-        n.cpu_walk_from().min(n.nr_cpus())
-    } else {
-        0
-    };
+    let movable = n.cpus_renamable();
     let mut keys = [0u128; SMALL_CPUS];
     let mut order = [0u8; SMALL_CPUS];
     for c in 0..movable {
@@ -493,17 +487,29 @@ mod tests {
         }
     }
 
-    /// The states of all four.
+    /// Affinity steps on two threads, the deferred work and its walk,
+    /// an exit.
+    fn affinity() -> Config {
+        Config {
+            forks: 2,
+            exits: 1,
+            switches: 3,
+            ..Config::new(Variant::AffinitySwitchback).scenario(Scenario::Affinity, 6)
+        }
+    }
+
+    /// The states of all five.
     fn states() -> Vec<World> {
         let mut all = reachable(&small());
         all.extend(reachable(&back()));
         all.extend(reachable(&forkers()));
         all.extend(reachable(&weak()));
+        all.extend(reachable(&affinity()));
         all
     }
 
     /// A renaming `w` allows, drawn from `seed`: tasks other than the
-    /// forker, CPUs below `cpu_walk_from()`.
+    /// forker, CPUs below `cpus_renamable()`.
     fn allowed(w: &World, mut seed: u64) -> Perm {
         let mut next = |n: usize| {
             seed = seed
@@ -519,7 +525,7 @@ mod tests {
                 p.task.swap(movable[i], movable[next(i + 1)]);
             }
         }
-        let m = w.cpu_walk_from().min(w.nr_cpus());
+        let m = w.cpus_renamable();
         for i in (1..m).rev() {
             p.cpu.swap(i, next(i + 1));
         }
@@ -605,7 +611,7 @@ mod tests {
             let m = w.cpu_walk_from();
             w.actions(&mut acts);
             for &a in &acts {
-                if let Action::FixupCpu { cpu, .. } = a {
+                if let Action::FixupCpu { cpu, .. } | Action::WorkFixupCpu { cpu } = a {
                     assert!(usize::from(cpu) >= m, "{:?} with {} movable", a, m);
                     walks += 1;
                 }
@@ -619,7 +625,7 @@ mod tests {
 
     #[test]
     fn the_search_stores_one_state_a_class() {
-        for cfg in [small(), back(), forkers()] {
+        for cfg in [small(), back(), forkers(), affinity()] {
             let all = reachable(&cfg);
             let classes: HashSet<Vec<u8>> = all.iter().map(code).collect();
             let r = explore(&cfg, |_| {});

@@ -1079,6 +1079,17 @@ impl World {
                 .all(|t| t.life == Life::Dead || t.allowed & all == all)
     }
 
+    /// The CPUs below the returned number may be renamed: those of
+    /// [`World::cpu_walk_from`] when the masks treat CPUs alike
+    /// ([`World::masks_symmetric`]), none otherwise.
+    pub fn cpus_renamable(&self) -> usize {
+        if self.masks_symmetric() {
+            self.cpu_walk_from().min(self.nr_cpus())
+        } else {
+            0
+        }
+    }
+
     /// Bit mask of the CPUs spinning in `mm_get_cid()`.
     pub fn spinning(&self) -> u16 {
         (0..self.nr_cpus())

@@ -109,7 +109,13 @@ fn help_lists_every_variant_and_the_real_defaults() {
     }
     let d = explorer::scenario::Config::new(mmcid_model::Variant::V7_3);
     assert!(help.contains(&format!("[default: {}]", d.variant.name())));
-    assert!(help.contains(&format!("[default: {}]", d.cpus)));
+    // The scenario sets the CPUs: the affinity one needs 6.
+    assert!(
+        help.contains(&format!("[default: {} bpf-ci,", d.cpus)),
+        "{}",
+        help
+    );
+    assert!(help.contains(", 6 affinity]"), "{}", help);
     assert!(help.contains(&format!("[default: {}]", d.switches)));
     assert!(help.contains(&format!("[default: {}]", d.max_states)));
 }
