@@ -191,6 +191,9 @@ impl Config {
         if self.start == Start::Pinned && self.tasks != 1 {
             return Err("a pinned start has T0 alone (--tasks 1)".into());
         }
+        if self.affinity > 0 && self.masks.is_none() {
+            return Err("--affinity needs masks: --scenario affinity".into());
+        }
         if let Some(masks) = self.masks {
             let possible = (1u16 << self.cpus) - 1;
             if masks
