@@ -510,6 +510,28 @@ fn affinity_switchback_switches_back_through_the_work() {
     w.step(Action::WorkComplete);
     assert_eq!((w.s.mm_cid.mode, w.violation), (0, None));
     assert_eq!(w.work_walk, None);
+    // The work has a column of its own, right of the CPUs.
+    let mut trace = stuck;
+    trace.push(Action::Work);
+    trace.extend((0..6).map(|cpu| Action::WorkFixupCpu { cpu }));
+    trace.push(Action::WorkComplete);
+    let text = explorer::trace::timeline(&cfg, &trace);
+    println!("{}", text);
+    assert!(text.contains("queues mm_cid_work_fn()"), "{}", text);
+    let work = " ".repeat(30 * 6);
+    assert!(
+        text.contains(&format!(
+            "{}mm_cid_work_fn(): mode TRANSIT (CPU -> task)",
+            work
+        )),
+        "{}",
+        text
+    );
+    assert!(
+        text.contains(&format!("{}fixup done: mode per task", work)),
+        "{}",
+        text
+    );
 }
 
 #[test]
