@@ -29,8 +29,9 @@ rustfmt:
 rustfmtcheck:
 	rustfmt --check --config-path $(CURDIR)/.rustfmt.toml $(RUST_SOURCES)
 
+# RUN_ARGS go to the script (e.g. RUN_ARGS="--variant affinity-switchback --force").
 run:
-	@$(CURDIR)/scripts/run.sh
+	@$(CURDIR)/scripts/run.sh $(RUN_ARGS)
 
 test:
 	@$(CURDIR)/scripts/test.sh

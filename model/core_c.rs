@@ -31,8 +31,19 @@ pub fn mm_cid_calc_pcpu_thrs<const C: usize, const T: usize>(s: &Sched<C, T>) ->
     let mc = &s.mm_cid;
     let opt_cids = mc.nr_cpus_allowed.min(mc.users);
 
+    pcpu_thrs_of(opt_cids, s.nr_possible_cpus)
+}
+
+/// The arithmetic of `mm_cid_calc_pcpu_thrs()` on a given `opt_cids`:
+/// `max(min(opt_cids - opt_cids / 4, num_possible_cpus() / 2), 1)`.
+///
+/// Per CPU mode is entered only with `users > nr_cpus_allowed`
+/// (docs/affinity.md), so with `opt_cids = nr_cpus_allowed` this is the
+/// threshold per CPU mode has when it is entered with that mask.
+#[doc(alias = "mm_cid_calc_pcpu_thrs")]
+pub fn pcpu_thrs_of(opt_cids: u32, nr_possible_cpus: u32) -> u32 {
     // Has to be at least 1 because 0 indicates PCPU mode off
-    (opt_cids - opt_cids / 4).min(s.nr_possible_cpus / 2).max(1)
+    (opt_cids - opt_cids / 4).min(nr_possible_cpus / 2).max(1)
 }
 
 /// Mirrors `mm_update_max_cids()`; `mm_cid::lock` held.  Returns whether the
@@ -111,8 +122,7 @@ pub fn mm_update_cpus_allowed<const C: usize, const T: usize>(
     // Adjust the threshold to the wider set
     s.mm_cid.pcpu_thrs = if s.variant.thrs_from_allowed_set() {
         // patches/affinity-switchback: opt_cids = mc->nr_cpus_allowed
-        let opt_cids = s.mm_cid.nr_cpus_allowed;
-        (opt_cids - opt_cids / 4).min(s.nr_possible_cpus / 2).max(1)
+        pcpu_thrs_of(s.mm_cid.nr_cpus_allowed, s.nr_possible_cpus)
     } else {
         mm_cid_calc_pcpu_thrs(s)
     };

@@ -151,3 +151,30 @@ pub fn cid_accounting(
     let leaked = cidmask & valid & !owned;
     (leaked != 0).then(|| Owner::Leaked(leaked.trailing_zeros()))
 }
+
+/// Per CPU mode that an affinity widening should have ended: the mode is
+/// `MM_CID_ONCPU` (no transition), no deferred update is pending, and
+/// `users` is below the threshold per CPU mode would have had had it been
+/// entered with the current mask, `pcpu_thrs_of(nr_cpus_allowed)`, the
+/// threshold below which `mm_update_max_cids()` switches back to per task
+/// mode.  The threshold, when the mode is stuck.
+///
+/// `mm_update_cpus_allowed()` means to reach this switch ("Adjust the
+/// threshold to the wider set", "Switch back to per task mode?"); users
+/// in `[threshold, max_cids]` is the hysteresis band of a mode entered
+/// with this mask, not stuck.  docs/affinity.md has the argument.  The
+/// caller says that nothing is in flight: no fork, exit or deferred work
+/// holds `mm_cid::mutex` or is queued.
+pub fn mode_stuck(
+    mode: u32,
+    users: u32,
+    nr_cpus_allowed: u32,
+    update_deferred: bool,
+    nr_possible: u32,
+) -> Option<u32> {
+    if mode != MM_CID_ONCPU || update_deferred || users == 0 {
+        return None;
+    }
+    let thrs = super::core_c::pcpu_thrs_of(nr_cpus_allowed, nr_possible);
+    (users < thrs).then_some(thrs)
+}

@@ -4,7 +4,7 @@
 //! the explorer's scenarios and the tests start from.  The one place where
 //! a [`Sched`] is filled other than by the mirrored C functions.
 
-use super::core_c::sched_mm_cid_fork;
+use super::core_c::{mm_init_cid, sched_mm_cid_fork};
 use super::sched::{mm_cid_switch_to, Spin};
 use super::state::{Sched, TaskId};
 use super::variant::Variant;
@@ -102,6 +102,23 @@ impl<const C: usize, const T: usize> Sched<C, T> {
         for _ in 1..n {
             s.fork_by_t0()?;
         }
+        Some(s)
+    }
+
+    /// A process started under `taskset` with the mask `cpus_mask`, on a
+    /// machine of `cpus` possible CPUs: `mm_init_cid()` takes the first
+    /// task's affinity, and T0, the first user, runs on CPU0 (which must
+    /// be in `cpus_mask`).  No thread forked yet.
+    pub fn pinned_t0(variant: Variant, cpus: u32, cpus_mask: u64) -> Option<Self> {
+        let mut s = Self::new(variant, cpus);
+        let mask = cpus_mask & s.possible;
+        if mask & 1 == 0 {
+            return None;
+        }
+        mm_init_cid(&mut s, mask);
+        let t0 = s.new_task(0)?;
+        s.set_curr(0, Some(t0));
+        sched_mm_cid_fork(&mut s, 0, t0, t0).ok()?;
         Some(s)
     }
 

@@ -686,3 +686,79 @@ fn walk_to_per_task_mode_visits_the_cpus_past_a_hole() {
     assert_eq!(s.mm_cid.pcpu[10], 5, "ONCPU cleared");
     assert_eq!(s.mm_cid.cidmask, 0, "CPU10's CID dropped");
 }
+
+/// A process pinned to CPU0 on 6 possible CPUs whose T0 forked T1: per
+/// CPU mode with 2 users, entered under a mask of one CPU.
+fn pinned_pair(variant: Variant) -> Sched {
+    let mut s = <Sched>::pinned_t0(variant, 6, 0b1).expect("T0 on CPU0");
+    let t1 = s.new_task(0).expect("a slot");
+    assert_eq!(sched_mm_cid_fork(&mut s, 0, 0, t1), Ok(()));
+    assert_eq!((s.mm_cid.mode, s.mm_cid.pcpu_thrs), (ONCPU, 1));
+    s
+}
+
+fn stuck(s: &Sched) -> Option<u32> {
+    let mc = &s.mm_cid;
+    invariants::mode_stuck(
+        mc.mode,
+        mc.users,
+        mc.nr_cpus_allowed,
+        mc.update_deferred,
+        s.nr_possible_cpus,
+    )
+}
+
+#[test]
+fn pcpu_thrs_of_is_the_calc_on_the_allowed_set_when_users_exceed_it() {
+    for n in 1..=8 {
+        for users in n + 1..=16 {
+            let mut s = <Sched>::new(Variant::V7_3, 8);
+            s.mm_cid.nr_cpus_allowed = n;
+            s.mm_cid.users = users;
+            assert_eq!(mm_cid_calc_pcpu_thrs(&s), pcpu_thrs_of(n, 8));
+        }
+    }
+}
+
+#[test]
+fn mode_stuck_just_inside_and_just_outside() {
+    // 6 possible CPUs, 3 allowed: the threshold is min(3 - 0, 3) = 3.
+    let inside = invariants::mode_stuck(ONCPU, 2, 3, false, 6);
+    assert_eq!(inside, Some(3));
+    // The hysteresis band starts at the threshold.
+    assert_eq!(invariants::mode_stuck(ONCPU, 3, 3, false, 6), None);
+    // 2 allowed: threshold 2, 2 users are in the band.
+    assert_eq!(invariants::mode_stuck(ONCPU, 2, 2, false, 6), None);
+    // A queued switch back, a transition or per task mode is not stuck.
+    assert_eq!(invariants::mode_stuck(ONCPU, 2, 3, true, 6), None);
+    assert_eq!(
+        invariants::mode_stuck(ONCPU | TRANSIT, 2, 3, false, 6),
+        None
+    );
+    assert_eq!(invariants::mode_stuck(0, 2, 3, false, 6), None);
+}
+
+#[test]
+fn v7_3_widening_leaves_the_mode_stuck() {
+    let mut s = pinned_pair(Variant::V7_3);
+    assert_eq!(stuck(&s), None);
+    assert!(!mm_update_cpus_allowed(&mut s, 0b111));
+    // "Adjust the threshold to the wider set": min(3, users 2) - 0 = 2.
+    assert_eq!((s.mm_cid.nr_cpus_allowed, s.mm_cid.pcpu_thrs), (3, 2));
+    assert_eq!(stuck(&s), Some(3));
+}
+
+#[test]
+fn affinity_switchback_widening_queues_the_switch_back() {
+    let mut s = pinned_pair(Variant::AffinitySwitchback);
+    assert!(mm_update_cpus_allowed(&mut s, 0b111));
+    assert_eq!(s.mm_cid.pcpu_thrs, 3);
+    assert_eq!(stuck(&s), None, "the deferred update is pending");
+    // "Don't queue twice"
+    assert!(!mm_update_cpus_allowed(&mut s, 0b1111));
+    assert!(mm_cid_work_fn(&mut s));
+    assert_eq!(s.mm_cid.mode, TRANSIT);
+    mm_cid_fixup_cpus_to_tasks(&mut s);
+    assert_eq!((s.mm_cid.mode, s.fault), (0, None));
+    assert_eq!(stuck(&s), None);
+}

@@ -70,8 +70,10 @@ if [ "${#CASE[@]}" -gt 0 ]; then
 fi
 
 S=scripts
-refused "from 1 to 64, not '0'" $S/run-vng.sh --cpus 0 -- true
-refused "from 1 to 64, not '65'" $S/run-vng.sh --cpus 65 -- true
+refused "from 1 to 63, not '0'" $S/run-vng.sh --cpus 0 -- true
+refused "from 1 to 63, not '64'" $S/run-vng.sh --cpus 64 -- true
+refused "from 1 to 64, not '65'" $S/run-vng.sh --no-watcher --cpus 65 -- true
+refused "--grace wants a whole number" $S/run-vng.sh --grace soon -- true
 refused "not '4294967298'" $S/run-vng.sh --cpus 4294967298 -- true
 refused "not 'zero'" $S/run-vng.sh --cpus zero -- true
 refused "not '-3'" $S/run-vng.sh --timeout -3 -- true
@@ -86,6 +88,8 @@ refused "not '0'" $S/run.sh --cpus 0
 refused "from 1 to 100, not '101'" $S/run.sh --seconds 101
 refused "not 'ten'" $S/run.sh --seconds ten
 refused "sage" $S/run.sh --bogus
+refused "unknown variant 'bogus' (want one of: v7.3, pre-fix" $S/run.sh --variant bogus
+refused "from 1 to 63, not '64'" $S/run.sh --cpus 64
 refused "unknown flavour 'bogus'" $S/build-kernel.sh --flavour bogus
 refused "needs a value" $S/build-kernel.sh --flavour
 refused "not 'bogus'" $S/test.sh --only bogus

@@ -17,7 +17,7 @@ TIMEOUT=1200
 
 usage() {
 	cat <<EOF
-Usage: $0 [--runs N] [--rev REV] [--set bounded|unbounded|zoo|weak|largest]... [--record]
+Usage: $0 [--runs N] [--rev REV] [--set bounded|unbounded|zoo|weak|largest|affinity]... [--record]
 
   --runs N   runs of each configuration (default ${RUNS}); the tables give
              the median wall time and peak RSS
@@ -33,6 +33,9 @@ Usage: $0 [--runs N] [--rev REV] [--set bounded|unbounded|zoo|weak|largest]... [
              weak       the weak memory rows of the zoo alone, v7.3 on 4 CPUs
                         with a state bound of 300 M
              largest    the largest unbounded configurations tried (minutes)
+             affinity   the affinity scenario: v7.3 (mode stuck) and the
+                        affinity-switchback candidate fix, bounded, unbounded
+                        and with larger budgets (docs/affinity.md)
   --record   append the tables to docs/measurements.md (command, date,
              commit, machine)
 
@@ -60,8 +63,8 @@ TIMEOUT=${MMCID_BENCH_TIMEOUT:-${TIMEOUT}}
 need_number --runs "${RUNS}" 1 1000
 for s in ${SETS}; do
 	case "${s}" in
-	bounded|unbounded|zoo|weak|largest) ;;
-	*) die "--set: unknown set '${s}'; want bounded, unbounded, zoo, weak or largest" ;;
+	bounded|unbounded|zoo|weak|largest|affinity) ;;
+	*) die "--set: unknown set '${s}'; want bounded, unbounded, zoo, weak, largest or affinity" ;;
 	esac
 done
 [ -x /usr/bin/time ] || die "/usr/bin/time not found: apt-get install time"
@@ -194,6 +197,17 @@ weak() {
 largest() {
 	header "The largest unbounded configurations tried" 1
 	bench 1 1 "--variant v7.3 --scenario bpf-ci --cpus 5 --switches none --max-states 300000000"
+}
+
+affinity() {
+	local sc="--scenario affinity"
+	header "Affinity widening (6 possible CPUs, T0 pinned to CPU0 forks T1, T1 widened to CPUs 0-2)" "${RUNS}"
+	bench 0 "${RUNS}" "--variant v7.3 ${sc}"
+	bench 0 "${RUNS}" "--variant v7.3 ${sc} --switches none"
+	bench 0 "${RUNS}" "--variant affinity-switchback ${sc}"
+	bench 0 "${RUNS}" "--variant affinity-switchback ${sc} --switches none"
+	bench 0 "${RUNS}" "--variant affinity-switchback ${sc} --forks 2 --exits 1 --affinity 3 --switches none"
+	bench 1 "${RUNS}" "--variant affinity-switchback ${sc} --forks 3 --exits 2 --affinity 3 --switches none"
 }
 
 out=${TMP}/tables

@@ -80,7 +80,7 @@ trap 'rm -f "${out}"' EXIT
 runs=$((${#SETTINGS[@]} > 0 ? ${#SETTINGS[@]} + 1 : 5))
 limit=$((120 + ROUNDS * runs * (SECS + 3)))
 log "bench: ${ROUNDS} rounds of ${SECS} s on ${CPUS} vCPUs (limit ${limit} s)"
-"${MMCID_TOP}/scripts/run-vng.sh" "${KERNEL[@]}" --cpus "${CPUS}" --tcg-thread "${TCG_THREAD}" \
+"${MMCID_TOP}/scripts/run-vng.sh" "${KERNEL[@]}" --no-watcher --cpus "${CPUS}" --tcg-thread "${TCG_THREAD}" \
 	--timeout "${limit}" -- ./scripts/guest-bench.sh "${ROUNDS}" "${SECS}" "${SETTINGS[@]}" |
 	tee "${out}" || die "the bench guest failed (see its console log above); nothing recorded"
 table=$(grep -E '^\||^mmcid_rs: bench: ' "${out}") ||

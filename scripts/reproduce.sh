@@ -69,14 +69,12 @@ stamp() {
 # boot FLAVOUR VARIANT SECONDS: one line of "key=value" facts about the boot.
 boot() {
 	local out rc=0 log t0 named spun shape rcu soft rounds secs=$3
-	local cpus=4 append="rcupdate.rcu_cpu_stall_timeout=${RCU_TIMEOUT}" watch=()
-	if [ "${WATCHER}" = 1 ]; then
-		cpus=5
-		append+=" isolcpus=domain,4"
-		watch=(--watcher)
-	fi
+	local append="rcupdate.rcu_cpu_stall_timeout=${RCU_TIMEOUT}" vng=(--no-watcher) watch=()
+	# Keep the guest after the live lock is named: the RCU stall and
+	# soft lockup stamps below come later; silence or a panic ends it.
+	[ "${WATCHER}" = 1 ] && { vng=(--grace "$((secs + 60))"); watch=(--watcher); }
 	out=$("${MMCID_TOP}/scripts/run-vng.sh" --flavour "$1" --timeout $((secs + 60)) \
-		--cpus "${cpus}" --quiet-limit 15 --tcg-thread multi --append "${append}" -- \
+		--cpus 4 "${vng[@]}" --quiet-limit 15 --tcg-thread multi --append "${append}" -- \
 		./scripts/guest-reproduce.sh --seconds "${secs}" --stall-ms "${STALL_MS}" \
 		--variant "$2" "${watch[@]}" 2>&1) || rc=$?
 	log=$(echo "${out}" | sed -n 's/.*console log: //p' | tail -1)

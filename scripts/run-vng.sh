@@ -18,6 +18,8 @@ EXPECT_FAIL=0
 TCG_THREAD=single
 QUIET=0
 IGNORE=
+WATCHER=1
+NAMED_GRACE=5
 
 usage() {
 	cat <<EOF
@@ -26,7 +28,18 @@ Usage: $0 [options] -- COMMAND...
 Boots the cached kernel with vng (the repo is the guest's working
 directory), runs COMMAND as root and powers off.
 
-  --cpus N           guest vCPUs (default ${CPUS})
+  --cpus N           guest vCPUs that run COMMAND (default ${CPUS}); with the
+                     watcher the guest has one more
+  --no-watcher       no watcher CPU.  By default the guest gets one more
+                     vCPU, outside the scheduler's domains
+                     (isolcpus=domain,N) and outside COMMAND's affinity
+                     (taskset), whose timers run when a live lock has the
+                     other CPUs spinning with interrupts off: the module's
+                     watchdog names the live lock, or the RCU stall
+                     detector panics, and the run ends ${NAMED_GRACE} s after
+                     the module's "live lock" line instead of at --timeout.
+  --grace S          seconds the guest may go on after the module named a
+                     live lock (default ${NAMED_GRACE})
   --timeout S        wall-clock limit in seconds (default ${TIMEOUT})
   --flavour F        cached kernel flavour: v7.3, pre-fix,
                      affinity-switchback, debug or kcsan
@@ -59,6 +72,8 @@ EOF
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpus) CPUS=${2:?}; shift 2 ;;
+	--no-watcher) WATCHER=0; shift ;;
+	--grace) NAMED_GRACE=${2:?}; shift 2 ;;
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
 	--flavour) FLAVOUR=${2:?}; shift 2 ;;
 	--kernel) KERNEL_DIR=${2:?}; shift 2 ;;
@@ -75,8 +90,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# -gt 0 ] || { usage >&2; exit 2; }
-need_number --cpus "${CPUS}" 1 "${MMCID_MAX_CPUS}"
+need_number --cpus "${CPUS}" 1 $((MMCID_MAX_CPUS - WATCHER))
 need_number --timeout "${TIMEOUT}" 1 86400
+need_number --grace "${NAMED_GRACE}" 0 86400
 [[ "${QUIET}" =~ ^[0-9]+$ ]] || die "--quiet-limit wants seconds, not '${QUIET}'"
 case "${ACCEL}" in kvm|tcg|auto) ;; *) die "--accel wants kvm, tcg or auto, not '${ACCEL}'" ;; esac
 case "${TCG_THREAD}" in single|multi) ;; *) die "--tcg-thread wants single or multi, not '${TCG_THREAD}'" ;; esac
@@ -96,22 +112,34 @@ LOG=${LOG:-$(mktemp "${MMCID_CACHE}/logs/vng-$(date +%Y%m%d-%H%M%S)-XXXX.log")}
 # makes the guest reboot, which ends qemu (vng passes -no-reboot).
 KARGS="softlockup_all_cpu_backtrace=1 hardlockup_all_cpu_backtrace=1"
 KARGS+=" softlockup_panic=1 hung_task_panic=1 panic=-1 panic_on_oops=1"
-KARGS+=" sysctl.kernel.panic_on_rcu_stall=1 ${APPEND}"
+KARGS+=" sysctl.kernel.panic_on_rcu_stall=1"
+VCPUS=${CPUS}
+[ "${WATCHER}" = 1 ] && { VCPUS=$((CPUS + 1)); KARGS+=" isolcpus=domain,${CPUS}"; }
+KARGS+=" ${APPEND}"
 
 # One vng boot: accel, log, command.  Runs in its own process group so a
 # timeout can take qemu down with it.
 vng_boot() {
 	local accel=$1 log=$2 limit=$3 cmd=$4 kvmflag=() rc=0 pid
 	[ "${accel}" = tcg ] && kvmflag=(--disable-kvm "--qemu-opts=-accel tcg,thread=${TCG_THREAD}")
-	PYTHONUNBUFFERED=1 setsid vng "${kvmflag[@]}" --run "${BZIMAGE}" --cpus "${CPUS}" --verbose \
+	PYTHONUNBUFFERED=1 setsid vng "${kvmflag[@]}" --run "${BZIMAGE}" --cpus "${VCPUS}" --verbose \
 		--append "${KARGS}" --exec "${cmd}" </dev/null >"${log}" 2>&1 &
 	pid=$!
-	local waited=0 size= sum quiet=0
+	local waited=0 size= sum quiet=0 named=
 	while kill -0 "${pid}" 2>/dev/null; do
 		if [ "${waited}" -ge "${limit}" ]; then
 			kill -KILL -- "-${pid}" 2>/dev/null || true
 			wait "${pid}" 2>/dev/null || true
 			return 124
+		fi
+		# The watchdog named a live lock: give the module the grace to
+		# print its report, then end the guest, whose other CPUs spin.
+		if [ -z "${named}" ] && grep -q 'mmcid_rs: live lock:' "${log}"; then
+			named=${waited}
+		elif [ -n "${named}" ] && [ $((waited - named)) -ge "${NAMED_GRACE}" ]; then
+			kill -KILL -- "-${pid}" 2>/dev/null || true
+			wait "${pid}" 2>/dev/null || true
+			return 126
 		fi
 		if [ "${QUIET}" -gt 0 ] && grep -q '^guest| ' "${log}"; then
 			# qemu and vng write the log through one descriptor at
@@ -160,17 +188,21 @@ probe_kvm() {
 
 # The guest tags the command's output and ends with its exit status, so
 # both can be told apart from the console in the one log.
-GUEST_CMD="( $(printf '%q ' "$@"); echo mmcid-guest-exit=\$? ) 2>&1 | sed -u 's/^/guest| /'"
+PIN=
+[ "${WATCHER}" = 1 ] && PIN="taskset -c 0-$((CPUS - 1)) "
+GUEST_CMD="( ${PIN}$(printf '%q ' "$@"); echo mmcid-guest-exit=\$? ) 2>&1 | sed -u 's/^/guest| /'"
 tcg_note=
 [ "${ACCEL}" = tcg ] && tcg_note=" (${TCG_THREAD}-threaded)"
-log "booting ${BZIMAGE#"${MMCID_CACHE}/"} on ${CPUS} vCPUs under ${ACCEL^^}${tcg_note} (limit ${TIMEOUT} s)"
+watch_note=
+[ "${WATCHER}" = 1 ] && watch_note="+1 (watcher)"
+log "booting ${BZIMAGE#"${MMCID_CACHE}/"} on ${CPUS}${watch_note} vCPUs under ${ACCEL^^}${tcg_note} (limit ${TIMEOUT} s)"
 t0=${SECONDS}
 rc=0
 vng_boot "${ACCEL}" "${LOG}" "${TIMEOUT}" "${GUEST_CMD}" || rc=$?
 # vng once exited (255) while the kernel was still probing PCI, before
 # the command started.  That says nothing about the command: boot once
 # more, and keep the first log.
-if [ "${rc}" != 0 ] && [ "${rc}" != 124 ] && [ "${rc}" != 125 ] && ! grep -q '^guest| ' "${LOG}" &&
+if [ "${rc}" != 0 ] && [ "${rc}" != 124 ] && [ "${rc}" != 125 ] && [ "${rc}" != 126 ] && ! grep -q '^guest| ' "${LOG}" &&
    ! grep -q 'virtme-ng-init: starting script' "${LOG}"; then
 	warn "vng exited ${rc} before the guest command started (log: ${LOG}); booting once more"
 	mv "${LOG}" "${LOG%.log}.first.log"
@@ -197,6 +229,10 @@ sed -n '/^guest| mmcid-guest-exit=/d; s/^guest| //p' "${LOG}"
 verdict=0
 if [ "${rc}" = 124 ]; then
 	warn "guest did not finish within ${TIMEOUT} s under ${ACCEL^^}"
+	verdict=1
+elif [ "${rc}" = 126 ]; then
+	warn "the module's watchdog named a live lock after ${elapsed} s; guest ended:"
+	grep -E '^\[ *[0-9]+\.[0-9]+\] mmcid_rs: live lock' "${LOG}" | head -3 | sed 's/^/  /' >&2
 	verdict=1
 elif [ "${rc}" = 125 ]; then
 	warn "guest console silent for ${QUIET} s: no progress, stopped after ${elapsed} s"

@@ -10,10 +10,13 @@ set -euo pipefail
 
 usage() {
 	cat <<EOF
-Usage: $0 [--cpus N] [--seconds S] [--force] [--record]
+Usage: $0 [--cpus N] [--seconds S] [--variant V] [--force] [--record]
 
-  --cpus N     guest vCPUs (default 4)
+  --cpus N     guest vCPUs that run the kselftest (default 4; the guest
+               has one more, the watcher: docs/design.md)
   --seconds S  the kselftest's time per variant (default 10)
+  --variant V  the model variant to check the C against (default v7.3;
+               model/variant.rs, or the load's error, lists them)
   --force      load the module with force=1: check a kernel whose mm_cid
                code is not what the model mirrors (docs/version-guard.md)
   --record     append the verdict and the kselftest's counts to
@@ -28,19 +31,25 @@ CPUS=4
 SECS=10
 RECORD=0
 FORCE=
+VARIANT=v7.3
 ARGS="$*"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpus) CPUS=${2:?}; shift 2 ;;
 	--seconds) SECS=${2:?}; shift 2 ;;
+	--variant) VARIANT=${2:?--variant needs a name}; shift 2 ;;
 	--force) FORCE=1; shift ;;
 	--record) RECORD=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
-need_number --cpus "${CPUS}" 1 "${MMCID_MAX_CPUS}"
+need_number --cpus "${CPUS}" 1 $((MMCID_MAX_CPUS - 1))
 need_number --seconds "${SECS}" 1 100
+# The names model/variant.rs gives Variant::name(), the module's one list.
+variants=$(sed -n 's/^ *Variant::[A-Za-z0-9_]* => "\([a-z0-9.-]*\)",$/\1/p' "${MMCID_TOP}/model/variant.rs")
+echo "${variants}" | grep -qxF -- "${VARIANT}" ||
+	die "--variant: unknown variant '${VARIANT}' (want one of: $(echo ${variants} | sed 's/ /, /g'))"
 
 t0=${SECONDS}
 step "run: dependencies" "${MMCID_TOP}/scripts/setup-deps.sh"
@@ -56,7 +65,7 @@ out=$(mktemp)
 trap 'rm -f "${out}"' EXIT
 rc=0
 "${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus "${CPUS}" -- \
-	env MMCID_RS_SECONDS="${SECS}" ${FORCE:+MMCID_RS_FORCE=1} ./scripts/guest-kselftest.sh v7.3 pass | tee "${out}" || rc=$?
+	env MMCID_RS_SECONDS="${SECS}" ${FORCE:+MMCID_RS_FORCE=1} ./scripts/guest-kselftest.sh "${VARIANT}" pass | tee "${out}" || rc=$?
 verdict=$(grep '^mmcid_rs: ' "${out}" | tail -1 || true)
 log "run: finished in $((SECONDS - t0)) s"
 if [ "${rc}" = 0 ] && [ -n "${verdict}" ]; then

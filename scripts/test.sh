@@ -256,7 +256,8 @@ if want affinity; then
 	"${MMCID_TOP}/scripts/build-kernel.sh" --flavour affinity-switchback >/dev/null ||
 		die "the affinity-switchback kernel failed to build"
 	AFF=$("${MMCID_TOP}/scripts/build-kernel.sh" --flavour affinity-switchback --print-dir)
-	AFFVM=(--cpus 8 --append maxcpus=4 --timeout 240 --)
+	# No watcher CPU: maxcpus=4 would leave it offline.
+	AFFVM=(--no-watcher --cpus 8 --append maxcpus=4 --timeout 240 --)
 	check "guard: the affinity-switchback tree is that variant's, differing in mm_update_cpus_allowed()" \
 		guard_names_affinity_switchback "${AFF}"
 	check "vm: affinity-switchback kernel: agrees with its variant, widening switches back; v7.3 mismatches" \
@@ -302,6 +303,11 @@ if want scripts; then
 		"${VNG[@]}" --timeout 120 -- sh -c 'echo c > /proc/sysrq-trigger'
 	check "run-vng: fails on a guest that hangs (20 s limit)" \
 		must_fail 'did not finish within 20 s' 'console log: /' -- "${VNG[@]}" --timeout 20 -- sleep 600
+	check "run-vng: ends a guest soon after a live lock is named, not at its limit" \
+		must_fail 'named a live lock after' 'mmcid_rs: live lock: test' -- "${VNG[@]}" --timeout 300 -- \
+		sh -c 'echo "mmcid_rs: live lock: test" >/dev/kmsg; sleep 600'
+	check "run-vng: the command runs off the watcher CPU" \
+		"${VNG[@]}" --timeout 120 -- sh -c 'taskset -pc $$ | grep -q "list: 0-3$"'
 	check "run-vng: fails when the guest command fails" \
 		must_fail 'guest command exited with 1' -- "${VNG[@]}" --timeout 120 -- false
 	check "run-vng: rejects a bad --cpus" \

@@ -333,6 +333,18 @@ fn layout<B: Bits>(b: &mut B, w: &mut World, running: &mut u32) {
     if fault && w.s.fault.is_none() {
         w.s.fault = Some(Fault::Warn("decoded: a fault of the encoded state"));
     }
+    // Last, so that the runs without affinity steps, which encode none of
+    // it (`masks` is the run's, from the initial state), keep their codes.
+    if w.masks.is_some() {
+        u8_field(b, &mut w.affinity_left, 8);
+        bool_field(b, &mut w.work_pending);
+        let mut walk = w.work_walk.map_or(0, |c| u32::from(c) + 1);
+        b.field(&mut walk, 4);
+        w.work_walk = walk.checked_sub(1).map(|c| c as u8);
+        for t in 0..w.s.nr_tasks {
+            u8_field(b, &mut w.task[t].allowed, 8);
+        }
+    }
 }
 
 /// Encode `w`.  Panics on a state the encoding cannot hold (a CID number
@@ -431,6 +443,10 @@ pub fn pack_action(a: Action) -> u32 {
         Action::Exit { task } => (8, u32::from(task), 0, 0),
         Action::Execve { task } => (9, u32::from(task), 0, 0),
         Action::ExecveFailed { task } => (10, u32::from(task), 0, 0),
+        Action::Affinity { task, wide } => (13, u32::from(task), u32::from(wide), 0),
+        Action::Work => (14, 0, 0, 0),
+        Action::WorkFixupCpu { cpu } => (15, u32::from(cpu), 0, 0),
+        Action::WorkComplete => (16, 0, 0, 0),
     };
     tag << 24 | x << 16 | y << 8 | z
 }
@@ -460,6 +476,13 @@ pub fn unpack_action(v: u32) -> Action {
         7 => Action::Complete { task: x },
         8 => Action::Exit { task: x },
         9 => Action::Execve { task: x },
+        13 => Action::Affinity {
+            task: x,
+            wide: y != 0,
+        },
+        14 => Action::Work,
+        15 => Action::WorkFixupCpu { cpu: x },
+        16 => Action::WorkComplete,
         _ => Action::ExecveFailed { task: x },
     }
 }
@@ -485,7 +508,13 @@ mod tests {
             switches: 2,
             ..cfg
         };
-        for cfg in [cfg, weak] {
+        let affinity = Config {
+            forks: 2,
+            exits: 1,
+            switches: 3,
+            ..Config::new(Variant::AffinitySwitchback).scenario(Scenario::Affinity, 6)
+        };
+        for cfg in [cfg, weak, affinity] {
             round_trips(&cfg);
         }
     }

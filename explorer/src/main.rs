@@ -83,7 +83,7 @@ fn scenario_defaults(what: &str, get: fn(&Config) -> String) -> String {
                 .expect("named")
                 .get_name()
                 .to_string();
-            format!("{} {}", get(&DEFAULT.scenario(sc, DEFAULT.cpus)), name)
+            format!("{} {}", get(&DEFAULT.scenario(sc, sc.default_cpus())), name)
         })
         .collect();
     format!("{} [default: {}]", what, per.join(", "))
@@ -94,8 +94,9 @@ fn scenario_defaults(what: &str, get: fn(&Config) -> String) -> String {
     name = "explorer",
     about = "Explore every interleaving of one mm_cid configuration",
     long_about = "Explores every interleaving of schedule in/out, migration, fork (with its \
-mode switch and fixup walk, one runqueue lock at a time) and exit, and reports a live lock, a \
-duplicate or out-of-range CID, a fault of the C code, or a mode transition left unfinished. \
+mode switch and fixup walk, one runqueue lock at a time), exit and sched_setaffinity() (with its \
+deferred work), and reports a live lock, a duplicate or out-of-range CID, a fault of the C code, \
+a mode transition left unfinished, or per CPU mode left stuck after an affinity widening. \
 States that differ only in the names of interchangeable tasks and CPUs are explored once. \
 With --random, runs seeded random walks instead; a failure prints the seed that replays it.",
     after_help = "Exit status: 0 clean, 1 violation (trace printed), 2 usage, 3 incomplete \
@@ -110,10 +111,10 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = Scenario::BpfCi)]
     scenario: Scenario,
 
-    /// Possible CPUs
-    #[arg(long, value_name = "N", default_value_t = DEFAULT.cpus,
+    #[arg(long, value_name = "N",
+          help = scenario_defaults("Possible CPUs", |c| c.cpus.to_string()),
           value_parser = clap::value_parser!(u32).range(1..=SMALL_CPUS as i64))]
-    cpus: u32,
+    cpus: Option<u32>,
 
     #[arg(long, value_name = "M", help = "Tasks at the start of a per task mode scenario \
 [default: --cpus]",
@@ -140,6 +141,12 @@ struct Cli {
           help = scenario_defaults("Exits the other tasks may do", |c| c.exits.to_string()),
           value_parser = budget())]
     exits: Option<u8>,
+
+    #[arg(long, value_name = "A",
+          help = scenario_defaults("sched_setaffinity() calls on the tasks that do not fork, \
+between the narrow and the wide mask of the affinity scenario", |c| c.affinity.to_string()),
+          value_parser = budget())]
+    affinity: Option<u8>,
 
     /// Failing execve() calls, by any task: the window between
     /// sched_mm_cid_before_execve() and sched_mm_cid_after_execve()
@@ -188,12 +195,14 @@ struct Cli {
 
 impl Cli {
     fn config(&self) -> Result<Config, String> {
+        let cpus = self.cpus.unwrap_or(self.scenario.default_cpus());
         let mut cfg = Config {
             variant: self.variant.0,
             ..DEFAULT
         }
-        .scenario(self.scenario, self.cpus);
-        cfg.tasks = self.tasks.unwrap_or(cfg.tasks.min(self.cpus));
+        .scenario(self.scenario, cpus);
+        cfg.tasks = self.tasks.unwrap_or(cfg.tasks.min(cpus));
+        cfg.affinity = self.affinity.unwrap_or(cfg.affinity);
         cfg.forks = self.forks.unwrap_or(cfg.forks);
         cfg.exits = self.exits.unwrap_or(cfg.exits);
         cfg.execs = self.execs;
@@ -255,13 +264,15 @@ fn main() -> ExitCode {
         }
     };
     eprintln!(
-        "explorer: {} on {} CPUs, {} tasks, {} forks, {} exits, {} execs, {} switches, start {:?}",
+        "explorer: {} on {} CPUs, {} tasks, {} forks, {} exits, {} execs, {} affinity, {} \
+switches, start {:?}",
         cfg.variant.name(),
         cfg.cpus,
         cfg.tasks,
         cfg.forks,
         cfg.exits,
         cfg.execs,
+        cfg.affinity,
         Switches(cfg.switches),
         cfg.start
     );

@@ -15,6 +15,9 @@ pub enum Start {
     /// Steady per CPU mode with the fewest users that keep it: forked past
     /// max_cids on every CPU, then exited down to `pcpu_thrs` users.
     CpuMode,
+    /// T0 alone, started under `taskset` with the narrow mask, running
+    /// on CPU0: `mm_cpus_allowed()` is that mask.
+    Pinned,
 }
 
 /// What to explore.  [`Config::new`] gives the defaults; the builder methods
@@ -47,6 +50,11 @@ pub struct Config {
     pub check_transitions: bool,
     /// Weak memory: stores to `mm_cid::mode` reach other CPUs late.
     pub weak: bool,
+    /// `sched_setaffinity()` calls on the non-forkers.
+    pub affinity: u8,
+    /// The narrow and the wide mask those calls set (CPU c at bit c);
+    /// `None`: every task may run on every CPU, always.
+    pub masks: Option<[u8; 2]>,
     /// Give up after this many states.
     pub max_states: usize,
 }
@@ -64,11 +72,32 @@ pub enum Scenario {
     /// The way back: per CPU mode on N CPUs, one exit drops the users
     /// below the threshold and switches to per task mode.
     CpuToTask,
+    /// An affinity widening (docs/affinity.md): T0, pinned to CPU0, forks
+    /// T1 (per CPU mode: 2 users, 1 allowed CPU), then T1's mask is
+    /// widened to CPUs 0-2 and narrowed back, on 6 possible CPUs by
+    /// default.
+    Affinity,
 }
 
 impl Scenario {
     /// Every scenario, in the order the help lists them.
-    pub const ALL: [Scenario; 3] = [Scenario::BpfCi, Scenario::Changelog, Scenario::CpuToTask];
+    pub const ALL: [Scenario; 4] = [
+        Scenario::BpfCi,
+        Scenario::Changelog,
+        Scenario::CpuToTask,
+        Scenario::Affinity,
+    ];
+
+    /// The possible CPUs the scenario is about.  Affinity needs 6: per
+    /// CPU mode under a narrow mask needs users > nr_cpus_allowed, and
+    /// the threshold of the wide mask, at most num_possible_cpus() / 2,
+    /// must exceed users.
+    pub const fn default_cpus(self) -> u32 {
+        match self {
+            Scenario::Affinity => 6,
+            _ => 4,
+        }
+    }
 }
 
 impl Config {
@@ -88,6 +117,8 @@ impl Config {
             preempt_walkers: true,
             check_transitions: true,
             weak: false,
+            affinity: 0,
+            masks: None,
             max_states: 50_000_000,
         }
     }
@@ -107,6 +138,14 @@ impl Config {
                 self.forks = 0;
                 self.exits = 1;
                 self.start = Start::CpuMode;
+            }
+            Scenario::Affinity => {
+                self.tasks = 1;
+                self.forks = 1;
+                self.exits = 0;
+                self.start = Start::Pinned;
+                self.affinity = 2;
+                self.masks = Some([0b1, 0b111]);
             }
         }
         self
@@ -149,6 +188,30 @@ impl Config {
         if self.start == Start::CpuMode && self.cpus < 2 {
             return Err("per CPU mode needs at least 2 CPUs".into());
         }
+        if self.start == Start::Pinned && self.tasks != 1 {
+            return Err("a pinned start has T0 alone (--tasks 1)".into());
+        }
+        if self.affinity > 0 && self.masks.is_none() {
+            return Err("--affinity needs masks: --scenario affinity".into());
+        }
+        if let Some(masks) = self.masks {
+            let possible = (1u16 << self.cpus) - 1;
+            if masks
+                .iter()
+                .any(|&m| m == 0 || u16::from(m) & !possible != 0)
+            {
+                return Err(format!(
+                    "affinity masks must be within the {} CPUs",
+                    self.cpus
+                ));
+            }
+            if masks[0] & 1 == 0 {
+                return Err("the narrow mask must have CPU0, where T0 runs".into());
+            }
+            if self.weak {
+                return Err("weak memory with affinity steps is not modelled".into());
+            }
+        }
         Ok(())
     }
 
@@ -168,13 +231,28 @@ impl Config {
             preempt_walkers: self.preempt_walkers,
             check_transitions: self.check_transitions,
             weak: crate::weak::Weak::OFF,
+            masks: self.masks,
+            affinity_left: if self.masks.is_some() {
+                self.affinity
+            } else {
+                0
+            },
+            work_pending: false,
+            work_walk: None,
             violation: None,
         };
+        if self.start == Start::Pinned {
+            let narrow = self.masks.map_or(crate::world::ALL_CPUS, |m| m[0]);
+            w.s = Sched::pinned_t0(self.variant, self.cpus, u64::from(narrow))
+                .expect("T0 runs on CPU0 of its mask");
+            w.task[0].allowed = narrow;
+        }
         let s = &mut w.s;
         let ncpu = self.cpus as usize;
         // T0 forks the others on CPU0.
         let setup_fork = |s: &mut Sched| s.fork_by_t0().expect("setup fork finds a CID");
         match self.start {
+            Start::Pinned => {}
             Start::TaskMode => {
                 for _ in 1..self.tasks {
                     setup_fork(s);

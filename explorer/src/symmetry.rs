@@ -31,7 +31,7 @@
 //! is not C state.
 
 use crate::codec::{encode_scratch, Code};
-use crate::world::{Action, Life, Op, World};
+use crate::world::{Action, Life, Op, World, ALL_CPUS};
 use mmcid_model::*;
 
 /// A renaming: task `t` becomes `task[t]`, CPU `c` becomes `cpu[c]`.
@@ -105,6 +105,7 @@ impl Perm {
             n.s.tasks[to].cpu = self.c(w.s.tasks[t].cpu);
             n.task[to] = w.task[t];
             n.task[to].op = self.op(w.task[t].op);
+            n.task[to].allowed = self.mask(u64::from(w.task[t].allowed)) as u8;
             n.weak.task[to] = w.weak.task[t];
         }
         for c in 0..ncpu {
@@ -115,11 +116,7 @@ impl Perm {
             n.weak.rq[to] = w.weak.rq[c];
             n.s.rq_curr[to] = w.s.rq_curr[c].map(|t| self.t(t));
         }
-        let mut allowed = 0u64;
-        for c in cpus_in(w.s.mm_cid.cpus_allowed) {
-            allowed |= 1 << self.cpu.get(c).copied().unwrap_or(c as u8);
-        }
-        n.s.mm_cid.cpus_allowed = allowed;
+        n.s.mm_cid.cpus_allowed = self.mask(w.s.mm_cid.cpus_allowed);
         let list = &mut n.s.mm_cid.user_list;
         while let Some(t) = list.get(0) {
             list.del(t);
@@ -130,6 +127,13 @@ impl Perm {
             }
         }
         n
+    }
+
+    /// A CPU mask with its CPUs renamed.
+    fn mask(&self, m: u64) -> u64 {
+        cpus_in(m).fold(0, |r, c| {
+            r | 1 << self.cpu.get(c).copied().unwrap_or(c as u8)
+        })
     }
 
     fn op(&self, op: Op) -> Op {
@@ -201,6 +205,13 @@ impl Perm {
             Action::Exit { task } => Action::Exit { task: self.t(task) },
             Action::Execve { task } => Action::Execve { task: self.t(task) },
             Action::ExecveFailed { task } => Action::ExecveFailed { task: self.t(task) },
+            Action::Affinity { task, wide } => Action::Affinity {
+                task: self.t(task),
+                wide,
+            },
+            Action::Work | Action::WorkComplete => a,
+            // As FixupCpu: a position the walk has not passed.
+            Action::WorkFixupCpu { .. } => a,
         }
     }
 }
@@ -221,13 +232,15 @@ fn normalise(w: &World) -> World {
     n
 }
 
-/// A dead task's CPU and sleep flag are never read again: CPU 0, awake,
-/// before renaming (for its key) and after (renaming moves CPU 0).
+/// A dead task's CPU, sleep flag and mask are never read again: CPU 0,
+/// awake, every CPU, before renaming (for its key) and after (renaming
+/// moves CPU 0).
 fn forget_dead(w: &mut World) {
     for t in 0..w.s.nr_tasks {
         if w.task[t].life == Life::Dead {
             w.s.tasks[t].cpu = 0;
             w.task[t].sleeping = false;
+            w.task[t].allowed = ALL_CPUS;
         }
     }
 }
@@ -255,6 +268,13 @@ fn task_keys(w: &World) -> [u64; SMALL_TASKS] {
             Op::Attach { .. } => 6 << 8,
         };
         let running = w.running_on(t).is_some();
+        // The weak memory views and the affinity masks never come
+        // together (Config::validate()): they share bits 16 to 31.
+        let views = if w.masks.is_some() {
+            u64::from(ts.allowed) << 16
+        } else {
+            u64::from(w.weak.task[t][1]) << 24 | u64::from(w.weak.task[t][0]) << 16
+        };
         *key = pos[t] << 56
             | (ts.life as u64) << 53
             | u64::from(ts.sleeping) << 52
@@ -264,8 +284,7 @@ fn task_keys(w: &World) -> [u64; SMALL_TASKS] {
             | u64::from(ts.process) << 48
             | op << 36
             | u64::from(st.cid >> 29) << 32
-            | u64::from(w.weak.task[t][1]) << 24
-            | u64::from(w.weak.task[t][0]) << 16
+            | views
             | u64::from(task_mm_cid(st.cid) & 0xff) << 8;
     }
     keys
@@ -320,7 +339,7 @@ pub struct Canon {
 pub fn canonical(w: &World) -> Canon {
     let n = normalise(w);
     let tkeys = task_keys(&n);
-    let movable = n.cpu_walk_from().min(n.nr_cpus());
+    let movable = n.cpus_renamable();
     let mut keys = [0u128; SMALL_CPUS];
     let mut order = [0u8; SMALL_CPUS];
     for c in 0..movable {
@@ -468,17 +487,29 @@ mod tests {
         }
     }
 
-    /// The states of all four.
+    /// Affinity steps on two threads, the deferred work and its walk,
+    /// an exit.
+    fn affinity() -> Config {
+        Config {
+            forks: 2,
+            exits: 1,
+            switches: 3,
+            ..Config::new(Variant::AffinitySwitchback).scenario(Scenario::Affinity, 6)
+        }
+    }
+
+    /// The states of all five.
     fn states() -> Vec<World> {
         let mut all = reachable(&small());
         all.extend(reachable(&back()));
         all.extend(reachable(&forkers()));
         all.extend(reachable(&weak()));
+        all.extend(reachable(&affinity()));
         all
     }
 
     /// A renaming `w` allows, drawn from `seed`: tasks other than the
-    /// forker, CPUs below `cpu_walk_from()`.
+    /// forker, CPUs below `cpus_renamable()`.
     fn allowed(w: &World, mut seed: u64) -> Perm {
         let mut next = |n: usize| {
             seed = seed
@@ -494,7 +525,7 @@ mod tests {
                 p.task.swap(movable[i], movable[next(i + 1)]);
             }
         }
-        let m = w.cpu_walk_from().min(w.nr_cpus());
+        let m = w.cpus_renamable();
         for i in (1..m).rev() {
             p.cpu.swap(i, next(i + 1));
         }
@@ -580,7 +611,7 @@ mod tests {
             let m = w.cpu_walk_from();
             w.actions(&mut acts);
             for &a in &acts {
-                if let Action::FixupCpu { cpu, .. } = a {
+                if let Action::FixupCpu { cpu, .. } | Action::WorkFixupCpu { cpu } = a {
                     assert!(usize::from(cpu) >= m, "{:?} with {} movable", a, m);
                     walks += 1;
                 }
@@ -594,7 +625,7 @@ mod tests {
 
     #[test]
     fn the_search_stores_one_state_a_class() {
-        for cfg in [small(), back(), forkers()] {
+        for cfg in [small(), back(), forkers(), affinity()] {
             let all = reachable(&cfg);
             let classes: HashSet<Vec<u8>> = all.iter().map(code).collect();
             let r = explore(&cfg, |_| {});

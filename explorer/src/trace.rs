@@ -16,6 +16,31 @@ fn task_cpu(w: &World, t: u8) -> usize {
     usize::from(w.s.tasks[usize::from(t)].cpu)
 }
 
+/// A CPU mask as `taskset -c` reads it: `{0}`, `{0-2}`, `{0,2-3}`.
+pub struct FmtMask(pub u64);
+
+impl std::fmt::Display for FmtMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("{")?;
+        let mut first = true;
+        let mut cpus = cpus_in(self.0).peekable();
+        while let Some(lo) = cpus.next() {
+            let mut hi = lo;
+            while cpus.peek() == Some(&(hi + 1)) {
+                hi = cpus.next().unwrap_or(hi);
+            }
+            f.write_str(if first { "" } else { "," })?;
+            first = false;
+            if hi == lo {
+                write!(f, "{}", lo)?;
+            } else {
+                write!(f, "{}-{}", lo, hi)?;
+            }
+        }
+        f.write_str("}")
+    }
+}
+
 /// The CPU an action happens on and what it did, given the states around it.
 fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
     let cid = |t: u8| FmtCid(after.s.tasks[usize::from(t)].cid);
@@ -144,6 +169,41 @@ fn describe(a: Action, before: &World, after: &World) -> (usize, String) {
                 format!("fixup done: mode {}", mode_name(after.s.mm_cid.mode)),
             )
         }
+        Action::Affinity { task, .. } => {
+            let t = usize::from(task);
+            let mc = &after.s.mm_cid;
+            let mut s = format!(
+                "sched_setaffinity(T{}, {}): mm allowed {} ({} CPUs), pcpu_thrs {}",
+                task,
+                FmtMask(u64::from(after.task[t].allowed)),
+                FmtMask(mc.cpus_allowed),
+                mc.nr_cpus_allowed,
+                mc.pcpu_thrs
+            );
+            if mc.update_deferred && !before.s.mm_cid.update_deferred {
+                s.push_str(", queues mm_cid_work_fn()");
+            }
+            (task_cpu(before, task), s)
+        }
+        Action::Work => {
+            let what = if after.work_walk.is_some() {
+                format!("mode {}", mode_name(after.s.mm_cid.mode))
+            } else {
+                "nothing to do".to_string()
+            };
+            (after.nr_cpus(), format!("mm_cid_work_fn(): {}", what))
+        }
+        Action::WorkFixupCpu { cpu } => {
+            let p = after.s.mm_cid.pcpu[usize::from(cpu)];
+            (
+                after.nr_cpus(),
+                format!("walk: CPU{} pcpu {}", cpu, FmtCid(p)),
+            )
+        }
+        Action::WorkComplete => (
+            after.nr_cpus(),
+            format!("fixup done: mode {}", mode_name(after.s.mm_cid.mode)),
+        ),
         Action::Exit { task } | Action::Execve { task } | Action::ExecveFailed { task } => {
             let c = task_cpu(before, task);
             let what = match a {
@@ -169,6 +229,9 @@ pub fn timeline(cfg: &Config, trace: &[Action]) -> String {
     let _ = write!(out, "{:>4}  ", "step");
     for c in 0..ncpu {
         let _ = write!(out, "{:<COL$}", format!("CPU{}", c));
+    }
+    if w.masks.is_some() {
+        out.push_str("mm_cid work");
     }
     out.push('\n');
     let _ = writeln!(out, "      initial: {}", summary(&w));
@@ -202,6 +265,20 @@ pub fn summary(w: &World) -> String {
             || w.task[t].op != Op::None
         {
             let _ = write!(out, " T{}:{}", t, FmtCid(s.tasks[t].cid));
+        }
+    }
+    if w.masks.is_some() {
+        let _ = write!(
+            out,
+            " | mm allowed {} ({}), pcpu_thrs {}",
+            FmtMask(s.mm_cid.cpus_allowed),
+            s.mm_cid.nr_cpus_allowed,
+            s.mm_cid.pcpu_thrs
+        );
+        for t in 0..s.nr_tasks {
+            if w.task[t].life != Life::Dead {
+                let _ = write!(out, " T{}:{}", t, FmtMask(u64::from(w.task[t].allowed)));
+            }
         }
     }
     out
@@ -336,6 +413,16 @@ pub fn render(cfg: &Config, r: &Report) -> String {
                     cpu
                 ),
             },
+            Violation::ModeStuck {
+                users,
+                thrs,
+                nr_cpus_allowed,
+                pcpu_thrs,
+            } => format!(
+                "MODE STUCK: per CPU mode with {} users, below {}, the threshold of {} \
+allowed CPUs (pcpu_thrs {}), and no switch back in flight",
+                users, thrs, nr_cpus_allowed, pcpu_thrs
+            ),
         },
     };
     let _ = writeln!(

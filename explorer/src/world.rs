@@ -3,10 +3,11 @@
 //! The explorer's scheduler core: a [`World`] is the model's [`Sched`] plus
 //! what the scheduler around mm_cid decides (who runs where, which CPU spins
 //! in `mm_get_cid()` with its runqueue lock held, how far a fork's or an
-//! exit's fixup walk got).  [`World::actions`] lists every step that can
-//! happen next, each atomic in the C: a context switch under one runqueue
-//! lock, one iteration of a fixup walk under one runqueue lock, a
-//! `mm_cid::lock` section.
+//! exit's fixup walk got, which CPUs each task may run on, whether the
+//! deferred work of an affinity change is queued).  [`World::actions`]
+//! lists every step that can happen next, each atomic in the C: a context
+//! switch under one runqueue lock, one iteration of a fixup walk under one
+//! runqueue lock, a `mm_cid::lock` section.
 
 use crate::weak::Weak;
 use mmcid_model::*;
@@ -158,6 +159,25 @@ pub enum Action {
         /// The task.
         task: u8,
     },
+    /// `sched_setaffinity(task)` from anywhere: under `task_rq_lock(task)`,
+    /// `set_cpus_allowed_common()` sets its mask and calls
+    /// `mm_update_cpus_allowed()`, which may queue the deferred work.
+    Affinity {
+        /// The task whose mask changes.
+        task: u8,
+        /// The scenario's wide mask (else its narrow one).
+        wide: bool,
+    },
+    /// The queued `mm_cid_work_fn()` starts: `mm_cid::mutex`, then its
+    /// `mm_cid::lock` section.
+    Work,
+    /// One iteration of the work's `mm_cid_fixup_cpus_to_tasks()`.
+    WorkFixupCpu {
+        /// The CPU fixed up (under its runqueue lock).
+        cpu: u8,
+    },
+    /// `mm_cid_complete_transit()` at the end of the work's walk.
+    WorkComplete,
 }
 
 /// Per task scheduler state.
@@ -175,7 +195,13 @@ pub struct TaskState {
     /// A process of its own that shares the mm (vfork()), not a thread of
     /// the first task's thread group.
     pub process: bool,
+    /// `p->cpus_mask`, CPU c at bit c: the CPUs the task may switch in on.
+    /// [`ALL_CPUS`] in the scenarios without affinity steps.
+    pub allowed: u8,
 }
+
+/// A mask of every CPU the explorer can model.
+pub const ALL_CPUS: u8 = u8::MAX;
 
 impl TaskState {
     /// A slot no fork has used yet.
@@ -184,6 +210,7 @@ impl TaskState {
         op: Op::None,
         sleeping: false,
         process: false,
+        allowed: ALL_CPUS,
     };
 }
 
@@ -216,6 +243,19 @@ pub enum Violation {
         task: Option<u8>,
         /// The CPU, when `task` is `None`.
         cpu: u8,
+    },
+    /// Per CPU mode with fewer users than the threshold of the allowed
+    /// set, nothing in flight to switch back
+    /// ([`invariants::mode_stuck()`]).
+    ModeStuck {
+        /// `mm_cid::users`.
+        users: u32,
+        /// The threshold per CPU mode has when entered with this mask.
+        thrs: u32,
+        /// `mm_cid::nr_cpus_allowed`.
+        nr_cpus_allowed: u32,
+        /// `mm_cid::pcpu_thrs`, which `mm_update_cpus_allowed()` left.
+        pcpu_thrs: u32,
     },
 }
 
@@ -261,6 +301,17 @@ pub struct World {
     pub check_transitions: bool,
     /// Weak memory: which stores to `mm_cid::mode` each CPU has seen.
     pub weak: Weak,
+    /// The masks `sched_setaffinity()` may give a non-forker, narrow and
+    /// wide; `None` in the scenarios without affinity steps.  Fixed for a
+    /// run.
+    pub masks: Option<[u8; 2]>,
+    /// `sched_setaffinity()` calls left in the budget.
+    pub affinity_left: u8,
+    /// `mm_update_cpus_allowed()` queued the irq work that schedules
+    /// `mm_cid_work_fn()`, which has not started.
+    pub work_pending: bool,
+    /// `mm_cid_work_fn()`'s `mm_cid_fixup_cpus_to_tasks()` at this CPU.
+    pub work_walk: Option<u8>,
     /// Violation found by the step that made this state.
     pub violation: Option<Violation>,
 }
@@ -300,11 +351,13 @@ impl World {
         mm_get_cid_retry(&mut probe).is_ok()
     }
 
-    /// Some task is in a fork or exit, so holds `mm_cid::mutex`.
+    /// Some task is in a fork or exit, or the deferred work in its walk,
+    /// so holds `mm_cid::mutex`.
     fn mutex_held(&self) -> bool {
-        self.task[..self.s.nr_tasks]
-            .iter()
-            .any(|t| !matches!(t.op, Op::None | Op::Attach { .. }))
+        self.work_walk.is_some()
+            || self.task[..self.s.nr_tasks]
+                .iter()
+                .any(|t| !matches!(t.op, Op::None | Op::Attach { .. }))
     }
 
     /// Is `t` on the thread and task lists?  Tasks not forked yet are not,
@@ -370,6 +423,7 @@ impl World {
     fn can_switch_in(&self, t: usize, cpu: usize) -> bool {
         let ts = &self.task[t];
         matches!(ts.life, Life::Alive | Life::Execing)
+            && cpu_in(u64::from(ts.allowed), cpu)
             && self.running_on(t).is_none()
             && (ts.sleeping || self.task_rq(t) == cpu || self.spin[self.task_rq(t)].is_none())
     }
@@ -435,7 +489,56 @@ impl World {
                 self.task_actions(t, out);
             }
         }
+        self.affinity_actions(out);
         self.flush_actions(out);
+    }
+
+    /// `sched_setaffinity()` on a non-forker, by any task of any mm: it
+    /// needs the target's runqueue lock, not the target's cooperation.
+    /// And the deferred work, which waits for `mm_cid::mutex`.
+    fn affinity_actions(&self, out: &mut Vec<Action>) {
+        let Some(masks) = self.masks else {
+            return;
+        };
+        if self.affinity_left > 0 {
+            for t in usize::from(self.forkers)..self.s.nr_tasks {
+                let ts = &self.task[t];
+                if ts.life != Life::Alive || self.spin[self.task_rq(t)].is_some() {
+                    continue;
+                }
+                for (wide, &m) in [false, true].into_iter().zip(&masks) {
+                    if m != ts.allowed {
+                        out.push(Action::Affinity {
+                            task: t as u8,
+                            wide,
+                        });
+                    }
+                }
+            }
+        }
+        match self.work_walk {
+            Some(cpu) => self.cpu_walk_actions(cpu, Action::WorkComplete, out, |cpu| {
+                Action::WorkFixupCpu { cpu }
+            }),
+            None if self.work_pending && !self.mutex_held() => out.push(Action::Work),
+            None => {}
+        }
+    }
+
+    /// The next step of a `mm_cid_fixup_cpus_to_tasks()` at `cpu`: the
+    /// iteration, under that runqueue's lock, or `done` past the last CPU.
+    fn cpu_walk_actions(
+        &self,
+        cpu: u8,
+        done: Action,
+        out: &mut Vec<Action>,
+        fixup: impl FnOnce(u8) -> Action,
+    ) {
+        if usize::from(cpu) == self.nr_cpus() {
+            out.push(done);
+        } else if self.spin[usize::from(cpu)].is_none() {
+            out.push(fixup(cpu));
+        }
     }
 
     /// Weak memory: the stores to `mm_cid::mode` that may reach each CPU
@@ -484,7 +587,9 @@ impl World {
                 let t = usize::from(target);
                 self.weak.walker_release(self.task_rq(t), Some(t));
             }
-            Action::FixupCpu { cpu, .. } => self.weak.walker_release(usize::from(cpu), None),
+            Action::FixupCpu { cpu, .. } | Action::WorkFixupCpu { cpu } => {
+                self.weak.walker_release(usize::from(cpu), None)
+            }
             Action::Flush { cpu, bits } => self.weak.flush(usize::from(cpu), bits),
             _ => {}
         }
@@ -547,11 +652,9 @@ impl World {
                 }
             }
             Op::ForkCpusToTasks { cpu, .. } | Op::ExitCpusToTasks { cpu } => {
-                if usize::from(cpu) == self.nr_cpus() {
-                    out.push(Action::Complete { task });
-                } else if self.spin[usize::from(cpu)].is_none() {
-                    out.push(Action::FixupCpu { task, cpu });
-                }
+                self.cpu_walk_actions(cpu, Action::Complete { task }, out, |cpu| {
+                    Action::FixupCpu { task, cpu }
+                })
             }
         }
     }
@@ -620,10 +723,39 @@ impl World {
                 let next = sched_mm_cid_fork_locked(&mut self.s, cpu, t, t);
                 self.fork_next(t, task, next);
             }
+            Action::Affinity { task, wide } => {
+                let t = usize::from(task);
+                let masks = self.masks.expect("affinity steps have masks");
+                let mask = masks[usize::from(wide)];
+                self.affinity_left -= 1;
+                // set_cpus_allowed_common(): the mask first, then the mm's.
+                // A task running outside it is migrated by its next switch.
+                self.task[t].allowed = mask;
+                if mm_update_cpus_allowed(&mut self.s, u64::from(mask)) {
+                    // irq_work_queue(), whose handler does schedule_work():
+                    // one work item, pending at most once.
+                    self.work_pending = true;
+                }
+            }
+            Action::Work => {
+                // The workqueue clears PENDING before it calls the function.
+                self.work_pending = false;
+                if mm_cid_work_fn(&mut self.s) {
+                    self.work_walk = Some(0);
+                }
+            }
+            Action::WorkFixupCpu { cpu } => {
+                mm_cid_fixup_cpu_to_task(&mut self.s, usize::from(cpu));
+                self.work_walk = Some(cpu + 1);
+            }
+            Action::WorkComplete => {
+                self.work_walk = None;
+                self.complete_transit(0);
+            }
         }
         self.propagate(a, before);
         if self.violation.is_none() {
-            self.violation = self.check();
+            self.violation = self.check().or_else(|| self.check_mode_stuck());
         }
     }
 
@@ -681,6 +813,8 @@ impl World {
             .expect("fork enabled below SMALL_TASKS");
         debug_assert_eq!(c, child);
         self.task[child].process = process;
+        // dup_task_struct() copies the forker's cpus_mask.
+        self.task[child].allowed = self.task[task].allowed;
         if process {
             self.vforks_left -= 1;
         } else {
@@ -747,7 +881,7 @@ impl World {
             Op::ForkTasksToCpus { .. } => MM_CID_ONCPU,
             _ => 0,
         };
-        mm_cid_complete_transit(&mut self.s, mode);
+        self.complete_transit(mode);
         self.task[task].op = match self.task[task].op {
             Op::ForkTasksToCpus { child, .. } => self.fork_done(task, child),
             Op::ForkCpusToTasks { child, .. } => Op::ForkCid { child },
@@ -760,9 +894,37 @@ impl World {
             }
             _ => unreachable!("Complete outside a walk"),
         };
+    }
+
+    /// `mm_cid_complete_transit(mode)` at the end of any walk, checked.
+    fn complete_transit(&mut self, mode: u32) {
+        mm_cid_complete_transit(&mut self.s, mode);
         if self.check_transitions {
             self.violation = self.check_transition_finished(mode);
         }
+    }
+
+    /// Per CPU mode stuck after an affinity widening: checked only while
+    /// nothing that could still switch back is in flight (no fork, exit
+    /// or work holding `mm_cid::mutex`, no work queued).
+    fn check_mode_stuck(&self) -> Option<Violation> {
+        if self.mutex_held() || self.work_pending {
+            return None;
+        }
+        let mc = &self.s.mm_cid;
+        let thrs = invariants::mode_stuck(
+            mc.mode,
+            mc.users,
+            mc.nr_cpus_allowed,
+            mc.update_deferred,
+            self.s.nr_possible_cpus,
+        )?;
+        Some(Violation::ModeStuck {
+            users: mc.users,
+            thrs,
+            nr_cpus_allowed: mc.nr_cpus_allowed,
+            pcpu_thrs: mc.pcpu_thrs,
+        })
     }
 
     /// After `mm_cid_complete_transit(mode)`: in per CPU mode no task owns
@@ -833,6 +995,9 @@ impl World {
         if self.cpu_walk_ahead() {
             return 0;
         }
+        if let Some(cpu) = self.work_walk {
+            return usize::from(cpu);
+        }
         for t in &self.task[..self.s.nr_tasks] {
             if let Op::ForkCpusToTasks { cpu, .. } | Op::ExitCpusToTasks { cpu } = t.op {
                 return usize::from(cpu);
@@ -848,12 +1013,18 @@ impl World {
     /// would need `users + 1 < pcpu_thrs`, but `pcpu_thrs` is at most
     /// `min(nr_cpus_allowed, users)` when it is set
     /// (`mm_cid_calc_pcpu_thrs()`) and every exit that takes `users` below
-    /// it switches back at once (the explorer changes no affinity).  So in
+    /// it switches back at once.  An affinity widening may raise
+    /// `pcpu_thrs` above `users` (affinity-switchback), but only together
+    /// with queueing the work that switches back: while affinity steps
+    /// are left or the work is queued, a walk may come.  So in
     /// per CPU mode a walk needs `users` to drop below `pcpu_thrs` with the
     /// departures left; in per task mode it first needs a switch to per CPU
     /// mode, which needs more users than `nr_cpus_allowed`.  Both bounds
     /// only grow along a path, so once no walk can come, none can.
     pub fn cpu_walk_ahead(&self) -> bool {
+        if self.affinity_left > 0 || self.work_pending {
+            return true;
+        }
         let mc = &self.s.mm_cid;
         let leave = u32::from(self.exits_left) + u32::from(self.execs_left);
         if leave == 0 {
@@ -875,7 +1046,10 @@ impl World {
     /// search does not expand such states: from here on only the fast
     /// paths of `mm_cid_schedin()` run, which the unit tests cover.
     pub fn quiescent(&self) -> bool {
-        self.forks_left == 0
+        self.affinity_left == 0
+            && !self.work_pending
+            && self.work_walk.is_none()
+            && self.forks_left == 0
             && self.vforks_left == 0
             && self.exits_left == 0
             && self.execs_left == 0
@@ -891,6 +1065,29 @@ impl World {
                 .s
                 .possible_cpus()
                 .all(|c| !cid_in_transit(self.s.mm_cid.pcpu[c]))
+    }
+
+    /// Do the tasks' masks treat every CPU alike, now and from now on?
+    /// Every task that may still switch in may do so on every possible
+    /// CPU, and no `sched_setaffinity()` is left: CPU numbers then only
+    /// matter through [`World::cpu_walk_from`].
+    pub fn masks_symmetric(&self) -> bool {
+        let all = self.s.possible as u8;
+        self.affinity_left == 0
+            && self.task[..self.s.nr_tasks]
+                .iter()
+                .all(|t| t.life == Life::Dead || t.allowed & all == all)
+    }
+
+    /// The CPUs below the returned number may be renamed: those of
+    /// [`World::cpu_walk_from`] when the masks treat CPUs alike
+    /// ([`World::masks_symmetric`]), none otherwise.
+    pub fn cpus_renamable(&self) -> usize {
+        if self.masks_symmetric() {
+            self.cpu_walk_from().min(self.nr_cpus())
+        } else {
+            0
+        }
     }
 
     /// Bit mask of the CPUs spinning in `mm_get_cid()`.

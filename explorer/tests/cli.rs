@@ -109,7 +109,13 @@ fn help_lists_every_variant_and_the_real_defaults() {
     }
     let d = explorer::scenario::Config::new(mmcid_model::Variant::V7_3);
     assert!(help.contains(&format!("[default: {}]", d.variant.name())));
-    assert!(help.contains(&format!("[default: {}]", d.cpus)));
+    // The scenario sets the CPUs: the affinity one needs 6.
+    assert!(
+        help.contains(&format!("[default: {} bpf-ci,", d.cpus)),
+        "{}",
+        help
+    );
+    assert!(help.contains(", 6 affinity]"), "{}", help);
     assert!(help.contains(&format!("[default: {}]", d.switches)));
     assert!(help.contains(&format!("[default: {}]", d.max_states)));
 }
@@ -161,4 +167,25 @@ fn transit_on_unset_shows_in_the_trace() {
         out
     );
     assert!(out.contains("pcpu UNSET|TRANSIT"), "{}", out);
+}
+
+#[test]
+fn affinity_widening_on_v7_3_prints_mode_stuck() {
+    let (rc, out) = explorer(&["--variant", "v7.3", "--scenario", "affinity"]);
+    assert_eq!(rc, 1, "{}", out);
+    assert!(
+        out.starts_with("v7.3: MODE STUCK: per CPU mode with 2 users, below 3"),
+        "{}",
+        out
+    );
+    assert!(
+        out.contains("sched_setaffinity(T1, {0-2}): mm allowed {0-2} (3 CPUs), pcpu_thrs 2"),
+        "{}",
+        out
+    );
+    let (rc, out) = explorer(&["--variant", "affinity-switchback", "--scenario", "affinity"]);
+    assert_eq!(rc, 0, "{}", out);
+    let (rc, _, err) = explorer_err(&["--affinity", "1"]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("--affinity needs masks"), "{}", err);
 }

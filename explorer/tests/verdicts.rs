@@ -458,3 +458,119 @@ fn split_mode_is_v7_3_on_sequentially_consistent_memory() {
     let (a, b) = (sc(Variant::SplitMode), sc(Variant::V7_3));
     assert_eq!((a.finding, a.states), (b.finding, b.states));
 }
+
+fn affinity(v: Variant) -> Config {
+    Config::new(v).scenario(Scenario::Affinity, 6)
+}
+
+#[test]
+fn v7_3_widening_leaves_per_cpu_mode_stuck() {
+    let r = explore(&affinity(Variant::V7_3), |_| {});
+    assert_eq!(
+        r.finding,
+        Finding::Violation(explorer::world::Violation::ModeStuck {
+            users: 2,
+            thrs: 3,
+            nr_cpus_allowed: 3,
+            pcpu_thrs: 2,
+        })
+    );
+    // T0 forks T1 into per CPU mode, walks, completes; T1 is widened.
+    assert_eq!(r.trace.len(), 5);
+    assert_eq!(
+        r.trace.last(),
+        Some(&explorer::world::Action::Affinity {
+            task: 1,
+            wide: true
+        })
+    );
+    let w = replay(&affinity(Variant::V7_3), &r.trace);
+    assert_eq!((w.s.mm_cid.mode, w.work_pending), (MM_CID_ONCPU, false));
+    assert_eq!(w.s.mm_cid.cpus_allowed, 0b111);
+}
+
+#[test]
+fn affinity_switchback_switches_back_through_the_work() {
+    use explorer::world::Action;
+    // v7.3's counterexample on the candidate fix: the widening queues the
+    // work, whose walk ends per CPU mode.
+    let stuck = explore(&affinity(Variant::V7_3), |_| {}).trace;
+    let cfg = affinity(Variant::AffinitySwitchback);
+    let mut w = replay(&cfg, &stuck);
+    assert_eq!(w.violation, None);
+    assert!(w.work_pending && w.s.mm_cid.update_deferred);
+    let mut acts = Vec::new();
+    w.actions(&mut acts);
+    assert!(acts.contains(&Action::Work), "{:?}", acts);
+    w.step(Action::Work);
+    assert_eq!(w.s.mm_cid.mode, MM_CID_TRANSIT);
+    for cpu in 0..6 {
+        w.step(Action::WorkFixupCpu { cpu });
+    }
+    w.step(Action::WorkComplete);
+    assert_eq!((w.s.mm_cid.mode, w.violation), (0, None));
+    assert_eq!(w.work_walk, None);
+    // The work has a column of its own, right of the CPUs.
+    let mut trace = stuck;
+    trace.push(Action::Work);
+    trace.extend((0..6).map(|cpu| Action::WorkFixupCpu { cpu }));
+    trace.push(Action::WorkComplete);
+    let text = explorer::trace::timeline(&cfg, &trace);
+    println!("{}", text);
+    assert!(text.contains("queues mm_cid_work_fn()"), "{}", text);
+    let work = " ".repeat(30 * 6);
+    assert!(
+        text.contains(&format!(
+            "{}mm_cid_work_fn(): mode TRANSIT (CPU -> task)",
+            work
+        )),
+        "{}",
+        text
+    );
+    assert!(
+        text.contains(&format!("{}fixup done: mode per task", work)),
+        "{}",
+        text
+    );
+}
+
+#[test]
+fn affinity_switchback_is_clean_on_the_affinity_scenario() {
+    let cfg = affinity(Variant::AffinitySwitchback);
+    let bounded = explore(&cfg, |_| {});
+    assert_eq!((bounded.finding, bounded.states), (Finding::Clean, 16431));
+    let unbounded = explore(&cfg.unbounded(), |_| {});
+    assert_eq!(
+        (unbounded.finding, unbounded.states),
+        (Finding::Clean, 7414)
+    );
+}
+
+#[test]
+fn affinity_switchback_is_clean_with_two_forks_an_exit_and_three_calls() {
+    let cfg = Config {
+        forks: 2,
+        exits: 1,
+        affinity: 3,
+        ..affinity(Variant::AffinitySwitchback)
+    }
+    .unbounded();
+    let r = explore(&cfg, |_| {});
+    assert_eq!((r.finding, r.states), (Finding::Clean, 280512));
+}
+
+#[test]
+fn affinity_steps_change_nothing_without_masks() {
+    // The other scenarios have no masks: no affinity step, no work, and
+    // the state counts that state_counts_of_small_configurations pins.
+    let cfg = Config {
+        affinity: 3,
+        ..Config::new(Variant::V7_3).scenario(Scenario::BpfCi, 3)
+    };
+    let mut acts = Vec::new();
+    cfg.initial().actions(&mut acts);
+    assert!(acts
+        .iter()
+        .all(|a| !matches!(a, explorer::world::Action::Affinity { .. })));
+    assert_eq!(cfg.initial().affinity_left, 0);
+}
