@@ -74,6 +74,7 @@ refused "from 1 to 63, not '0'" $S/run-vng.sh --cpus 0 -- true
 refused "from 1 to 63, not '64'" $S/run-vng.sh --cpus 64 -- true
 refused "from 1 to 64, not '65'" $S/run-vng.sh --no-watcher --cpus 65 -- true
 refused "--grace wants a whole number" $S/run-vng.sh --grace soon -- true
+refused "--possible wants a whole number from 5 to 64, not '4'" $S/run-vng.sh --possible 4 -- true
 refused "not '4294967298'" $S/run-vng.sh --cpus 4294967298 -- true
 refused "not 'zero'" $S/run-vng.sh --cpus zero -- true
 refused "not '-3'" $S/run-vng.sh --timeout -3 -- true

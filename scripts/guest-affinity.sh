@@ -10,8 +10,8 @@
 #   v7.3   against v7.3 it passes with the widening an XFAIL (7.3 keeps
 #          per CPU mode); against affinity-switchback it fails.
 # The widening needs num_possible_cpus() >= 6.  On x86 possible_cpus=N only
-# lowers the count the firmware gives; boot 8 vCPUs with maxcpus=4 (run-vng.sh
-# --cpus 8 --append maxcpus=4): 8 possible, 4 online.
+# lowers the count the firmware gives; boot 8 vCPUs with only some online
+# (run-vng.sh --cpus 4 --possible 8: 4 and the watcher online).
 set -u
 
 KERNEL=${1:-}
@@ -34,7 +34,7 @@ esac
 possible=$(cat /sys/devices/system/cpu/possible)
 echo "possible CPUs: $possible, online: $(cat /sys/devices/system/cpu/online)"
 [ "${possible#0-}" -ge 5 ] 2>/dev/null ||
-	fail "possible CPUs $possible: the widening needs 6 or more (boot 8 vCPUs with maxcpus=4)"
+	fail "possible CPUs $possible: the widening needs 6 or more (run-vng.sh --possible 8)"
 
 # run VARIANT ARGS...: the fixture with the module against VARIANT; its
 # lines that matter, then its exit status in $rc and output in $out.

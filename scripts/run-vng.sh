@@ -20,6 +20,7 @@ QUIET=0
 IGNORE=
 WATCHER=1
 NAMED_GRACE=5
+POSSIBLE=0
 
 usage() {
 	cat <<EOF
@@ -38,6 +39,9 @@ directory), runs COMMAND as root and powers off.
                      watchdog names the live lock, or the RCU stall
                      detector panics, and the run ends ${NAMED_GRACE} s after
                      the module's "live lock" line instead of at --timeout.
+  --possible P       boot P vCPUs but bring only the ones above online
+                     (maxcpus=): num_possible_cpus() is P (x86's
+                     possible_cpus= can only lower the firmware's count)
   --grace S          seconds the guest may go on after the module named a
                      live lock (default ${NAMED_GRACE})
   --timeout S        wall-clock limit in seconds (default ${TIMEOUT})
@@ -74,6 +78,7 @@ while [ $# -gt 0 ]; do
 	--cpus) CPUS=${2:?}; shift 2 ;;
 	--no-watcher) WATCHER=0; shift ;;
 	--grace) NAMED_GRACE=${2:?}; shift 2 ;;
+	--possible) POSSIBLE=${2:?}; shift 2 ;;
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
 	--flavour) FLAVOUR=${2:?}; shift 2 ;;
 	--kernel) KERNEL_DIR=${2:?}; shift 2 ;;
@@ -93,6 +98,7 @@ done
 need_number --cpus "${CPUS}" 1 $((MMCID_MAX_CPUS - WATCHER))
 need_number --timeout "${TIMEOUT}" 1 86400
 need_number --grace "${NAMED_GRACE}" 0 86400
+[ "${POSSIBLE}" = 0 ] || need_number --possible "${POSSIBLE}" $((CPUS + WATCHER)) "${MMCID_MAX_CPUS}"
 [[ "${QUIET}" =~ ^[0-9]+$ ]] || die "--quiet-limit wants seconds, not '${QUIET}'"
 case "${ACCEL}" in kvm|tcg|auto) ;; *) die "--accel wants kvm, tcg or auto, not '${ACCEL}'" ;; esac
 case "${TCG_THREAD}" in single|multi) ;; *) die "--tcg-thread wants single or multi, not '${TCG_THREAD}'" ;; esac
@@ -115,6 +121,8 @@ KARGS+=" softlockup_panic=1 hung_task_panic=1 panic=-1 panic_on_oops=1"
 KARGS+=" sysctl.kernel.panic_on_rcu_stall=1"
 VCPUS=${CPUS}
 [ "${WATCHER}" = 1 ] && { VCPUS=$((CPUS + 1)); KARGS+=" isolcpus=domain,${CPUS}"; }
+# The CPUs above VCPUS are possible and offline; the watcher stays online.
+[ "${POSSIBLE}" = 0 ] || { KARGS+=" maxcpus=${VCPUS}"; VCPUS=${POSSIBLE}; }
 KARGS+=" ${APPEND}"
 
 # One vng boot: accel, log, command.  Runs in its own process group so a
@@ -195,6 +203,7 @@ tcg_note=
 [ "${ACCEL}" = tcg ] && tcg_note=" (${TCG_THREAD}-threaded)"
 watch_note=
 [ "${WATCHER}" = 1 ] && watch_note="+1 (watcher)"
+[ "${POSSIBLE}" = 0 ] || watch_note+=" of ${POSSIBLE} possible"
 log "booting ${BZIMAGE#"${MMCID_CACHE}/"} on ${CPUS}${watch_note} vCPUs under ${ACCEL^^}${tcg_note} (limit ${TIMEOUT} s)"
 t0=${SECONDS}
 rc=0

@@ -246,9 +246,9 @@ if want vm; then
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh v7.3 undecided
 fi
 # The affinity path (issue 16): the candidate fix's kernel and 7.3, each
-# booted with 8 possible CPUs, 4 online (maxcpus=4; x86's possible_cpus=
-# cannot raise the count), so that a widening can switch back to per task
-# mode.  The module is built against the 7.3 tree; the
+# booted with 8 possible CPUs, 4 and the watcher online (run-vng.sh
+# --possible; x86's possible_cpus= cannot raise the count), so that a
+# widening can switch back to per task mode.  The module is built against the 7.3 tree; the
 # variant named at load says which kernel the check expects.
 if want affinity; then
 	[ -f "${MMCID_TOP}/mmcid-rs.ko" ] || make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module
@@ -256,8 +256,9 @@ if want affinity; then
 	"${MMCID_TOP}/scripts/build-kernel.sh" --flavour affinity-switchback >/dev/null ||
 		die "the affinity-switchback kernel failed to build"
 	AFF=$("${MMCID_TOP}/scripts/build-kernel.sh" --flavour affinity-switchback --print-dir)
-	# No watcher CPU: maxcpus=4 would leave it offline.
-	AFFVM=(--no-watcher --cpus 8 --append maxcpus=4 --timeout 240 --)
+	# The widening needs num_possible_cpus() >= 6: 8 possible, 4 + the
+	# watcher online.
+	AFFVM=(--cpus 4 --possible 8 --timeout 240 --)
 	check "guard: the affinity-switchback tree is that variant's, differing in mm_update_cpus_allowed()" \
 		guard_names_affinity_switchback "${AFF}"
 	check "vm: affinity-switchback kernel: agrees with its variant, widening switches back; v7.3 mismatches" \

@@ -552,7 +552,7 @@ FIXTURE_TEARDOWN(affinity)
 /*
  * The threshold the widened mm gets with the fix: T(n) = max(min(n - n/4,
  * N/2), 1) for n allowed of N possible CPUs. The switch back needs users
- * (2) below it, so N >= 6 (8 vCPUs booted with maxcpus=4: 4 online).
+ * (2) below it, so N >= 6 (run-vng.sh --cpus 4 --possible 8: 8 possible).
  */
 static int fixed_threshold(int n, int possible)
 {
