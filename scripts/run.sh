@@ -10,10 +10,13 @@ set -euo pipefail
 
 usage() {
 	cat <<EOF
-Usage: $0 [--cpus N] [--seconds S] [--variant V] [--force] [--record]
+Usage: $0 [--cpus N] [--possible P] [--seconds S] [--variant V] [--force] [--record]
 
   --cpus N     guest vCPUs that run the kselftest (default 4; the guest
                has one more, the watcher: docs/design.md)
+  --possible P boot P possible CPUs, the ones above online (the
+               kselftest's affinity widening needs 6 or more; default: as
+               many as are online)
   --seconds S  the kselftest's time per variant (default 10)
   --variant V  the model variant to check the C against (default v7.3;
                model/variant.rs, or the load's error, lists them)
@@ -32,11 +35,13 @@ SECS=10
 RECORD=0
 FORCE=
 VARIANT=v7.3
+POSSIBLE=()
 ARGS="$*"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpus) CPUS=${2:?}; shift 2 ;;
 	--seconds) SECS=${2:?}; shift 2 ;;
+	--possible) POSSIBLE=(--possible "${2:?--possible needs a count}"); shift 2 ;;
 	--variant) VARIANT=${2:?--variant needs a name}; shift 2 ;;
 	--force) FORCE=1; shift ;;
 	--record) RECORD=1; shift ;;
@@ -46,6 +51,7 @@ while [ $# -gt 0 ]; do
 done
 need_number --cpus "${CPUS}" 1 $((MMCID_MAX_CPUS - 1))
 need_number --seconds "${SECS}" 1 100
+[ "${#POSSIBLE[@]}" = 0 ] || need_number --possible "${POSSIBLE[1]}" $((CPUS + 1)) "${MMCID_MAX_CPUS}"
 # The names model/variant.rs gives Variant::name(), the module's one list.
 variants=$(sed -n 's/^ *Variant::[A-Za-z0-9_]* => "\([a-z0-9.-]*\)",$/\1/p' "${MMCID_TOP}/model/variant.rs")
 echo "${variants}" | grep -qxF -- "${VARIANT}" ||
@@ -64,7 +70,7 @@ step "run: test programs" make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR=
 out=$(mktemp)
 trap 'rm -f "${out}"' EXIT
 rc=0
-"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus "${CPUS}" -- \
+"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus "${CPUS}" "${POSSIBLE[@]}" -- \
 	env MMCID_RS_SECONDS="${SECS}" ${FORCE:+MMCID_RS_FORCE=1} ./scripts/guest-kselftest.sh "${VARIANT}" pass | tee "${out}" || rc=$?
 verdict=$(grep '^mmcid_rs: ' "${out}" | tail -1 || true)
 log "run: finished in $((SECONDS - t0)) s"

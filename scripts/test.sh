@@ -113,24 +113,19 @@ guard_changed_tree() {
 }
 
 guard_matches_cache() {
-	local pre out
+	local set tree out
 	out=$("${FINGERPRINT}" --differs v7.3 "${KDIR}") || return 1
 	echo "${KDIR}: differs from v7.3 in: ${out:-nothing}"
 	[ -z "${out}" ] || return 1
-	if pre=$(kernel_dir pre-fix); then
-		out=$("${FINGERPRINT}" --differs pre-fix "${pre}") || return 1
-		echo "${pre}: differs from pre-fix in: ${out:-nothing}"
-		[ -z "${out}" ] || return 1
-	else
-		echo "no pre-fix kernel built: its set is not compared"
-	fi
-	if pre=$(kernel_dir affinity-switchback); then
-		out=$("${FINGERPRINT}" --differs affinity-switchback "${pre}") || return 1
-		echo "${pre}: differs from affinity-switchback in: ${out:-nothing}"
-		[ -z "${out}" ] || return 1
-	else
-		echo "no affinity-switchback kernel built: its set is not compared"
-	fi
+	for set in pre-fix affinity-switchback; do
+		if tree=$(kernel_dir "${set}"); then
+			out=$("${FINGERPRINT}" --differs "${set}" "${tree}") || return 1
+			echo "${tree}: differs from ${set} in: ${out:-nothing}"
+			[ -z "${out}" ] || return 1
+		else
+			echo "no ${set} kernel built: its set is not compared"
+		fi
+	done
 }
 
 # The build's guard line for the affinity-switchback tree names the

@@ -490,6 +490,18 @@ static void module_variant(char *buf, int len)
 	statement; \
 } while (0)
 
+/* Why a fixture cannot run here, or NULL: both need root, rseq and the module. */
+static const char *cannot_run(void)
+{
+	if (geteuid())
+		return "must run as root (reads debugfs)";
+	if (!__rseq_size)
+		return "rseq is not registered by libc (glibc >= 2.35 does)";
+	if (access(REPORT, R_OK))
+		return "mmcid_rs module not loaded (" REPORT " missing)";
+	return NULL;
+}
+
 FIXTURE(affinity) {
 	struct widen *w;
 	int seconds, online, possible;
@@ -520,12 +532,10 @@ FIXTURE_VARIANT_ADD(affinity, widen) {
 
 FIXTURE_SETUP(affinity)
 {
-	if (geteuid())
-		SKIP(return, "must run as root (reads debugfs)");
-	if (!__rseq_size)
-		SKIP(return, "rseq is not registered by libc (glibc >= 2.35 does)");
-	if (access(REPORT, R_OK))
-		SKIP(return, "mmcid_rs module not loaded (" REPORT " missing)");
+	const char *why = cannot_run();
+
+	if (why)
+		SKIP(return, "%s", why);
 	self->online = sysconf(_SC_NPROCESSORS_ONLN);
 	if (self->online < 3)
 		SKIP(return, "needs 3 or more online CPUs");
@@ -676,13 +686,10 @@ FIXTURE_VARIANT_ADD(mmcid, one_per_cpu) {
 FIXTURE_SETUP(mmcid)
 {
 	int online = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *why = cannot_run();
 
-	if (geteuid())
-		SKIP(return, "must run as root (reads debugfs)");
-	if (!__rseq_size)
-		SKIP(return, "rseq is not registered by libc (glibc >= 2.35 does)");
-	if (access(REPORT, R_OK))
-		SKIP(return, "mmcid_rs module not loaded (" REPORT " missing)");
+	if (why)
+		SKIP(return, "%s", why);
 	if (online < 2)
 		SKIP(return, "needs 2 or more online CPUs");
 	memset(&self->p, 0, sizeof(self->p));
