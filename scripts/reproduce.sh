@@ -69,14 +69,14 @@ stamp() {
 # boot FLAVOUR VARIANT SECONDS: one line of "key=value" facts about the boot.
 boot() {
 	local out rc=0 log t0 named spun shape rcu soft rounds secs=$3
-	local append="rcupdate.rcu_cpu_stall_timeout=${RCU_TIMEOUT}" vng=(--no-watcher) watch=()
+	local append="rcupdate.rcu_cpu_stall_timeout=${RCU_TIMEOUT}" vng=(--no-watcher)
 	# Keep the guest after the live lock is named: the RCU stall and
 	# soft lockup stamps below come later; silence or a panic ends it.
-	[ "${WATCHER}" = 1 ] && { vng=(--grace "$((secs + 60))"); watch=(--watcher); }
+	[ "${WATCHER}" = 1 ] && vng=(--grace "$((secs + 60))")
 	out=$("${MMCID_TOP}/scripts/run-vng.sh" --flavour "$1" --timeout $((secs + 60)) \
 		--cpus 4 "${vng[@]}" --quiet-limit 15 --tcg-thread multi --append "${append}" -- \
 		./scripts/guest-reproduce.sh --seconds "${secs}" --stall-ms "${STALL_MS}" \
-		--variant "$2" "${watch[@]}" 2>&1) || rc=$?
+		--variant "$2" 2>&1) || rc=$?
 	log=$(echo "${out}" | sed -n 's/.*console log: //p' | tail -1)
 	[ -f "${log}" ] || { echo "result=failed"; echo "${out}" | tail -5 >&2; return; }
 	t0=$(stamp "${log}" 'mmcid_rs: the fork pattern starts')

@@ -206,7 +206,7 @@ if [ "${FLAVOUR}" = debug ]; then
 	if want reproduce; then
 		check "vm debug: the reproduction's 7.3 boot (5 CPUs, one watching): nothing named" \
 			guest --timeout 600 --cpus 4 --grace 600 -- \
-			./scripts/guest-debug.sh run ./scripts/guest-reproduce.sh --watcher --seconds 20
+			./scripts/guest-debug.sh run ./scripts/guest-reproduce.sh --seconds 20
 	fi
 	if want cycles; then
 		check "vm debug: ${CYCLES} loads and unloads under the fork pattern, watchdog on" \
