@@ -302,8 +302,12 @@ if want scripts; then
 	check "run-vng: ends a guest soon after a live lock is named, not at its limit" \
 		must_fail 'named a live lock after' 'mmcid_rs: live lock: test' -- "${VNG[@]}" --timeout 300 -- \
 		sh -c 'echo "mmcid_rs: live lock: test" >/dev/kmsg; sleep 600'
+	# 5 CPUs online, the command on the first 4: fails without the watcher.
+	off_watcher='[ "$(nproc --all)" = 5 ] && taskset -pc $$ | grep -q "list: 0-3$"'
 	check "run-vng: the command runs off the watcher CPU" \
-		"${VNG[@]}" --timeout 120 -- sh -c 'taskset -pc $$ | grep -q "list: 0-3$"'
+		"${VNG[@]}" --timeout 120 -- sh -c "${off_watcher}"
+	check "run-vng: ... and that check fails with --no-watcher" \
+		must_fail 'guest command exited with 1' -- "${VNG[@]}" --no-watcher --timeout 120 -- sh -c "${off_watcher}"
 	check "run-vng: fails when the guest command fails" \
 		must_fail 'guest command exited with 1' -- "${VNG[@]}" --timeout 120 -- false
 	check "run-vng: rejects a bad --cpus" \
