@@ -9,11 +9,7 @@
 //! `module/` compares them with the model and keeps the report.
 
 use core::fmt;
-use kernel::{
-    debugfs::{Dir, File},
-    prelude::*,
-    uaccess::UserSliceReader,
-};
+use kernel::{prelude::*, seq_file::SeqFile};
 
 #[path = "model/model.rs"]
 pub mod model;
@@ -75,9 +71,10 @@ module! {
 
 // Implemented by glue/: include/mmcid_rs.h, through bindgen.
 use ffi::bindings::{
-    mmcid_rs_hooks_register, mmcid_rs_hooks_unregister, mmcid_rs_param_variant,
-    mmcid_rs_print_deferred, mmcid_rs_watchdog_start, mmcid_rs_watchdog_starts,
-    mmcid_rs_watchdog_stop, mmcid_rs_watchdog_stops,
+    mmcid_rs_debugfs_create, mmcid_rs_debugfs_remove, mmcid_rs_file, mmcid_rs_hooks_register,
+    mmcid_rs_hooks_unregister, mmcid_rs_param_variant, mmcid_rs_print_deferred,
+    mmcid_rs_watchdog_start, mmcid_rs_watchdog_starts, mmcid_rs_watchdog_stop,
+    mmcid_rs_watchdog_stops,
 };
 
 // The functions below implement the header's Rust side: each must have the
@@ -95,6 +92,8 @@ const _: () = {
         mmcid_rs_check_work,
     ];
     let _ = [ffi::bindings::mmcid_rs_live_lock, mmcid_rs_live_lock];
+    let _ = [ffi::bindings::mmcid_rs_show, mmcid_rs_show];
+    let _ = [ffi::bindings::mmcid_rs_reset, mmcid_rs_reset];
 };
 
 /// Print `line` (up to its first 1000 bytes) from any context, runqueue
@@ -226,53 +225,86 @@ pub unsafe extern "C" fn mmcid_rs_live_lock(s: *const ffi::StallSnap) {
     report::record_live_lock(unsafe { &*s });
 }
 
-/// Data of the debugfs files: everything they show is in statics.
-struct Files;
+/// The text of one read-only debugfs file.
+#[derive(Clone, Copy)]
+enum Show {
+    Status,
+    Report,
+    LiveLock,
+}
 
-impl Files {
-    fn status(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pid = module_parameters::pid.value();
-        report::show_status(f, variant().name(), guard(variant()), pid, watchdog())
-    }
-
-    fn report(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        report::show_report(f, guard(variant()), watchdog())
-    }
-
-    fn live_lock(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        report::show_live_lock(f)
-    }
-
-    /// `echo 1 > reset` zeroes the counters; anything else is EINVAL.
-    fn reset(&self, r: &mut UserSliceReader) -> Result {
-        let mut buf = [0u8; 8];
-        let n = r.len();
-        if n == 0 || n > buf.len() {
-            return Err(EINVAL);
+impl Show {
+    fn of(file: mmcid_rs_file) -> Option<Self> {
+        use ffi::bindings::{
+            mmcid_rs_file_MMCID_RS_FILE_LIVE_LOCK as LIVE_LOCK,
+            mmcid_rs_file_MMCID_RS_FILE_REPORT as REPORT,
+            mmcid_rs_file_MMCID_RS_FILE_STATUS as STATUS,
+        };
+        match file {
+            STATUS => Some(Show::Status),
+            REPORT => Some(Show::Report),
+            LIVE_LOCK => Some(Show::LiveLock),
+            _ => None,
         }
-        r.read_slice(&mut buf[..n])?;
-        match &buf[..n] {
-            b"1" | b"1\n" => {
-                report::reset();
-                Ok(())
+    }
+}
+
+impl fmt::Display for Show {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Show::Status => {
+                let pid = module_parameters::pid.value();
+                report::show_status(f, variant().name(), guard(variant()), pid, watchdog())
             }
-            _ => Err(EINVAL),
+            Show::Report => report::show_report(f, guard(variant()), watchdog()),
+            Show::LiveLock => report::show_live_lock(f),
         }
     }
 }
 
-struct MmcidRs {
-    // Files before their directory: fields drop in declaration order.
-    _files: [Pin<KBox<File<Files>>>; 4],
-    _dir: Dir,
+/// Called by glue/debugfs.c to fill a read of `file`.
+///
+/// # Safety
+///
+/// `m` is the `seq_file` of a show callback, valid and used by no other
+/// thread for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn mmcid_rs_show(
+    m: *mut ffi::bindings::seq_file,
+    file: mmcid_rs_file,
+) -> kernel::ffi::c_int {
+    // SAFETY: the caller's contract is from_raw()'s; bindgen's opaque
+    // `seq_file` of the header is the kernel's.
+    let m = unsafe { SeqFile::from_raw(m.cast()) };
+    match Show::of(file) {
+        Some(show) => {
+            m.call_printf(format_args!("{show}"));
+            0
+        }
+        None => EINVAL.to_errno(),
+    }
 }
 
-/// A read-only debugfs file of `dir` that shows `show`.
-fn read_file<F>(dir: &Dir, name: &CStr, show: &'static F) -> Result<Pin<KBox<File<Files>>>>
-where
-    F: Fn(&Files, &mut fmt::Formatter<'_>) -> fmt::Result + Send + Sync,
-{
-    KBox::pin_init(dir.read_callback_file(name, Files, show), GFP_KERNEL)
+/// Called by glue/debugfs.c for a write to `reset`: `echo 1 > reset`
+/// zeroes the counters; anything else is EINVAL.
+///
+/// # Safety
+///
+/// `buf` is valid for `len` bytes for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn mmcid_rs_reset(
+    buf: *const core::ffi::c_char,
+    len: kernel::ffi::c_uint,
+) -> kernel::ffi::c_int {
+    // SAFETY: the caller passes `len` valid bytes (function contract).
+    let cmd = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), len as usize) };
+    match cmd {
+        b"1" | b"1\n" => {
+            report::reset();
+            0
+        }
+        _ => EINVAL.to_errno(),
+    }
 }
 
 /// The longest `stall_ms=` accepted.
@@ -293,6 +325,10 @@ fn parse_variant() -> Result<model::Variant> {
         EINVAL
     })
 }
+
+/// The loaded module: its debugfs files, hooks and watchdog, which drop()
+/// takes down in that order.
+struct MmcidRs;
 
 impl kernel::Module for MmcidRs {
     fn init(_module: &'static ThisModule) -> Result<Self> {
@@ -346,20 +382,19 @@ impl kernel::Module for MmcidRs {
         );
         report::reset();
 
-        let dir = Dir::new(c"mmcid_rs");
-        let files = [
-            read_file(&dir, c"status", &Files::status)?,
-            read_file(&dir, c"report", &Files::report)?,
-            read_file(&dir, c"live_lock", &Files::live_lock)?,
-            KBox::pin_init(
-                dir.write_callback_file(c"reset", Files, &Files::reset),
-                GFP_KERNEL,
-            )?,
-        ];
+        // SAFETY: no preconditions; paired with mmcid_rs_debugfs_remove()
+        // in drop() and below.
+        let ret = unsafe { mmcid_rs_debugfs_create() };
+        if ret != 0 {
+            pr_err!("cannot create /sys/kernel/debug/mmcid_rs: {}\n", ret);
+            return Err(Error::from_errno(ret));
+        }
         // SAFETY: mmcid_rs_hooks_register() has no preconditions; it is paired
         // with mmcid_rs_hooks_unregister() in drop().
         let ret = unsafe { mmcid_rs_hooks_register(pid) };
         if ret != 0 {
+            // SAFETY: created above; nothing else removes it.
+            unsafe { mmcid_rs_debugfs_remove() };
             return Err(Error::from_errno(ret));
         }
         // SAFETY: the hooks that stamp the switches are registered;
@@ -372,15 +407,16 @@ impl kernel::Module for MmcidRs {
             stall_ms,
             format_args!("{status}")
         );
-        Ok(Self {
-            _files: files,
-            _dir: dir,
-        })
+        Ok(Self)
     }
 }
 
 impl Drop for MmcidRs {
     fn drop(&mut self) {
+        // SAFETY: created in init(), which succeeded.  No file is open:
+        // each pins the module, so exit runs only once all are closed; a
+        // read or write in progress is waited for.
+        unsafe { mmcid_rs_debugfs_remove() };
         // SAFETY: the timers were set up in init(), which succeeded; they
         // go first, as they read what the hooks write.
         unsafe { mmcid_rs_watchdog_stop() };

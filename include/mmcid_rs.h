@@ -10,6 +10,7 @@
 #include <linux/types.h>
 
 struct task_struct;
+struct seq_file;
 
 /* One task as mm_cid_switch_to() sees it. */
 struct mmcid_task_snap {
@@ -166,6 +167,32 @@ unsigned long mmcid_rs_watchdog_stops(void);
  * console even if every CPU then hangs (panic flushes it).
  */
 void mmcid_rs_print_deferred(const char *msg, unsigned int len);
+
+/*
+ * The debugfs files (glue/debugfs.c), made in C so that an open file pins
+ * the module (file_operations.owner), created at load and removed first at
+ * unload.
+ */
+int mmcid_rs_debugfs_create(void);
+void mmcid_rs_debugfs_remove(void);
+
+/* The read-only debugfs files: each is one text of the Rust side. */
+enum mmcid_rs_file {
+	MMCID_RS_FILE_STATUS,		/* status: the table */
+	MMCID_RS_FILE_REPORT,		/* report: key value lines */
+	MMCID_RS_FILE_LIVE_LOCK,	/* live_lock: the watchdog's report */
+};
+
+/*
+ * Rust side, from a seq_file show callback (process context, may sleep):
+ * print @file's text into @m; 0 or a negative errno.
+ */
+int mmcid_rs_show(struct seq_file *m, enum mmcid_rs_file file);
+/*
+ * Rust side, for a write of @len bytes (at most 8) to reset, copied to
+ * @buf: 0 if it was a reset command ("1" or "1\n"), else -EINVAL.
+ */
+int mmcid_rs_reset(const char *buf, unsigned int len);
 
 /* The trace events of glue/mmcid_rs_trace.h, one per kind of finding. */
 enum mmcid_rs_event {

@@ -17,6 +17,11 @@ pub type __u64 = ::core::ffi::c_ulonglong;
 pub struct task_struct {
     _unused: [u8; 0],
 }
+#[repr(C)]
+#[derive(Debug)]
+pub struct seq_file {
+    _unused: [u8; 0],
+}
 #[doc = " One task as mm_cid_switch_to() sees it."]
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, PartialEq, Eq)]
@@ -366,6 +371,32 @@ extern "C" {
 extern "C" {
     #[doc = " Print one line with printk_deferred(), which the scheduler uses where it\n holds a runqueue lock: the line is in the log buffer at once, and on the\n console even if every CPU then hangs (panic flushes it)."]
     pub fn mmcid_rs_print_deferred(msg: *const ::core::ffi::c_char, len: ::core::ffi::c_uint);
+}
+extern "C" {
+    #[doc = " The debugfs files (glue/debugfs.c), made in C so that an open file pins\n the module (file_operations.owner), created at load and removed first at\n unload."]
+    pub fn mmcid_rs_debugfs_create() -> ::core::ffi::c_int;
+}
+extern "C" {
+    pub fn mmcid_rs_debugfs_remove();
+}
+#[doc = " status: the table"]
+pub const mmcid_rs_file_MMCID_RS_FILE_STATUS: mmcid_rs_file = 0;
+#[doc = " report: key value lines"]
+pub const mmcid_rs_file_MMCID_RS_FILE_REPORT: mmcid_rs_file = 1;
+#[doc = " live_lock: the watchdog's report"]
+pub const mmcid_rs_file_MMCID_RS_FILE_LIVE_LOCK: mmcid_rs_file = 2;
+#[doc = " The read-only debugfs files: each is one text of the Rust side."]
+pub type mmcid_rs_file = ::core::ffi::c_uint;
+extern "C" {
+    #[doc = " Rust side, from a seq_file show callback (process context, may sleep):\n print @file's text into @m; 0 or a negative errno."]
+    pub fn mmcid_rs_show(m: *mut seq_file, file: mmcid_rs_file) -> ::core::ffi::c_int;
+}
+extern "C" {
+    #[doc = " Rust side, for a write of @len bytes (at most 8) to reset, copied to\n @buf: 0 if it was a reset command (\"1\" or \"1\\n\"), else -EINVAL."]
+    pub fn mmcid_rs_reset(
+        buf: *const ::core::ffi::c_char,
+        len: ::core::ffi::c_uint,
+    ) -> ::core::ffi::c_int;
 }
 #[repr(u32)]
 #[doc = " The trace events of glue/mmcid_rs_trace.h, one per kind of finding."]

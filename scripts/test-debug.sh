@@ -25,7 +25,7 @@ Usage: $0 [--flavour debug|kcsan] [--cycles N] [--only T]... [--record]
                 are sorted by scripts/kcsan-races.py and only the module's
                 fail the run
   --cycles N    loads and unloads per watchdog setting (default ${CYCLES})
-  --only T      build, provoke, check, kselftest, reproduce, cycles or
+  --only T      build, provoke, check, kselftest, reproduce, lifetime, cycles or
                 races (kcsan); repeatable
   --record      append the results and the time to docs/measurements.md
 
@@ -207,6 +207,10 @@ if [ "${FLAVOUR}" = debug ]; then
 		check "vm debug: the reproduction's 7.3 boot (5 CPUs, one watching): nothing named" \
 			guest --timeout 600 --cpus 4 --grace 600 -- \
 			./scripts/guest-debug.sh run ./scripts/guest-reproduce.sh --seconds 20
+	fi
+	if want lifetime; then
+		check "vm debug: nothing outlives an unload (open files, readers, trace instance, fork pattern); no splat, no leak" \
+			guest --timeout 600 -- ./scripts/guest-debug.sh run ./scripts/guest-lifetime.sh
 	fi
 	if want cycles; then
 		check "vm debug: ${CYCLES} loads and unloads under the fork pattern, watchdog on" \
