@@ -24,7 +24,12 @@ echo "$out" | grep -q 'SKIP.*mmcid_rs module not loaded' || {
 	echo "mmcid_rs: FAIL: the kselftest did not skip without the module"
 	exit 1
 }
-insmod ./mmcid-rs.ko variant="$VARIANT" ${MMCID_RS_FORCE:+force=1} || exit 1
+if ! insmod ./mmcid-rs.ko variant="$VARIANT" ${MMCID_RS_FORCE:+force=1}; then
+	why=$(dmesg | grep 'mmcid_rs: ' | tail -1 | sed 's/^\[[^]]*\] //')
+	case "$why" in *force=1*) why="$why (make run RUN_ARGS=--force)" ;; esac
+	echo "mmcid_rs: FAIL: the module refused to load: ${why:-no reason in dmesg}"
+	exit 1
+fi
 
 # fake_fails CID MESSAGE: the kselftest fails with MESSAGE when every
 # thread sees CID.

@@ -171,3 +171,11 @@ kernel_dir() {
 	[ -f "${d}/.mmcid-built" ] || return 1
 	echo "${d}"
 }
+
+# module_lines LOG: the module's kernel lines of a guest console log that
+# say something is wrong (a finding, a live lock, a refused load), the
+# last eight, each cut to 300 characters.
+module_lines() {
+	grep -aE '^\[ *[0-9]+\.[0-9]+\] mmcid_rs: ' "$1" | grep -avE '\] mmcid_rs: (loaded|unloaded|loading out-of-tree)' |
+		tail -8 | cut -c1-300 || true
+}

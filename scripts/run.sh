@@ -68,10 +68,18 @@ fi
 step "run: module" make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module >&2
 step "run: test programs" make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="${KDIR}/tools/testing/selftests" >&2
 out=$(mktemp)
-trap 'rm -f "${out}"' EXIT
+err=$(mktemp)
+mkdir -p "${MMCID_CACHE}/logs"
+console=$(mktemp "${MMCID_CACHE}/logs/run-$(date +%Y%m%d-%H%M%S)-XXXX.log")
+trap 'rm -f "${out}" "${err}"' EXIT
 rc=0
-"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus "${CPUS}" "${POSSIBLE[@]}" -- \
-	env MMCID_RS_SECONDS="${SECS}" ${FORCE:+MMCID_RS_FORCE=1} ./scripts/guest-kselftest.sh "${VARIANT}" pass | tee "${out}" || rc=$?
+# The kselftest is silent while a test runs (SECS each): a console silent
+# for twice that and 20 s more is a hung guest, ended there.
+"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus "${CPUS}" "${POSSIBLE[@]}" \
+	--log "${console}" --quiet-limit $((2 * SECS + 20)) -- \
+	env MMCID_RS_SECONDS="${SECS}" ${FORCE:+MMCID_RS_FORCE=1} ./scripts/guest-kselftest.sh "${VARIANT}" pass \
+	2> >(tee "${err}" >&2) | tee "${out}" || rc=$?
+wait
 verdict=$(grep '^mmcid_rs: ' "${out}" | tail -1 || true)
 log "run: finished in $((SECONDS - t0)) s"
 if [ "${rc}" = 0 ] && [ -n "${verdict}" ]; then
@@ -80,7 +88,20 @@ if [ "${rc}" = 0 ] && [ -n "${verdict}" ]; then
 		record_measurement "make run on ${CPUS} vCPUs" "scripts/run.sh ${ARGS}" \
 			"$(grep -E '^#  RUN|^# .* rounds; |^# unsupported|^#   not compared|^(not )?ok [0-9]|^mmcid_rs: ' "${out}")"
 	fi
-else
-	echo "${verdict:-mmcid_rs: FAIL: the VM run failed (see the log above)}"
-	exit 1
+	exit 0
 fi
+# A failed run ends with why: what the module said in the kernel log
+# (a finding, a live lock, a refused load), what the host saw of the
+# guest, and one FAIL line.
+echo "--- why the run failed (console log: ${console})"
+said=$(module_lines "${console}")
+[ -z "${said}" ] || echo "${said}"
+grep '^warning: ' "${err}" | tail -3 || true
+if [ -n "${verdict}" ]; then
+	echo "${verdict}"
+elif [ -n "${said}" ]; then
+	echo "mmcid_rs: FAIL: the guest did not finish; the module's last words are above"
+else
+	echo "mmcid_rs: FAIL: the VM run failed before the module said anything (see the warnings above)"
+fi
+exit 1
