@@ -139,14 +139,19 @@ static void probe_sched_switch(void *data, bool preempt,
 	int pid = filter_pid;
 	bool ours = !pid || next->tgid == pid;
 
-	/* A new odd value, then what the switch changes. */
-	WRITE_ONCE(k->seq, (k->seq | 1) + 2);
-	smp_wmb();	/* pairs with snap_cpus() */
-	WRITE_ONCE(k->curr, next);
 	p->nr = 0;
 	p->watched = false;
 	if (ours || prev->tgid == pid)
 		switch_begin(p, prev, next, ours);
+	/*
+	 * A new odd value, then what the switch changes: from here to
+	 * finish_task_switch(), mm_cid_switch_to() writes.  switch_begin()
+	 * only read, so it stays outside, and a CPU is odd no longer than
+	 * the C's writes need.
+	 */
+	WRITE_ONCE(k->seq, (k->seq | 1) + 2);
+	smp_wmb();	/* pairs with snap_cpus() */
+	WRITE_ONCE(k->curr, next);
 }
 
 /*
@@ -178,15 +183,19 @@ static void ft_finish_task_switch(unsigned long ip, unsigned long parent_ip,
 	struct mmcid_pending *p = this_cpu_ptr(&mmcid_pending);
 	struct mmcid_cpu_track *k = this_cpu_ptr(&mmcid_track);
 
+	/*
+	 * An even value (+2 when the tracepoint was missed: loaded
+	 * meanwhile) as soon as mm_cid_switch_to() is done: the check
+	 * below only reads.
+	 */
+	smp_wmb();	/* pairs with snap_cpus() */
+	WRITE_ONCE(k->seq, k->seq + ((k->seq & 1) ? 1 : 2));
 	if (p->watched) {
 		p->watched = false;
 		mmcid_rs_watch_switch_end();
 	}
 	if (p->nr)
 		check_pending(p);
-	/* An even value; +2 when the tracepoint was missed (loaded meanwhile). */
-	smp_wmb();	/* pairs with snap_cpus() */
-	WRITE_ONCE(k->seq, k->seq + ((k->seq & 1) ? 1 : 2));
 }
 
 /*
@@ -339,6 +348,14 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t,
 			     atomic_long_read(&aff_missed);
 	}
 	raw_spin_lock_irqsave(&mm->mm_cid.lock, flags);
+	/*
+	 * Every CID write of a fork, exit or deferred work is made holding
+	 * mm_cid::mutex, and a new holder takes mm_cid::lock (held here)
+	 * before its first: unlocked now, no other call is mid-way, and what
+	 * the last one wrote is visible (its unlock is a release).
+	 */
+	s->mutex_locked = mutex_is_locked(&mm->mm_cid.mutex);
+	smp_rmb();	/* the mutex before the state it protects */
 	snap_seq_begin(s);
 	s->op_seq = atomic_long_read(&op_seq[b]);
 	s->ops_in_flight = atomic_read(&op_in_flight[b]);
@@ -355,6 +372,7 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t,
 	s->update_deferred = READ_ONCE(mm->mm_cid.update_deferred);
 	s->cpus_allowed = cpumask_bits(mm_cpus_allowed(mm))[0];
 	s->t_cpus_mask = cpumask_bits(&t->cpus_mask)[0];
+	s->t_in_execve = t->in_execve;
 	hlist_for_each_entry(u, &mm->mm_cid.user_list, mm_cid.node) {
 		if (n < MMCID_OP_USERS) {
 			struct mmcid_user_snap *us = &s->users[n];
@@ -390,8 +408,13 @@ static int op_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	int pid = filter_pid;
 	unsigned int b;
 
-	if (!t->mm || t->mm != current->mm)
-		return 1;	/* not ours, or a failed fork's cleanup */
+	/*
+	 * An exit is current's (do_exit(), sched_mm_cid_before_execve());
+	 * a fork is of current's mm (a thread, vfork(), clone(CLONE_VM),
+	 * sched_mm_cid_after_execve()) or of the new mm of a process fork.
+	 */
+	if (!t->mm)
+		return 1;
 	if (pid && t->tgid != pid)
 		return 1;	/* filtered out, for the watchdog too */
 	if (pid)

@@ -110,6 +110,8 @@ struct mmcid_op_snap {
 	__u64 missed;		/* checked calls the probes missed since load */
 	__u64 cpus_allowed;	/* the first 64 bits of mm_cpus_allowed(mm) */
 	__u64 t_cpus_mask;	/* the first 64 bits of @t->cpus_mask */
+	__u32 t_in_execve;	/* @t->in_execve: called from execve() */
+	__u32 mutex_locked;	/* mm_cid::mutex held: another call mid-way */
 	struct mmcid_cpu_snap cpus[MMCID_MAX_CPUS];
 	struct mmcid_user_snap users[MMCID_OP_USERS];
 };

@@ -203,12 +203,16 @@ pub struct mmcid_op_snap {
     pub cpus_allowed: __u64,
     #[doc = " the first 64 bits of @t->cpus_mask"]
     pub t_cpus_mask: __u64,
+    #[doc = " @t->in_execve: called from execve()"]
+    pub t_in_execve: __u32,
+    #[doc = " mm_cid::mutex held: another call mid-way"]
+    pub mutex_locked: __u32,
     pub cpus: [mmcid_cpu_snap; 64usize],
     pub users: [mmcid_user_snap; 254usize],
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of mmcid_op_snap"][::core::mem::size_of::<mmcid_op_snap>() - 9840usize];
+    ["Size of mmcid_op_snap"][::core::mem::size_of::<mmcid_op_snap>() - 9848usize];
     ["Alignment of mmcid_op_snap"][::core::mem::align_of::<mmcid_op_snap>() - 8usize];
     ["Offset of field: mmcid_op_snap::cpu"][::core::mem::offset_of!(mmcid_op_snap, cpu) - 0usize];
     ["Offset of field: mmcid_op_snap::nr_possible"]
@@ -240,10 +244,14 @@ const _: () = {
         [::core::mem::offset_of!(mmcid_op_snap, cpus_allowed) - 160usize];
     ["Offset of field: mmcid_op_snap::t_cpus_mask"]
         [::core::mem::offset_of!(mmcid_op_snap, t_cpus_mask) - 168usize];
+    ["Offset of field: mmcid_op_snap::t_in_execve"]
+        [::core::mem::offset_of!(mmcid_op_snap, t_in_execve) - 176usize];
+    ["Offset of field: mmcid_op_snap::mutex_locked"]
+        [::core::mem::offset_of!(mmcid_op_snap, mutex_locked) - 180usize];
     ["Offset of field: mmcid_op_snap::cpus"]
-        [::core::mem::offset_of!(mmcid_op_snap, cpus) - 176usize];
+        [::core::mem::offset_of!(mmcid_op_snap, cpus) - 184usize];
     ["Offset of field: mmcid_op_snap::users"]
-        [::core::mem::offset_of!(mmcid_op_snap, users) - 1712usize];
+        [::core::mem::offset_of!(mmcid_op_snap, users) - 1720usize];
 };
 impl Default for mmcid_op_snap {
     fn default() -> Self {

@@ -85,6 +85,23 @@ report_keys! {
     ExitToTask = "exit_to_task",
     /// Exits of the last user.
     ExitLast = "exit_last_user",
+    /// Forks in agreement of a thread (`CLONE_THREAD`).
+    CallerThread = "caller_thread_fork",
+    /// Forks in agreement of a process sharing the mm (`vfork()`,
+    /// `clone(CLONE_VM)`).
+    CallerSharedMm = "caller_shared_mm_fork",
+    /// Forks in agreement of a process with a new mm, whose entry was the
+    /// mm `mm_init_cid()` made.
+    CallerNewMm = "caller_process_fork",
+    /// `sched_mm_cid_after_execve()` in agreement with no other user.
+    CallerAfterExec = "caller_after_execve",
+    /// `sched_mm_cid_after_execve()` in agreement with other users: a
+    /// failed `execve()` while other threads ran.
+    CallerAfterFailedExec = "caller_after_failed_execve",
+    /// `sched_mm_cid_before_execve()` in agreement.
+    CallerBeforeExec = "caller_before_execve",
+    /// `do_exit()` in agreement.
+    CallerExit = "caller_exit",
     /// Forks and exits not decided: another one of the mm ran in between.
     RacedOp = "raced_fork_exit",
     /// Forks and exits where the C did something else than the model.
@@ -109,6 +126,16 @@ report_keys! {
     Accounting = "accounting_checked",
     /// Forks and exits with no consistent snapshot at either end.
     AccountingNotConsistent = "accounting_not_consistent",
+    /// Of those, why the entry was not: another call held `mm_cid::mutex`.
+    NotConsistentOtherCall = "not_consistent_other_call",
+    /// ... the deferred work was queued.
+    NotConsistentDeferred = "not_consistent_deferred",
+    /// ... a walk was going on (TRANSIT).
+    NotConsistentTransit = "not_consistent_transit",
+    /// ... more users than a snapshot holds.
+    NotConsistentUsers = "not_consistent_users",
+    /// ... a CPU was inside a context switch.
+    NotConsistentCpuInSwitch = "not_consistent_cpu_in_switch",
     /// Snapshots with a CID owned twice, leaked, out of range or with the
     /// wrong owner for the mode.
     InvariantViolation = "invariant_violations",

@@ -95,6 +95,50 @@ impl Op {
     }
 }
 
+/// Who called `sched_mm_cid_fork()` or `sched_mm_cid_exit()`: the ways
+/// into the mm_cid code from kernel/fork.c, fs/exec.c and kernel/exit.c.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpCaller {
+    /// `sched_post_fork()` of a thread (`CLONE_THREAD`).
+    Thread,
+    /// `sched_post_fork()` of a process that shares the mm (`vfork()`,
+    /// `clone(CLONE_VM)` without `CLONE_THREAD`).
+    SharedMm,
+    /// `sched_post_fork()` of a process with a new mm (`fork()`): the mm
+    /// `dup_mm()` just made, whose first user it is.
+    NewMm,
+    /// `sched_mm_cid_after_execve()` with no other user: into the new mm,
+    /// or back into the old one after a failed `execve()` of a single
+    /// thread.
+    AfterExec,
+    /// `sched_mm_cid_after_execve()` with other users: a failed `execve()`
+    /// while other threads run.
+    AfterFailedExec,
+    /// `sched_mm_cid_before_execve()`.
+    BeforeExec,
+    /// `do_exit()`.
+    Exit,
+}
+
+impl OpCaller {
+    /// The caller of the fork or exit `pre` is the entry of; `None` for
+    /// the affinity path.  `sched_post_fork()` runs in the parent, so
+    /// only `sched_mm_cid_after_execve()` forks current itself.
+    pub fn of(op: Op, pre: &OpSnap) -> Option<Self> {
+        let current = pre.t.task == pre.cur.task;
+        Some(match op {
+            Op::Exit if pre.t_in_execve != 0 => Self::BeforeExec,
+            Op::Exit => Self::Exit,
+            Op::Fork if pre.cur.mm != pre.mm.mm => Self::NewMm,
+            Op::Fork if current && pre.mm.users == 0 => Self::AfterExec,
+            Op::Fork if current => Self::AfterFailedExec,
+            Op::Fork if pre.t.pid != pre.cur.pid => Self::SharedMm,
+            Op::Fork => Self::Thread,
+            Op::Affinity | Op::Work => return None,
+        })
+    }
+}
+
 /// Which path of the checked call ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpKind {
@@ -213,8 +257,8 @@ pub enum OpVerdict {
 pub enum Accounting {
     /// Checked at this many ends (1 or 2) and kept.
     Kept(u8),
-    /// Neither end was a consistent view.
-    NotConsistent,
+    /// Neither end was a consistent view; why the entry was not.
+    NotConsistent(Inconsistent),
     /// Broken at the entry (`false`) or the return (`true`).
     Violation(bool, Owner),
 }
@@ -243,14 +287,42 @@ fn cpu_undisturbed(pre: &CpuSnap, post: &CpuSnap) -> bool {
     pre.stable != 0 && post.stable != 0 && pre.seq == post.seq && pre.curr != 0
 }
 
-/// Is the snapshot a consistent view of the whole mm?  No CPU in a
-/// switch, no other call in flight, every user kept, no walk going on.
-fn consistent(s: &OpSnap) -> bool {
-    s.ops_in_flight == 1
-        && s.update_deferred == 0
-        && !cid_in_transit(s.mm.mode)
-        && s.nr_users as usize <= s.kept_users().len()
-        && s.possible_cpus().all(|(_, c)| c.stable != 0)
+/// Why a snapshot is no consistent view of the whole mm: the first of
+/// these that holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inconsistent {
+    /// Another fork, exit or deferred work held `mm_cid::mutex`: its walk
+    /// or its child's `mm_get_cid()` may be half done.
+    OtherCall,
+    /// The deferred work is queued.
+    Deferred,
+    /// The mode has TRANSIT: a walk is going on.
+    Transit,
+    /// More users than the snapshot holds.
+    Users,
+    /// A CPU was inside a context switch.
+    CpuInSwitch,
+}
+
+/// Why `s` is no consistent view of the whole mm, if it is not.  Every
+/// CID write of another fork, exit or deferred work is made holding
+/// `mm_cid::mutex`, and a new holder takes `mm_cid::lock`, which the
+/// snapshot holds, before its first: the mutex unlocked means no other
+/// call is mid-way (hooks.c, `snap_op()`), whether its probe saw it or not.
+fn inconsistent(s: &OpSnap) -> Option<Inconsistent> {
+    if s.mutex_locked != 0 {
+        Some(Inconsistent::OtherCall)
+    } else if s.update_deferred != 0 {
+        Some(Inconsistent::Deferred)
+    } else if cid_in_transit(s.mm.mode) {
+        Some(Inconsistent::Transit)
+    } else if s.nr_users as usize > s.kept_users().len() {
+        Some(Inconsistent::Users)
+    } else if s.possible_cpus().any(|(_, c)| c.stable == 0) {
+        Some(Inconsistent::CpuInSwitch)
+    } else {
+        None
+    }
 }
 
 /// The invariants of one consistent snapshot.
@@ -288,17 +360,16 @@ fn accounting(pre: &OpSnap, post: &OpSnap) -> Accounting {
         if let Some(o) = counters(s) {
             return Accounting::Violation(at_return, o);
         }
-        if consistent(s) {
+        if inconsistent(s).is_none() {
             if let Some(o) = invariants(s) {
                 return Accounting::Violation(at_return, o);
             }
             kept += 1;
         }
     }
-    if kept == 0 {
-        Accounting::NotConsistent
-    } else {
-        Accounting::Kept(kept)
+    match inconsistent(pre) {
+        Some(why) if kept == 0 => Accounting::NotConsistent(why),
+        _ => Accounting::Kept(kept),
     }
 }
 
@@ -597,6 +668,12 @@ pub fn check(variant: Variant, op: Op, pre: &OpSnap, post: &OpSnap, s: &mut OpSc
         skipped: 0,
         accounting,
     };
+    if op == Op::Fork && pre.cur.mm != pre.mm.mm {
+        if let Some(d) = fresh_mm(variant, pre, s) {
+            out.verdict = OpVerdict::Mismatch(OpKind::FirstUser, d);
+            return out;
+        }
+    }
     if let Some(r) = race(op, pre, post) {
         out.verdict = match op {
             Op::Affinity if within_the_mm(pre, post) => no_op(pre, post),
@@ -626,6 +703,45 @@ pub fn check(variant: Variant, op: Op, pre: &OpSnap, post: &OpSnap, s: &mut OpSc
     }
     out.verdict = first;
     out
+}
+
+/// The entry of a process fork, which must be the mm `dup_mm()` made:
+/// `mm_alloc_cid()`'s zeroed per-CPU slots and what `mm_init_cid(mm, p)`
+/// wrote, no user.  Nothing else writes it before `sched_post_fork()`: no
+/// task of it has run, and an affinity change of the child meanwhile
+/// returns at `!mm->mm_cid.users` in `mm_update_cpus_allowed()`.  That
+/// change may have moved the child's mask since, so the mm's own mask is
+/// the one `nr_cpus_allowed` must be the weight of.
+fn fresh_mm(variant: Variant, pre: &OpSnap, s: &mut OpSched) -> Option<OpDiff> {
+    s.reset(variant, pre.possible);
+    mm_init_cid(s, pre.cpus_allowed);
+    let diff = |field, want: u64, got: u64| (want != got).then_some(OpDiff { field, want, got });
+    let mc = &s.mm_cid;
+    let w = |v: u32| u64::from(v);
+    diff(OpField::Mode, w(mc.mode), w(pre.mm.mode))
+        .or_else(|| diff(OpField::Users, w(mc.users), w(pre.mm.users)))
+        .or_else(|| diff(OpField::Users, 0, w(pre.nr_users)))
+        .or_else(|| diff(OpField::MaxCids, w(mc.max_cids), w(pre.mm.max_cids)))
+        .or_else(|| diff(OpField::PcpuThrs, w(mc.pcpu_thrs), w(pre.pcpu_thrs)))
+        .or_else(|| {
+            diff(
+                OpField::NrCpusAllowed,
+                w(mc.nr_cpus_allowed),
+                w(pre.nr_cpus_allowed),
+            )
+        })
+        .or_else(|| {
+            diff(
+                OpField::UpdateDeferred,
+                u64::from(mc.update_deferred),
+                u64::from(pre.update_deferred != 0),
+            )
+        })
+        .or_else(|| diff(OpField::Cidmask, mc.cidmask, pre.mm.cidmask))
+        .or_else(|| {
+            pre.possible_cpus()
+                .find_map(|(c, cs)| diff(OpField::Cpu(c), w(mc.pcpu[c]), w(cs.pcpu_cid)))
+        })
 }
 
 /// Is the task's new mask within the mm's mask at the entry?  Then
@@ -688,7 +804,11 @@ fn verdict(
     let (mut first, compared, skipped) = compare(s, op, t, pre, post);
     out.compared = compared;
     out.skipped = skipped;
-    if op == Op::Fork && pre.t.task != pre.cur.task && pre.cur.active == 0 {
+    if op == Op::Fork
+        && pre.t.task != pre.cur.task
+        && pre.cur.mm == pre.mm.mm
+        && pre.cur.active == 0
+    {
         first = first.or(Some(OpDiff {
             field: OpField::ForkerActive,
             want: 1,

@@ -389,6 +389,30 @@ fn accounting_waits_for_a_consistent_view() {
 }
 
 #[test]
+fn accounting_waits_while_another_call_holds_the_mutex() {
+    // The leak while another fork of the mm held mm_cid::mutex: its
+    // child's mm_get_cid() may have set the bit before the child's CID.
+    let (mut pre, mut post, _, _) = fork(&mm_with(2, &[]));
+    post.mm.cidmask |= 1 << 3;
+    pre.mutex_locked = 1;
+    post.mutex_locked = 1;
+    let c = check_fork(&pre, &post);
+    assert_eq!(
+        c.accounting,
+        Accounting::NotConsistent(Inconsistent::OtherCall)
+    );
+    // The mutex free, another call's probe still between its entry and
+    // its mutex_lock(): nothing of it written yet, the leak is one.
+    pre.mutex_locked = 0;
+    post.mutex_locked = 0;
+    pre.ops_in_flight = 2;
+    post.ops_in_flight = 2;
+    let c = check_fork(&pre, &post);
+    assert_eq!(c.accounting, Accounting::Violation(true, Owner::Leaked(3)));
+    assert_eq!(c.verdict, OpVerdict::Raced(OpRace::Overlap));
+}
+
+#[test]
 fn cid_owned_twice_breaks_the_accounting() {
     let (pre, mut post, _, t) = fork(&mm_with(2, &[]));
     let i = user_index(&post, t);
@@ -949,4 +973,93 @@ fn narrowing_overlapped_by_a_fork_is_a_no_op_whatever_ran() {
         check_call(Variant::V7_3, Op::Affinity, &pre, &post).verdict,
         OpVerdict::Raced(OpRace::Overlap)
     );
+}
+
+/// A process forks: its current runs in another mm (`OTHER_MM`, CID 3 of
+/// it), the child is the first user of the mm `dup_mm()` made on 4 CPUs
+/// with `cpus_allowed`.  The snapshots at entry and return.
+fn process_fork(cpus_allowed: u64) -> (OpSnap, OpSnap) {
+    const OTHER_MM: u64 = 0x9000;
+    let mut s = <Sched>::new(Variant::V7_3, 4);
+    mm_init_cid(&mut s, cpus_allowed);
+    let child = s.new_task(1).unwrap();
+    let parent = s.new_task(1).unwrap();
+    let mut pre = snap(&s, parent, child, 1);
+    sched_mm_cid_fork(&mut s, 1, parent, child).unwrap();
+    let mut post = snap(&s, parent, child, 1);
+    for o in [&mut pre, &mut post] {
+        o.cur.mm = OTHER_MM;
+        o.cur.cid = 3;
+        o.cur.active = 1;
+        o.cur.pid = 6;
+        o.t.pid = 9;
+        o.t_cpus_mask = cpus_allowed;
+    }
+    (pre, post)
+}
+
+#[test]
+fn process_fork_into_a_fresh_mm_agrees() {
+    let (pre, post) = process_fork(0b0110);
+    assert_eq!(OpCaller::of(Op::Fork, &pre), Some(OpCaller::NewMm));
+    let c = check_fork(&pre, &post);
+    assert_eq!(c.verdict, OpVerdict::Agree(OpKind::FirstUser));
+    // The child's CID is 0 and its CPU owns nothing: per task mode.
+    assert_eq!(post.t.cid, 0);
+}
+
+#[test]
+fn process_fork_from_an_mm_that_is_not_fresh_is_a_mismatch() {
+    // Each field mm_init_cid() or mm_alloc_cid() sets, one off.
+    let breaks: [(OpField, fn(&mut OpSnap)); 8] = [
+        (OpField::Mode, |o| o.mm.mode = MM_CID_ONCPU),
+        (OpField::Users, |o| o.mm.users = 1),
+        (OpField::MaxCids, |o| o.mm.max_cids = 1),
+        (OpField::PcpuThrs, |o| o.pcpu_thrs = 1),
+        (OpField::NrCpusAllowed, |o| o.nr_cpus_allowed = 3),
+        (OpField::UpdateDeferred, |o| o.update_deferred = 1),
+        (OpField::Cidmask, |o| o.mm.cidmask = 1),
+        // A slot copied from the parent's mm instead of zeroed.
+        (OpField::Cpu(3), |o| o.cpus[3].pcpu_cid = MM_CID_UNSET),
+    ];
+    for (field, bad) in breaks {
+        let (mut pre, post) = process_fork(0b0110);
+        bad(&mut pre);
+        let v = check_fork(&pre, &post).verdict;
+        assert!(
+            matches!(v, OpVerdict::Mismatch(OpKind::FirstUser, d) if d.field == field),
+            "{field:?}: {v:?}"
+        );
+    }
+    // The child's mask moved since dup_mm(): the mm's mask stands.
+    let (mut pre, post) = process_fork(0b0110);
+    pre.t_cpus_mask = 0b1000;
+    assert_eq!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Agree(OpKind::FirstUser)
+    );
+}
+
+#[test]
+fn callers_are_told_apart() {
+    let (pre, _, _, _) = fork(&mm_with(2, &[]));
+    assert_eq!(OpCaller::of(Op::Fork, &pre), Some(OpCaller::Thread));
+    let mut shared = pre;
+    shared.t.pid = 8;
+    assert_eq!(OpCaller::of(Op::Fork, &shared), Some(OpCaller::SharedMm));
+    // sched_mm_cid_after_execve(): current itself, alone or not.
+    let mut after = pre;
+    after.t = after.cur;
+    after.t.active = 0;
+    assert_eq!(
+        OpCaller::of(Op::Fork, &after),
+        Some(OpCaller::AfterFailedExec)
+    );
+    after.mm.users = 0;
+    assert_eq!(OpCaller::of(Op::Fork, &after), Some(OpCaller::AfterExec));
+    let (mut pre, _, _) = exit(&mm_with(2, &[1]), 1);
+    assert_eq!(OpCaller::of(Op::Exit, &pre), Some(OpCaller::Exit));
+    pre.t_in_execve = 1;
+    assert_eq!(OpCaller::of(Op::Exit, &pre), Some(OpCaller::BeforeExec));
+    assert_eq!(OpCaller::of(Op::Affinity, &pre), None);
 }

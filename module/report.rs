@@ -17,7 +17,9 @@ use super::mm_table::MmTable;
 use super::model::invariants::Owner;
 use super::model::{mode_name, FmtCid, MAX_CPUS};
 use super::once::WriteOnce;
-use super::op::{Accounting, Op, OpCheck, OpDiff, OpKind, OpRace, OpVerdict};
+use super::op::{
+    Accounting, Inconsistent, Op, OpCaller, OpCheck, OpDiff, OpKind, OpRace, OpVerdict,
+};
 use super::stall::{describe, BufWriter};
 use super::sync::{Atomic, Relaxed};
 use core::fmt;
@@ -142,6 +144,9 @@ pub fn record_op(op: Op, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
     let v = match c.verdict {
         OpVerdict::Agree(k) => {
             kind = Some(k);
+            if let Some(c) = OpCaller::of(op, pre) {
+                add(cpu, caller_counter(c));
+            }
             if k.walked() {
                 let to_cpu = matches!(k, OpKind::ForkToCpu);
                 add(
@@ -188,8 +193,18 @@ pub fn record_op(op: Op, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
             add_n(cpu, Counter::Accounting, u32::from(n));
             None
         }
-        Accounting::NotConsistent => {
+        Accounting::NotConsistent(why) => {
             add(cpu, Counter::AccountingNotConsistent);
+            add(
+                cpu,
+                match why {
+                    Inconsistent::OtherCall => Counter::NotConsistentOtherCall,
+                    Inconsistent::Deferred => Counter::NotConsistentDeferred,
+                    Inconsistent::Transit => Counter::NotConsistentTransit,
+                    Inconsistent::Users => Counter::NotConsistentUsers,
+                    Inconsistent::CpuInSwitch => Counter::NotConsistentCpuInSwitch,
+                },
+            );
             None
         }
         Accounting::Violation(at_return, o) => {
@@ -212,6 +227,19 @@ pub fn record_op(op: Op, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
         publish(ev, cpu, pre.mm.mm, pre.t.pid, |f| {
             show_op(f, &head, pre, post)
         });
+    }
+}
+
+/// The counter of checks in agreement from `c`.
+fn caller_counter(c: OpCaller) -> Counter {
+    match c {
+        OpCaller::Thread => Counter::CallerThread,
+        OpCaller::SharedMm => Counter::CallerSharedMm,
+        OpCaller::NewMm => Counter::CallerNewMm,
+        OpCaller::AfterExec => Counter::CallerAfterExec,
+        OpCaller::AfterFailedExec => Counter::CallerAfterFailedExec,
+        OpCaller::BeforeExec => Counter::CallerBeforeExec,
+        OpCaller::Exit => Counter::CallerExit,
     }
 }
 
@@ -449,6 +477,17 @@ pub fn show_status(
     )?;
     writeln!(
         f,
+        "  by caller: thread {}, process sharing the mm {}, process with a new mm {}, execve() before {} after {} (failed, threads running {}), exit {}",
+        count(Counter::CallerThread),
+        count(Counter::CallerSharedMm),
+        count(Counter::CallerNewMm),
+        count(Counter::CallerBeforeExec),
+        count(Counter::CallerAfterExec),
+        count(Counter::CallerAfterFailedExec),
+        count(Counter::CallerExit)
+    )?;
+    writeln!(
+        f,
         "  affinity change: same weight {}, widened in per task mode {}, stays per CPU {}, switch back {}",
         count(Counter::AffinitySame),
         count(Counter::AffinityTaskMode),
@@ -512,6 +551,15 @@ pub fn show_status(
         count(Counter::Accounting),
         count(Counter::AccountingNotConsistent),
         count(Counter::InvariantViolation)
+    )?;
+    writeln!(
+        f,
+        "  no consistent snapshot, why the entry was not: another call {}, deferred work {}, walk {}, users {}, a CPU in a switch {}",
+        count(Counter::NotConsistentOtherCall),
+        count(Counter::NotConsistentDeferred),
+        count(Counter::NotConsistentTransit),
+        count(Counter::NotConsistentUsers),
+        count(Counter::NotConsistentCpuInSwitch)
     )?;
     writeln!(
         f,

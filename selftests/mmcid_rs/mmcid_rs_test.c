@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -20,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/rseq.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +76,7 @@ struct pattern {
 	bool together;		/* threads wait for each other at start */
 	pthread_barrier_t start;	/* all of a round's threads exist */
 	struct slot slots[MAX_SAMPLERS];
+	int stop;		/* spinners stop sampling */
 	/* results */
 	long samples, compared, discarded;
 	long out_of_range, duplicates;
@@ -297,9 +300,15 @@ static int undecided_over_bounds(void)
 		long of = read_report(b->of) + (b->of2 ? read_report(b->of2) : 0);
 		long bound = env ? atol(env) : b->permille * scale;
 
-		if (n < 0 || of <= 0) {
+		if (n < 0 || of < 0) {
 			ksft_print_msg("not decided: %s or %s missing from the report\n", b->key, b->of);
 			over++;
+			continue;
+		}
+		if (of == 0) {
+			/* None of that kind ran: nothing can be undecided. */
+			if (n > 0)
+				over++;
 			continue;
 		}
 		ksft_print_msg("not decided: %s %ld of %ld (%ld.%ld%%, bound %ld.%ld%%)\n",
@@ -655,6 +664,259 @@ TEST_F_TIMEOUT(affinity, affinity_change_keeps_promises_and_c_agrees_with_rust, 
 	EXPECT_NE(0, strcmp(model, "affinity-switchback")) TH_LOG("per CPU mode kept after the widening, which variant %s switches back", model);
 	if (_metadata->exit_code == KSFT_PASS)
 		XFAIL_NOW(return, "7.3 keeps per CPU mode after a widening (mm_update_cpus_allowed(): pcpu_thrs <= users); the module agrees with %s", model);
+}
+
+/*
+ * Every other caller of sched_mm_cid_fork() and sched_mm_cid_exit(), while
+ * threads of the mm run and sample their CIDs: a process fork (the first
+ * user of the mm dup_mm() made), vfork() and clone(CLONE_VM) without
+ * CLONE_THREAD (a second process in the mm), execve() from a multithreaded
+ * process (de_thread(), sched_mm_cid_before_execve() and _after_execve())
+ * and a failed execve() while other threads run (_after_execve() back into
+ * an mm with users).  Once with one spinner per online CPU (per task
+ * mode), once with two (per CPU mode).
+ */
+
+/*
+ * MMCID_RS_CID_CHILD=1: this program was exec'd or forked as a lone
+ * thread of a new mm, whose CID must be 0 (the lowest, and the mm has one
+ * user).  Exit 0 if it is, 1 if not, 2 without rseq.
+ */
+#define CID_CHILD "MMCID_RS_CID_CHILD=1"
+
+static void lone_thread_exit(void)
+{
+	if (!__rseq_size)
+		_exit(2);
+	_exit(my_cid() == 0 ? 0 : 1);
+}
+
+__attribute__((constructor)) static void cid_child(void)
+{
+	const char *e = getenv("MMCID_RS_CID_CHILD");
+
+	if (e && !strcmp(e, "1"))
+		lone_thread_exit();
+}
+
+static char *const cid_child_argv[] = { "mmcid_rs_test", NULL };
+static char *const cid_child_envp[] = { CID_CHILD, NULL };
+
+static void *spin_thread(void *arg)
+{
+	struct thread_arg *a = arg;
+	struct pattern *p = a->p;
+	int j;
+
+	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
+		for (j = 0; j < 64; j++)
+			sample(p, &p->slots[a->idx]);
+		compare(p, (a->idx + 1) % p->nr_threads);
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void *idle_thread(void *arg)
+{
+	for (;;)
+		sched_yield();
+	return arg;
+}
+
+/*
+ * The clone(CLONE_VM) child has the parent's TLS, so no rseq area of its
+ * own from libc: it registers this one, reads its CID a while and exits
+ * 0 if it was always below the possible CPUs.  Only syscalls here.
+ */
+static struct rseq_abi clone_rseq;
+#define RSEQ_SIG 0x53053053
+
+static int clone_vm_child(void *arg)
+{
+	uint32_t cid, worst = 0;
+	int i;
+
+	if (syscall(__NR_rseq, &clone_rseq, sizeof(clone_rseq), 0, RSEQ_SIG))
+		return 2;
+	for (i = 0; i < 100; i++) {
+		cid = __atomic_load_n(&clone_rseq.mm_cid, __ATOMIC_ACQUIRE);
+		worst = cid > worst ? cid : worst;
+		syscall(__NR_sched_yield);
+	}
+	return worst < (uint32_t)(long)arg ? 0 : 1;
+}
+
+/* The exit status of child @pid, or -1. */
+static int reap(pid_t pid)
+{
+	int st;
+
+	if (pid < 0 || waitpid(pid, &st, __WALL) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* One of each caller; the first child that failed, or 0. */
+static int callers_once(struct pattern *p, int bad_fd, char *stack, size_t stack_size,
+			const char **what)
+{
+	pthread_t t[3];
+	pid_t pid;
+	int i;
+
+	/* A process fork: the child is the first user of a new mm. */
+	*what = "fork(): the child's CID is not 0";
+	pid = fork();
+	if (pid == 0)
+		lone_thread_exit();
+	if (reap(pid))
+		return 1;
+	/* vfork(), then exit: a second process of the mm leaves it. */
+	*what = "vfork() and _exit()";
+	pid = vfork();
+	if (pid == 0)
+		_exit(0);
+	if (reap(pid))
+		return 1;
+	/* vfork(), then execve(): it leaves the mm for a new one. */
+	*what = "vfork() and execve(): the new program's CID is not 0";
+	pid = vfork();
+	if (pid == 0) {
+		execve("/proc/self/exe", cid_child_argv, cid_child_envp);
+		_exit(127);
+	}
+	if (reap(pid))
+		return 1;
+	/* clone(CLONE_VM) without CLONE_THREAD. */
+	*what = "clone(CLONE_VM): a CID at or above the possible CPUs";
+	pid = clone(clone_vm_child, stack + stack_size, CLONE_VM | SIGCHLD,
+		    (void *)(long)p->nr_cpus);
+	if (reap(pid))
+		return 1;
+	/* execve() of a process with three threads running. */
+	*what = "execve() from 4 threads: the new program's CID is not 0";
+	pid = fork();
+	if (pid == 0) {
+		for (i = 0; i < 3; i++)
+			if (pthread_create(&t[i], NULL, idle_thread, NULL))
+				_exit(3);
+		execve("/proc/self/exe", cid_child_argv, cid_child_envp);
+		_exit(127);
+	}
+	if (reap(pid))
+		return 1;
+	/*
+	 * A failed execve() while the spinners run: not a program, so
+	 * exec_binprm() fails (ENOEXEC) after sched_mm_cid_before_execve().
+	 */
+	*what = "execveat() of a file that is no program did not fail with ENOEXEC";
+	if (syscall(__NR_execveat, bad_fd, "", cid_child_argv, cid_child_envp,
+		    AT_EMPTY_PATH) != -1 || errno != ENOEXEC)
+		return 1;
+	return 0;
+}
+
+FIXTURE(callers) {
+	struct pattern p;
+	int seconds, online, bad_fd;
+	char *stack;
+};
+
+FIXTURE_VARIANT(callers) {
+	int spinners_per_cpu;
+};
+
+FIXTURE_VARIANT_ADD(callers, per_task_mode) {
+	.spinners_per_cpu = 1,
+};
+
+FIXTURE_VARIANT_ADD(callers, per_cpu_mode) {
+	.spinners_per_cpu = 2,
+};
+
+#define CLONE_STACK (64 * 1024)
+
+FIXTURE_SETUP(callers)
+{
+	static const char not_a_program[] = "mmcid_rs: not a program\n";
+	const char *why = cannot_run();
+
+	self->stack = MAP_FAILED;
+	self->bad_fd = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	memset(&self->p, 0, sizeof(self->p));
+	self->online = sysconf(_SC_NPROCESSORS_ONLN);
+	self->p.nr_cpus = possible_cpus();
+	ASSERT_GT(self->p.nr_cpus, 0);
+	self->p.nr_threads = variant->spinners_per_cpu * self->online;
+	if (self->p.nr_threads > MAX_SAMPLERS)
+		self->p.nr_threads = MAX_SAMPLERS;
+	self->seconds = getenv("MMCID_RS_SECONDS") ? atoi(getenv("MMCID_RS_SECONDS")) : 5;
+	ASSERT_GT(self->seconds, 0) TH_LOG("MMCID_RS_SECONDS must be 1 to 100");
+	ASSERT_LE(self->seconds, 100) TH_LOG("MMCID_RS_SECONDS must be 1 to 100");
+	self->stack = mmap(NULL, CLONE_STACK, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->stack);
+	self->bad_fd = memfd_create("mmcid_rs_not_a_program", MFD_CLOEXEC);
+	ASSERT_LE(0, self->bad_fd);
+	ASSERT_EQ((ssize_t)sizeof(not_a_program) - 1,
+		  write(self->bad_fd, not_a_program, sizeof(not_a_program) - 1));
+}
+
+FIXTURE_TEARDOWN(callers)
+{
+	if (self->stack != MAP_FAILED)
+		munmap(self->stack, CLONE_STACK);
+	if (self->bad_fd >= 0)
+		close(self->bad_fd);
+}
+
+TEST_F_TIMEOUT(callers, every_caller_keeps_promises_and_c_agrees_with_rust, 120)
+{
+	struct pattern *p = &self->p;
+	struct thread_arg args[MAX_SAMPLERS];
+	pthread_t th[MAX_SAMPLERS];
+	time_t end = time(NULL) + self->seconds;
+	const char *what = "";
+	long rounds = 0, mism;
+	int i, n, failed = 0;
+
+	ASSERT_EQ(0, reset_report());
+	for (n = 0; n < p->nr_threads; n++) {
+		args[n] = (struct thread_arg){ p, n, (unsigned int)n + 1 };
+		if (pthread_create(&th[n], NULL, spin_thread, &args[n]))
+			break;
+	}
+	while (n == p->nr_threads && !failed && time(NULL) < end) {
+		failed = callers_once(p, self->bad_fd, self->stack, CLONE_STACK, &what);
+		rounds++;
+	}
+	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	ASSERT_EQ(p->nr_threads, n) TH_LOG("could not create the spinners");
+
+	mism = read_report("mismatches") + read_report("fork_exit_mismatches") +
+	       read_report("invariant_violations");
+	print_status();
+	ksft_print_msg("%ld rounds of every caller beside %d spinners; rseq: %ld samples, %ld pairs compared (%ld discarded); %ld mismatches\n",
+		       rounds, p->nr_threads, p->samples, p->compared, p->discarded, mism);
+
+	EXPECT_EQ(0, failed) TH_LOG("%s", what);
+	EXPECT_EQ(0, p->out_of_range) TH_LOG("CID %u >= %d possible CPUs", p->bad_cid, p->nr_cpus);
+	EXPECT_EQ(0, p->duplicates) TH_LOG("CID %u seen by two running threads", p->dup_cid);
+	EXPECT_EQ(0, mism) TH_LOG("C and Rust disagree: see the trace events mmcid_rs:*");
+	EXPECT_EQ(0, read_report("live_locks"));
+	/* Each caller checked and in agreement. */
+	EXPECT_GT(read_report("caller_process_fork"), 0);
+	EXPECT_GT(read_report("caller_shared_mm_fork"), 0);
+	EXPECT_GT(read_report("caller_before_execve"), 0);
+	EXPECT_GT(read_report("caller_after_execve"), 0);
+	EXPECT_GT(read_report("caller_after_failed_execve"), 0);
+	EXPECT_GT(read_report("caller_exit"), 0);
+	EXPECT_EQ(0, undecided_over_bounds()) TH_LOG("too much not decided: a bug may hide in an allowance");
 }
 
 FIXTURE(mmcid) {
