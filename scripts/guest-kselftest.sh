@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs inside the guest: the kselftest without the module (it must skip),
-# then with the module loaded against VARIANT.  EXPECT is
+# Runs inside the guest: guest-kselftest.sh VARIANT EXPECT [HARNESS ARGS]:
+# the kselftest without the module (it must skip), then with the module
+# loaded against VARIANT (the harness arguments, e.g. -v widen, select
+# the tests).  EXPECT is
 #   pass  it must pass; print the module's one-line verdict (make run);
 #   fail  it must fail (a variant the C does not follow);
 #   fake  with MMCID_RS_FAKE_CID it must fail on the duplicate CID and on
@@ -14,6 +16,8 @@ set -u
 
 VARIANT=${1:-v7.3}
 EXPECT=${2:-pass}
+shift 2 2>/dev/null || shift $#
+# The rest goes to the harness (-v widen: that variant alone).
 T=./selftests/mmcid_rs/mmcid_rs_test
 
 . "$(dirname "$0")/guest-lib.sh"
@@ -66,7 +70,7 @@ if [ "$EXPECT" = undecided ]; then
 	exit 0
 fi
 
-"$T"
+"$T" "$@"
 rc=$?
 verdict=$(report_verdict "$VARIANT")
 forced=$(report_forced)
