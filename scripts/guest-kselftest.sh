@@ -38,7 +38,7 @@ fi
 # fake_fails CID MESSAGE: the kselftest fails with MESSAGE when every
 # thread sees CID.
 fake_fails() {
-	out=$(MMCID_RS_SECONDS=2 MMCID_RS_FAKE_CID=$1 "$T" 2>&1)
+	out=$(MMCID_RS_SECONDS=2 MMCID_RS_FAKE_CID=$1 "$T" -v one_per_cpu 2>&1)
 	rc=$?
 	echo "$out" | grep -E 'MMCID_RS_FAKE_CID|^# .*(seen by|possible CPUs)|^(not )?ok'
 	if [ $rc = 0 ] || ! echo "$out" | grep -q "$2"; then
@@ -58,7 +58,7 @@ if [ "$EXPECT" = fake ]; then
 fi
 
 if [ "$EXPECT" = undecided ]; then
-	out=$(MMCID_RS_SECONDS=2 MMCID_RS_UNDECIDED_PERMILLE=0 "$T" 2>&1)
+	out=$(MMCID_RS_SECONDS=2 MMCID_RS_UNDECIDED_PERMILLE=0 "$T" -v one_per_cpu 2>&1)
 	rc=$?
 	rmmod mmcid_rs
 	echo "$out" | grep -E '^# not decided|^(not )?ok'

@@ -234,7 +234,7 @@ if want vm; then
 		must_fail 'no fork or exit of an mm over 254 users was counted' -- \
 		"${GUEST[@]}" ./scripts/guest-users.sh 100
 	check "vm: kselftest fails against the pre-fix model" \
-		"${GUEST[@]}" ./scripts/guest-kselftest.sh pre-fix fail
+		"${GUEST[@]}" ./scripts/guest-kselftest.sh pre-fix fail -v one_per_cpu
 	check "vm: kselftest fails on a duplicate and an out-of-range CID" \
 		"${GUEST[@]}" ./scripts/guest-kselftest.sh v7.3 fake
 	check "vm: kselftest fails when not decided exceeds its bound" \
