@@ -8,6 +8,7 @@ pub mod bits;
 pub mod core_c;
 pub mod invariants;
 pub mod livelock;
+pub mod paths;
 pub mod sched;
 pub mod setup;
 pub mod state;
