@@ -15,6 +15,8 @@ pub mod state;
 pub mod variant;
 
 #[cfg(test)]
+mod paths_tests;
+#[cfg(test)]
 mod tests;
 
 pub use self::bits::*;
