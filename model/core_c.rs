@@ -11,6 +11,7 @@
 //! split the same way at the points where the C drops `mm_cid::lock`.
 
 use super::bits::*;
+use super::paths::Path;
 use super::sched::*;
 use super::state::{Fault, Sched, TaskId};
 use super::variant::Variant;
@@ -58,18 +59,25 @@ pub fn mm_update_max_cids<const C: usize, const T: usize>(s: &mut Sched<C, T>) -
     // Check whether owner mode must be changed
     if !percpu {
         // Enable per CPU mode when the number of users is above max_cids
+        let (users, max_cids) = (s.mm_cid.users, s.mm_cid.max_cids);
+        s.took_bounds(users, max_cids, Path::MaxCidsEq, Path::MaxCidsNear);
         if s.mm_cid.users > s.mm_cid.max_cids {
+            s.took(Path::UpdateToCpu);
             s.mm_cid.pcpu_thrs = mm_cid_calc_pcpu_thrs(s);
         }
     } else {
         // Switch back to per task if user count under threshold
+        let (users, thrs) = (s.mm_cid.users, s.mm_cid.pcpu_thrs);
+        s.took_bounds(users, thrs, Path::ThrsEq, Path::ThrsNear);
         if s.mm_cid.users < s.mm_cid.pcpu_thrs {
+            s.took(Path::UpdateToTask);
             s.mm_cid.pcpu_thrs = 0;
         }
     }
 
     // Mode change required?
     if percpu == (s.mm_cid.pcpu_thrs != 0) {
+        s.took(Path::UpdateKeep);
         return false;
     }
 
@@ -103,6 +111,7 @@ pub fn mm_update_cpus_allowed<const C: usize, const T: usize>(
     affmsk: u64,
 ) -> bool {
     if s.mm_cid.users == 0 {
+        s.took(Path::AffinityNoUsers);
         return false;
     }
     // mm::mm_cid::mm_cpus_allowed is the superset of each threads
@@ -110,12 +119,14 @@ pub fn mm_update_cpus_allowed<const C: usize, const T: usize>(
     s.mm_cid.cpus_allowed |= affmsk;
     let weight = s.mm_cid.cpus_allowed.count_ones();
     if weight == s.mm_cid.nr_cpus_allowed {
+        s.took(Path::AffinitySameWeight);
         return false;
     }
 
     s.mm_cid.nr_cpus_allowed = weight;
     __mm_update_max_cids(s);
     if !cid_on_cpu(s.mm_cid.mode) {
+        s.took(Path::AffinityTaskMode);
         return false;
     }
 
@@ -127,16 +138,21 @@ pub fn mm_update_cpus_allowed<const C: usize, const T: usize>(
         mm_cid_calc_pcpu_thrs(s)
     };
     // Switch back to per task mode?
+    let (users, thrs) = (s.mm_cid.users, s.mm_cid.pcpu_thrs);
+    s.took_bounds(users, thrs, Path::AffinityThrsEq, Path::AffinityThrsNear);
     if s.mm_cid.users >= s.mm_cid.pcpu_thrs {
+        s.took(Path::AffinityStaysPerCpu);
         return false;
     }
 
     // Don't queue twice
     if s.mm_cid.update_deferred {
+        s.took(Path::AffinityQueuedTwice);
         return false;
     }
 
     // Queue the irq work, which schedules the real work
+    s.took(Path::AffinityQueue);
     s.mm_cid.update_deferred = true;
     true
 }
@@ -153,6 +169,7 @@ pub fn mm_cid_transit_to_task<const C: usize, const T: usize>(
     cpu: usize,
 ) {
     if cid_on_cpu(s.tasks[t].cid) {
+        s.took(Path::TransitToTask);
         let cid = cpu_cid_to_cid(s.tasks[t].cid);
 
         s.tasks[t].cid = if s.variant.transit_to_task() {
@@ -176,8 +193,14 @@ pub fn mm_cid_fixup_cpu_to_task<const C: usize, const T: usize>(s: &mut Sched<C,
         // If rq->curr has @mm, transfer it with the transition bit set.
         // Otherwise drop it.
         match curr {
-            Some(t) => mm_cid_transit_to_task(s, t, cpu),
-            None => mm_drop_cid_on_cpu(s, cpu),
+            Some(t) => {
+                s.took(Path::FixupCpuHandOver);
+                mm_cid_transit_to_task(s, t, cpu)
+            }
+            None => {
+                s.took(Path::FixupCpuDrop);
+                mm_drop_cid_on_cpu(s, cpu)
+            }
         }
     } else if let Some(t) = curr {
         let cid = s.tasks[t].cid;
@@ -186,9 +209,12 @@ pub fn mm_cid_fixup_cpu_to_task<const C: usize, const T: usize>(s: &mut Sched<C,
         // (transit-unset: "if (!cid_in_transit(cid))" alone).
         let genuine = cid != MM_CID_UNSET || !s.variant.fixup_skips_unset();
         if genuine && !cid_in_transit(cid) && s.variant.transit_to_task() {
+            s.took(Path::FixupCpuCurrTransit);
             let cid = cid_to_transit_cid(cid);
             s.tasks[t].cid = cid;
             s.mm_cid.pcpu[cpu] = cid;
+        } else {
+            s.took(Path::FixupCpuCurrSkip);
         }
     }
 }
@@ -211,6 +237,7 @@ pub fn mm_cid_transit_to_cpu<const C: usize, const T: usize>(
     cpu: usize,
 ) {
     if cid_on_task(s.tasks[t].cid) {
+        s.took(Path::TransitToCpu);
         s.tasks[t].cid = if s.variant.transit_to_cpu() {
             cid_to_transit_cid(s.tasks[t].cid)
         } else {
@@ -227,8 +254,10 @@ pub fn mm_cid_fixup_task_to_cpu<const C: usize, const T: usize>(s: &mut Sched<C,
         let cpu = usize::from(s.tasks[t].cpu);
         // If running on the CPU, put the CID in transit mode, otherwise drop it
         if s.curr(cpu) == Some(t) {
+            s.took(Path::FixupTaskTransit);
             mm_cid_transit_to_cpu(s, t, cpu);
         } else {
+            s.took(Path::FixupTaskUnset);
             mm_unset_cid_on_task(s, t);
         }
     }
@@ -291,6 +320,7 @@ pub fn sched_mm_cid_fork_locked<const C: usize, const T: usize>(
     t: TaskId,
 ) -> ForkNext {
     if s.tasks[t].cid != MM_CID_UNSET {
+        s.took(Path::Warn);
         s.fault(Fault::Warn(
             "sched_mm_cid_fork: t->mm_cid.cid != MM_CID_UNSET",
         ));
@@ -298,23 +328,28 @@ pub fn sched_mm_cid_fork_locked<const C: usize, const T: usize>(
 
     // First user ?
     if s.mm_cid.users == 0 {
+        s.took(Path::ForkFirstUser);
         sched_mm_cid_add_user(s, t);
         return ForkNext::FirstUserCid;
     }
 
     if !sched_mm_cid_add_user(s, t) {
         if !cid_on_cpu(s.mm_cid.mode) {
+            s.took(Path::ForkTaskMode);
             return ForkNext::TaskCid;
         }
+        s.took(Path::ForkCpuMode);
         return ForkNext::Done;
     }
 
     // Handle the mode change and transfer current's CID
     let percpu = cid_on_cpu(s.mm_cid.mode);
     if !percpu {
+        s.took(Path::ForkToTask);
         mm_cid_transit_to_task(s, current, cpu);
         ForkNext::CpusToTasks
     } else {
+        s.took(Path::ForkToCpu);
         mm_cid_transit_to_cpu(s, current, cpu);
         ForkNext::TasksToCpus
     }
@@ -376,6 +411,7 @@ pub fn sched_mm_cid_remove_user<const C: usize, const T: usize>(
 /// Mirrors `__sched_mm_cid_exit()`; `current` has the same mm as `t`.
 pub fn __sched_mm_cid_exit<const C: usize, const T: usize>(s: &mut Sched<C, T>, t: TaskId) -> bool {
     if !sched_mm_cid_remove_user(s, t) {
+        s.took(Path::ExitKeepMode);
         return false;
     }
     // Contrary to fork() this only deals with a switch back to per
@@ -383,11 +419,13 @@ pub fn __sched_mm_cid_exit<const C: usize, const T: usize>(s: &mut Sched<C, T>, 
     // affinity change increased the number of allowed CPUs and the
     // deferred fixup did not run yet.
     if cid_on_cpu(s.mm_cid.mode) {
+        s.took(Path::Warn);
         s.fault(Fault::Warn(
             "__sched_mm_cid_exit: switch to per CPU mode on exit",
         ));
         return false;
     }
+    s.took(Path::ExitToTask);
     true
 }
 
@@ -410,6 +448,7 @@ pub fn sched_mm_cid_exit_locked<const C: usize, const T: usize>(
     current: TaskId,
 ) -> ExitNext {
     if !s.tasks[t].active {
+        s.took(Path::ExitInactive);
         return ExitNext::Done;
     }
     // mm_cid::mutex is sufficient to protect mm_cid::users
@@ -424,6 +463,7 @@ pub fn sched_mm_cid_exit_locked<const C: usize, const T: usize>(
         return ExitNext::CpusToTasks;
     }
     // Last user: required across execve()
+    s.took(Path::ExitLastUser);
     if t == current {
         mm_cid_transit_to_task(s, t, cpu);
     }
@@ -467,21 +507,26 @@ pub fn sched_mm_cid_after_execve<const C: usize, const T: usize>(
 pub fn mm_cid_work_fn<const C: usize, const T: usize>(s: &mut Sched<C, T>) -> bool {
     // Did the last user task exit already?
     if s.mm_cid.users == 0 {
+        s.took(Path::WorkNothing);
         return false;
     }
     // Have fork() or exit() handled it already?
     if !s.mm_cid.update_deferred {
+        s.took(Path::WorkNothing);
         return false;
     }
     // This clears mm_cid::update_deferred
     if !mm_update_max_cids(s) {
+        s.took(Path::WorkNothing);
         return false;
     }
     // Affinity changes can only switch back to task mode
     if cid_on_cpu(s.mm_cid.mode) {
+        s.took(Path::Warn);
         s.fault(Fault::Warn("mm_cid_work_fn: switch to per CPU mode"));
         return false;
     }
+    s.took(Path::WorkToTask);
     true
 }
 

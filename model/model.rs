@@ -8,11 +8,14 @@ pub mod bits;
 pub mod core_c;
 pub mod invariants;
 pub mod livelock;
+pub mod paths;
 pub mod sched;
 pub mod setup;
 pub mod state;
 pub mod variant;
 
+#[cfg(test)]
+mod paths_tests;
 #[cfg(test)]
 mod tests;
 

@@ -9,6 +9,7 @@
 //! with [`mm_cid_schedin_retry`], which is one more turn of that loop.
 
 use super::bits::*;
+use super::paths::Path;
 use super::state::{Fault, Sched, TaskId};
 
 /// `mm_get_cid()` found no free CID; in C the caller spins in it.
@@ -47,6 +48,7 @@ pub fn mm_unset_cid_on_task<const C: usize, const T: usize>(s: &mut Sched<C, T>,
 
     s.tasks[t].cid = MM_CID_UNSET;
     if cid_on_task(cid) {
+        s.took(Path::UnsetTaskDrop);
         mm_drop_cid(s, cid);
     }
 }
@@ -56,8 +58,11 @@ pub fn mm_drop_cid_on_cpu<const C: usize, const T: usize>(s: &mut Sched<C, T>, c
     // Clear the ONCPU bit, but do not set UNSET in the per CPU storage
     // (unguarded-drop: the check is missing)
     if cid_on_cpu(s.mm_cid.pcpu[cpu]) || !s.variant.drop_on_cpu_checks_owner() {
+        s.took(Path::DropOnCpu);
         s.mm_cid.pcpu[cpu] = cpu_cid_to_cid(s.mm_cid.pcpu[cpu]);
         mm_drop_cid(s, s.mm_cid.pcpu[cpu]);
+    } else {
+        s.took(Path::DropOnCpuNone);
     }
 }
 
@@ -84,8 +89,10 @@ pub fn mm_get_cid<const C: usize, const T: usize>(s: &mut Sched<C, T>) -> Result
     let cid = __mm_get_cid(s, s.mm_cid.max_cids);
 
     if cid == MM_CID_UNSET {
+        s.took(Path::GetCidRetry);
         return mm_get_cid_retry(s);
     }
+    s.took(Path::GetCid);
     Ok(cid)
 }
 
@@ -94,7 +101,10 @@ pub fn mm_get_cid_retry<const C: usize, const T: usize>(
     s: &mut Sched<C, T>,
 ) -> Result<u32, PoolEmpty> {
     match __mm_get_cid(s, s.nr_possible_cpus) {
-        MM_CID_UNSET => Err(PoolEmpty),
+        MM_CID_UNSET => {
+            s.took(Path::GetCidSpin);
+            Err(PoolEmpty)
+        }
         cid => Ok(cid),
     }
 }
@@ -115,10 +125,12 @@ pub fn mm_cid_converge<const C: usize, const T: usize>(
     // Try to find one in the optimal space. Otherwise keep the provided.
     let new_cid = __mm_get_cid(s, max_cids);
     if new_cid != MM_CID_UNSET {
+        s.took(Path::ConvergeMoved);
         mm_drop_cid(s, cid);
         // Preserve the ONCPU mode of the original CID
         return new_cid | (orig_cid & MM_CID_ONCPU);
     }
+    s.took(Path::ConvergeKept);
     orig_cid
 }
 
@@ -153,27 +165,34 @@ pub fn mm_cid_from_cpu<const C: usize, const T: usize>(
 
     // Optimize for the common case where both have the ONCPU bit set
     if cid_on_cpu(cpu_cid & tcid) {
+        let cid = cpu_cid_to_cid(cpu_cid);
+        s.took_bounds(cid, max_cids, Path::FromCpuMaxEq, Path::FromCpuMaxNear);
         if cpu_cid_to_cid(cpu_cid) < max_cids {
+            s.took(Path::FromCpuFast);
             mm_cid_update_task_cid(s, t, cpu_cid);
             return Ok(());
         }
         // Try to converge into the optimal CID space
         cpu_cid = mm_cid_converge(s, cpu_cid, max_cids);
     } else {
+        s.took(Path::FromCpuHandOver);
         // Hand over or drop the task owned CID
         if cid_on_task(tcid) {
             if cid_on_cpu(cpu_cid) {
+                s.took(Path::FromCpuDropTask);
                 mm_unset_cid_on_task(s, t);
             } else {
+                s.took(Path::FromCpuTakeTask);
                 cpu_cid = cid_to_cpu_cid(tcid);
             }
         }
         // Still nothing, allocate a new one
         if !cid_on_cpu(cpu_cid) {
+            s.took(Path::FromCpuAlloc);
             let cid = mm_get_cid(s).map_err(|_| Spin::FromCpu { mode })?;
             cpu_cid = cid_to_cpu_cid(cid);
         }
-        cpu_cid = mm_cid_from_cpu_transit(cpu_cid, mode);
+        cpu_cid = mm_cid_from_cpu_transit(s, cpu_cid, mode);
     }
     mm_cid_update_pcpu_cid(s, cpu, cpu_cid);
     mm_cid_update_task_cid(s, t, cpu_cid);
@@ -190,8 +209,13 @@ pub fn mm_cid_from_cpu<const C: usize, const T: usize>(
 ///
 /// The pre-fix code lacks these lines; it never sets TRANSIT together with
 /// ONCPU in `mode`, so they are dead there and the variant needs no switch.
-fn mm_cid_from_cpu_transit(cpu_cid: u32, mode: u32) -> u32 {
+fn mm_cid_from_cpu_transit<const C: usize, const T: usize>(
+    s: &mut Sched<C, T>,
+    cpu_cid: u32,
+    mode: u32,
+) -> u32 {
     if mode & MM_CID_TRANSIT != 0 {
+        s.took(Path::FromCpuTransit);
         cpu_cid_to_cid(cpu_cid) | MM_CID_TRANSIT
     } else {
         cpu_cid
@@ -211,23 +235,29 @@ pub fn mm_cid_from_task<const C: usize, const T: usize>(
 
     // Optimize for the common case, where both have the ONCPU bit clear
     if cid_on_task(tcid | cpu_cid) {
+        s.took_bounds(tcid, max_cids, Path::FromTaskMaxEq, Path::FromTaskMaxNear);
         if tcid < max_cids {
+            s.took(Path::FromTaskFast);
             mm_cid_update_pcpu_cid(s, cpu, tcid);
             return Ok(());
         }
         // Try to converge into the optimal CID space
         tcid = mm_cid_converge(s, tcid, max_cids);
     } else {
+        s.took(Path::FromTaskHandOver);
         // Hand over or drop the CPU owned CID
         if cid_on_cpu(cpu_cid) {
             if cid_on_task(tcid) {
+                s.took(Path::FromTaskDropCpu);
                 mm_drop_cid_on_cpu(s, cpu);
             } else {
+                s.took(Path::FromTaskTakeCpu);
                 tcid = cpu_cid_to_cid(cpu_cid);
             }
         }
         // Still nothing, allocate a new one
         if !cid_on_task(tcid) {
+            s.took(Path::FromTaskAlloc);
             tcid = mm_get_cid(s).map_err(|_| Spin::FromTask { mode })?;
         }
         // Set the transition mode flag if required
@@ -246,6 +276,7 @@ pub fn mm_cid_schedin<const C: usize, const T: usize>(
     next: TaskId,
 ) -> Result<(), Spin> {
     if !s.tasks[next].active {
+        s.took(Path::SchedinInactive);
         return Ok(());
     }
 
@@ -269,7 +300,7 @@ pub fn mm_cid_schedin_retry<const C: usize, const T: usize>(
 ) -> Result<(), Spin> {
     let cid = mm_get_cid_retry(s).map_err(|_| spin)?;
     let cid = match spin {
-        Spin::FromCpu { mode } => mm_cid_from_cpu_transit(cid_to_cpu_cid(cid), mode),
+        Spin::FromCpu { mode } => mm_cid_from_cpu_transit(s, cid_to_cpu_cid(cid), mode),
         Spin::FromTask { mode } => cid | (mode & MM_CID_TRANSIT),
     };
     mm_cid_update_pcpu_cid(s, cpu, cid);
@@ -285,6 +316,7 @@ pub fn mm_cid_schedout<const C: usize, const T: usize>(
 ) {
     // During mode transitions CIDs are temporary and need to be dropped
     if !cid_in_transit(s.tasks[prev].cid) {
+        s.took(Path::SchedoutNotTransit);
         return;
     }
 
@@ -294,7 +326,9 @@ pub fn mm_cid_schedout<const C: usize, const T: usize>(
     // If transition mode is done, transfer ownership when the CID is
     // within the convergence range to optimize the next schedule in.
     if !cid_in_transit(mode) && cid < s.mm_cid.max_cids {
+        s.took(Path::SchedoutKeep);
         if cid_on_cpu(mode) {
+            s.took(Path::SchedoutKeepCpu);
             cid = cid_to_cpu_cid(cid);
         }
 
@@ -302,6 +336,7 @@ pub fn mm_cid_schedout<const C: usize, const T: usize>(
         mm_cid_update_pcpu_cid(s, cpu, cid);
         s.tasks[prev].cid = cid;
     } else {
+        s.took(Path::SchedoutDrop);
         mm_drop_cid(s, cid);
         s.tasks[prev].cid = MM_CID_UNSET;
     }

@@ -9,6 +9,7 @@
 //! module holds a machine's CPUs and an mm's users without allocating.
 
 use super::bits::MM_CID_UNSET;
+use super::paths::Path;
 use super::variant::Variant;
 
 /// Most CPUs any model instance describes: CPU masks and the CID bitmap
@@ -149,7 +150,10 @@ pub enum Fault {
 /// `possible` has bits below `C` only and `nr_possible_cpus` of them,
 /// `C <= MAX_CPUS`, `nr_tasks <= T <= 256`, and every [`TaskId`]
 /// stored in `rq_curr` or `mm_cid.user_list` is below `nr_tasks`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// Two `Sched`s are equal (and hash alike) when their state is: the
+/// [`Sched::paths`] that led there do not count.
+#[derive(Clone, Copy, Debug)]
 pub struct Sched<const C: usize = SMALL_CPUS, const T: usize = SMALL_TASKS> {
     /// Which C code the functions follow.
     pub variant: Variant,
@@ -177,6 +181,69 @@ pub struct Sched<const C: usize = SMALL_CPUS, const T: usize = SMALL_TASKS> {
     /// this CID clear.  The cross-check replays the C's allocation with
     /// it; `None` (the explorer, the tests) reads the model's own bitmap.
     pub replay_alloc: Option<u32>,
+    /// Not state: the branches of the mirrored C taken since the last
+    /// [`Sched::reset`], bit `p as u8` for each [`Path`] `p`
+    /// ([`Path::in_mask`] names them).  Equality ignores it.
+    pub paths: u64,
+}
+
+/// The fields of a [`Sched`] that make its state: all but `paths`.
+type State<'a, const C: usize, const T: usize> = (
+    &'a Variant,
+    &'a u32,
+    &'a u64,
+    &'a MmMmCid<C, T>,
+    &'a usize,
+    &'a [SchedMmCid; T],
+    &'a [Option<u8>; C],
+    &'a Option<Fault>,
+    &'a u32,
+    &'a Option<u32>,
+);
+
+impl<const C: usize, const T: usize> Sched<C, T> {
+    fn state(&self) -> State<'_, C, T> {
+        // No `..`: a new field must be placed on one side or the other.
+        let Self {
+            variant,
+            nr_possible_cpus,
+            possible,
+            mm_cid,
+            nr_tasks,
+            tasks,
+            rq_curr,
+            fault,
+            cid_allocs,
+            replay_alloc,
+            paths: _,
+        } = self;
+        (
+            variant,
+            nr_possible_cpus,
+            possible,
+            mm_cid,
+            nr_tasks,
+            tasks,
+            rq_curr,
+            fault,
+            cid_allocs,
+            replay_alloc,
+        )
+    }
+}
+
+impl<const C: usize, const T: usize> PartialEq for Sched<C, T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.state() == other.state()
+    }
+}
+
+impl<const C: usize, const T: usize> Eq for Sched<C, T> {}
+
+impl<const C: usize, const T: usize> core::hash::Hash for Sched<C, T> {
+    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+        self.state().hash(h);
+    }
 }
 
 impl<const C: usize, const T: usize> Sched<C, T> {
@@ -215,6 +282,7 @@ impl<const C: usize, const T: usize> Sched<C, T> {
         fault: None,
         cid_allocs: 0,
         replay_alloc: None,
+        paths: 0,
     };
 
     /// Create a task of this mm (`copy_process()` before `sched_mm_cid_fork()`),
@@ -264,5 +332,22 @@ impl<const C: usize, const T: usize> Sched<C, T> {
     /// Record the first fault.
     pub(crate) fn fault(&mut self, f: Fault) {
         self.fault.get_or_insert(f);
+    }
+
+    /// Record that the mirrored C took the branch `p`.
+    #[inline]
+    pub fn took(&mut self, p: Path) {
+        self.paths |= p.bit();
+    }
+
+    /// Record the boundaries of a comparison of `a` with `b`: `eq` when
+    /// they are equal, `near` when they are one apart.
+    #[inline]
+    pub fn took_bounds(&mut self, a: u32, b: u32, eq: Path, near: Path) {
+        match a.abs_diff(b) {
+            0 => self.took(eq),
+            1 => self.took(near),
+            _ => {}
+        }
     }
 }

@@ -404,6 +404,7 @@ pub fn decode(init: &World, code: &Code) -> World {
         }
     }
     w.s.cid_allocs = 0;
+    w.s.paths = 0;
     w.violation = None;
     w
 }

@@ -205,6 +205,10 @@ pub struct Report {
     pub states: usize,
     /// Transitions followed.
     pub edges: usize,
+    /// The model's paths the transitions took, bit `p as u8` for
+    /// [`Path`](mmcid_model::paths::Path) `p`; not those of the setup of
+    /// the initial state.
+    pub paths: u64,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -234,13 +238,14 @@ pub fn explore(cfg: &Config, mut progress: impl FnMut(&Progress)) -> Report {
     let mut parents = ParentLog::default();
     let mut queue = CodeQueue::default();
     let mut edges = 0usize;
+    let mut paths = 0u64;
     let mut acts = Vec::new();
     let mut escape = Escape::new(cfg.max_states);
 
     visited.insert(start.code.fingerprint());
     parents.push(0, None);
     queue.push(&start.code);
-    let done = |finding, nid: Option<u32>, parents: &ParentLog, edges| {
+    let done = |finding, nid: Option<u32>, parents: &ParentLog, edges, paths| {
         let (finding, trace) = match nid {
             Some(id) => concrete_trace(cfg, &init, parents, id, finding),
             None => (finding, Vec::new()),
@@ -250,6 +255,7 @@ pub fn explore(cfg: &Config, mut progress: impl FnMut(&Progress)) -> Report {
             trace,
             states: parents.len,
             edges,
+            paths,
             elapsed: t0.elapsed(),
         }
     };
@@ -266,6 +272,8 @@ pub fn explore(cfg: &Config, mut progress: impl FnMut(&Progress)) -> Report {
             let mut n = w;
             n.step(a);
             edges += 1;
+            // decode() zeroed them: the paths of this step.
+            paths |= n.s.paths;
             let violation = n.violation;
             let c = canonical(&n);
             if !visited.insert(c.code.fingerprint()) {
@@ -274,13 +282,13 @@ pub fn explore(cfg: &Config, mut progress: impl FnMut(&Progress)) -> Report {
             let nid = u32::try_from(parents.len).expect("fewer than 2^32 states");
             parents.push(wid, Some(a));
             if let Some(v) = violation {
-                return done(Finding::Violation(v), Some(nid), &parents, edges);
+                return done(Finding::Violation(v), Some(nid), &parents, edges, paths);
             }
             if let Some(cpu) = escape.stuck_cpu(&c.world) {
-                return done(Finding::LiveLock { cpu }, Some(nid), &parents, edges);
+                return done(Finding::LiveLock { cpu }, Some(nid), &parents, edges, paths);
             }
             if parents.len >= cfg.max_states || escape.undecided > 0 {
-                return done(Finding::Incomplete, None, &parents, edges);
+                return done(Finding::Incomplete, None, &parents, edges, paths);
             }
             queue.push(&c.code);
         }
@@ -295,7 +303,7 @@ pub fn explore(cfg: &Config, mut progress: impl FnMut(&Progress)) -> Report {
             });
         }
     }
-    done(Finding::Clean, None, &parents, edges)
+    done(Finding::Clean, None, &parents, edges, paths)
 }
 
 /// The trace to state `id` in the names of the initial state, and
@@ -431,6 +439,7 @@ pub fn random_walk(cfg: &Config, seed: u64, steps: usize, spin_bound: usize) -> 
     let mut rng = seed | 1;
     let mut escape = Escape::new(cfg.max_states);
     let mut w = cfg.initial();
+    w.s.paths = 0;
     let mut trace = Vec::new();
     let mut acts = Vec::new();
     let mut spun = [0usize; 16];
@@ -452,6 +461,7 @@ pub fn random_walk(cfg: &Config, seed: u64, steps: usize, spin_bound: usize) -> 
                 states: trace.len(),
                 trace,
                 edges: 0,
+                paths: w.s.paths,
                 elapsed: t0.elapsed(),
             };
         }
@@ -464,6 +474,7 @@ pub fn random_walk(cfg: &Config, seed: u64, steps: usize, spin_bound: usize) -> 
                     states: trace.len(),
                     trace,
                     edges: 0,
+                    paths: w.s.paths,
                     elapsed: t0.elapsed(),
                 };
             }
@@ -474,6 +485,7 @@ pub fn random_walk(cfg: &Config, seed: u64, steps: usize, spin_bound: usize) -> 
         states: trace.len(),
         trace: Vec::new(),
         edges: 0,
+        paths: w.s.paths,
         elapsed: t0.elapsed(),
     }
 }

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Branch coverage of the model: random walks of the explorer's scenarios
+//! on v7.3 take every [`Path`] but the few the C cannot take, each listed
+//! with the argument why.  A `took()` removed from the model, or a path
+//! that becomes reachable, fails the test.
+
+use explorer::scenario::{Config, Scenario};
+use explorer::search::random_walk;
+use mmcid_model::paths::Path;
+use mmcid_model::*;
+
+/// The paths no run of 7.3 takes, and why.
+const UNREACHABLE_ON_V7_3: [(Path, &str); 8] = [
+    (
+        Path::FixupCpuCurrTransit,
+        "in per CPU mode no user holds a plain task CID (mm_cid_fixup_tasks_to_cpus() marks or \
+         drops each, mm_cid_from_cpu() hands out ONCPU or TRANSIT), and during the walk back \
+         mm_cid_from_task() hands out TRANSIT",
+    ),
+    (
+        Path::ForkToTask,
+        "per CPU mode keeps users >= pcpu_thrs (both setters compute it <= min(nr_cpus_allowed, \
+         users), an exit below it switches back), so users + 1 is never below it",
+    ),
+    (
+        Path::ExitInactive,
+        "7.3 calls sched_mm_cid_exit() on current only (do_exit(), before_execve()), which is a \
+         user since sched_post_fork() or sched_mm_cid_after_execve()",
+    ),
+    (
+        Path::AffinityQueuedTwice,
+        "mm_cid_calc_pcpu_thrs() <= min(nr_cpus_allowed, users) <= users: \
+         mm_update_cpus_allowed() returns at users >= pcpu_thrs (docs/affinity.md)",
+    ),
+    (Path::AffinityQueue, "as affinity_queued_twice"),
+    (
+        Path::WorkNothing,
+        "mm_cid_work_fn() runs only from the irq work that affinity_queue queues",
+    ),
+    (Path::WorkToTask, "as work_nothing"),
+    (
+        Path::Warn,
+        "the WARN_ON_ONCE()s: dup_task_struct() and every exit leave MM_CID_UNSET for a fork, \
+         an exit lowers users but not max_cids below them, mm_cid_work_fn() does not run",
+    ),
+];
+
+/// The paths of `walks` seeded random walks from each configuration of a
+/// grid around the named scenarios on `variant`.
+fn walked(variant: Variant, walks: u64) -> u64 {
+    let mut paths = 0;
+    for sc in Scenario::ALL {
+        for cpus in [2, 3, 4, 6] {
+            let base = Config::new(variant).scenario(sc, cpus);
+            for (forks, exits, execs, vforks) in [(1, 0, 0, 0), (3, 2, 1, 1), (4, 4, 2, 2)] {
+                for weak in [false, true] {
+                    let cfg = Config {
+                        forks: base.forks.max(forks),
+                        exits: base.exits.max(exits),
+                        execs,
+                        vforks,
+                        weak,
+                        ..base
+                    };
+                    if cfg.validate().is_err() {
+                        continue;
+                    }
+                    for seed in 0..walks {
+                        let seed = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                        paths |= random_walk(&cfg, seed, 400, 50).paths;
+                    }
+                }
+            }
+        }
+    }
+    paths
+}
+
+/// The affinity changes the explorer does not make (its only affinity
+/// steps are on threads of a process in per CPU mode).
+fn affinity_outside_the_explorer() -> u64 {
+    // sched_setaffinity() on the only thread between
+    // sched_mm_cid_before_execve() and sched_mm_cid_after_execve().
+    let mut s = <Sched>::forked_by_t0(Variant::V7_3, 4, 1).expect("T0");
+    sched_mm_cid_before_execve(&mut s, 0, 0);
+    s.paths = 0;
+    assert!(!mm_update_cpus_allowed(&mut s, 0b1));
+    let mut paths = s.paths;
+    // A process started under taskset -c 0 widens its only thread's mask.
+    let mut s = <Sched>::pinned_t0(Variant::V7_3, 4, 0b1).expect("T0");
+    s.paths = 0;
+    assert!(!mm_update_cpus_allowed(&mut s, 0b11));
+    paths |= s.paths;
+    paths
+}
+
+fn names(mask: u64) -> Vec<&'static str> {
+    Path::in_mask(mask).map(Path::name).collect()
+}
+
+#[test]
+fn v7_3_takes_every_path_but_the_unreachable_ones() {
+    let unreachable = UNREACHABLE_ON_V7_3.iter().fold(0, |m, (p, _)| m | p.bit());
+    let taken = walked(Variant::V7_3, 100) | affinity_outside_the_explorer();
+    let want = Path::MASK & !unreachable;
+    assert_eq!(
+        names(want & !taken),
+        Vec::<&str>::new(),
+        "paths never taken"
+    );
+    assert_eq!(
+        names(taken & unreachable),
+        Vec::<&str>::new(),
+        "paths taken that the list says 7.3 cannot take"
+    );
+}
+
+#[test]
+fn affinity_switchback_takes_the_queue_and_work_paths() {
+    let taken = walked(Variant::AffinitySwitchback, 100);
+    // Not affinity_queued_twice: the mask of mm_cpus_allowed() grows once
+    // in the scenario (model/paths_tests.rs takes it).
+    for p in [Path::AffinityQueue, Path::WorkNothing, Path::WorkToTask] {
+        assert!(taken & p.bit() != 0, "{}", p.name());
+    }
+}
