@@ -36,6 +36,8 @@ pub mod mm_table;
 pub mod once;
 #[path = "module/op.rs"]
 pub mod op;
+#[path = "module/reach.rs"]
+pub mod reach;
 #[path = "module/report.rs"]
 pub mod report;
 #[path = "module/stall.rs"]

@@ -173,6 +173,17 @@ pub enum Path {
 }
 
 impl Path {
+    /// The paths no run of 7.3 takes, as bits.
+    pub const UNREACHABLE_ON_V7_3: u64 = {
+        let mut m = 0;
+        let mut i = 0;
+        while i < UNREACHABLE_ON_V7_3.len() {
+            m |= UNREACHABLE_ON_V7_3[i].0.bit();
+            i += 1;
+        }
+        m
+    };
+
     /// Number of paths; at most 64, the bits of [`Sched::paths`](super::state::Sched::paths).
     pub const COUNT: usize = 63;
 
@@ -325,6 +336,43 @@ impl Path {
         Path::ALL.into_iter().filter(move |p| mask & p.bit() != 0)
     }
 }
+
+/// The paths no run of 7.3 takes, and why (explorer/tests/paths.rs checks
+/// that random walks take every other one).
+pub const UNREACHABLE_ON_V7_3: [(Path, &str); 8] = [
+    (
+        Path::FixupCpuCurrTransit,
+        "in per CPU mode no user holds a plain task CID (mm_cid_fixup_tasks_to_cpus() marks or \
+         drops each, mm_cid_from_cpu() hands out ONCPU or TRANSIT), and during the walk back \
+         mm_cid_from_task() hands out TRANSIT",
+    ),
+    (
+        Path::ForkToTask,
+        "per CPU mode keeps users >= pcpu_thrs (both setters compute it <= min(nr_cpus_allowed, \
+         users), an exit below it switches back), so users + 1 is never below it",
+    ),
+    (
+        Path::ExitInactive,
+        "7.3 calls sched_mm_cid_exit() on current only (do_exit(), before_execve()), which is a \
+         user since sched_post_fork() or sched_mm_cid_after_execve()",
+    ),
+    (
+        Path::AffinityQueuedTwice,
+        "mm_cid_calc_pcpu_thrs() <= min(nr_cpus_allowed, users) <= users: \
+         mm_update_cpus_allowed() returns at users >= pcpu_thrs (docs/affinity.md)",
+    ),
+    (Path::AffinityQueue, "as affinity_queued_twice"),
+    (
+        Path::WorkNothing,
+        "mm_cid_work_fn() runs only from the irq work that affinity_queue queues",
+    ),
+    (Path::WorkToTask, "as work_nothing"),
+    (
+        Path::Warn,
+        "the WARN_ON_ONCE()s: dup_task_struct() and every exit leave MM_CID_UNSET for a fork, \
+         an exit lowers users but not max_cids below them, mm_cid_work_fn() does not run",
+    ),
+];
 
 // A run's paths fit in a u64, and ALL is indexed by the discriminant.
 const _: () = {

@@ -63,6 +63,8 @@ pub struct Agreement {
     /// The allocation returned another CID than the lowest one free in the
     /// snapshot: other CPUs took or freed CIDs meanwhile.
     pub other_cid: bool,
+    /// The branches of the C the agreeing run took ([`Sched::paths`]).
+    pub paths: u64,
 }
 
 /// The outcome of one check.
@@ -369,6 +371,8 @@ enum Alloc {
 struct Outcome {
     got: Prediction,
     path: Path,
+    /// The branches the run took.
+    paths: u64,
     /// The run took a CID from the bitmap.
     allocated: bool,
 }
@@ -475,7 +479,8 @@ impl Switch {
                             in_mode: modes.v[i3],
                             in_max_cids: max_cids.v[j4],
                         };
-                        let Some((path, other_cid)) = self.allocations(reads, got, want) else {
+                        let Some((path, other_cid, paths)) = self.allocations(reads, got, want)
+                        else {
                             continue;
                         };
                         let (mode, max) = (modes.v[0], max_cids.v[0]);
@@ -487,6 +492,7 @@ impl Switch {
                             max_cids_changed: (out && reads.out_max_cids != max)
                                 || (inn && reads.in_max_cids != max),
                             other_cid,
+                            paths,
                         });
                     }
                 }
@@ -497,21 +503,21 @@ impl Switch {
 
     /// The runs of one reading: with the snapshot's allocation, then, if
     /// the switch allocates, with every other result.  For the first that
-    /// gives `got`, the path and whether its allocation differs from the
-    /// snapshot's.
+    /// gives `got`, the path, whether its allocation differs from the
+    /// snapshot's, and the branches it took.
     fn allocations(
         &self,
         reads: Reads,
         got: Prediction,
         want: &mut Option<Prediction>,
-    ) -> Option<(Path, bool)> {
+    ) -> Option<(Path, bool, u64)> {
         let mut note = |o: &Outcome| {
             want.get_or_insert(o.got);
             o.got == got
         };
         let first = self.run(reads, Alloc::Snapshot);
         match first {
-            Some(o) if note(&o) => return Some((o.path, false)),
+            Some(o) if note(&o) => return Some((o.path, false, o.paths)),
             // No allocation to replay.  A converge that found nothing in
             // the snapshot did search, and the C may have found a CID
             // another CPU freed meanwhile.
@@ -526,7 +532,7 @@ impl Switch {
                         Path::Allocated if spun => Path::Spun,
                         p => p,
                     };
-                    return Some((path, true));
+                    return Some((path, true, o.paths));
                 }
                 _ => {}
             }
@@ -539,6 +545,7 @@ impl Switch {
     /// `mm_get_cid()` (nothing free).
     fn run(&self, reads: Reads, alloc: Alloc) -> Option<Outcome> {
         let (mut s, cpu) = (self.s, self.cpu);
+        s.paths = 0;
         if let Some(prev) = self.prev {
             s.mm_cid.mode = reads.out_mode;
             s.mm_cid.max_cids = reads.out_max_cids;
@@ -567,6 +574,7 @@ impl Switch {
                 pcpu_cid: s.mm_cid.pcpu[cpu],
             },
             path: path(&before, self.next, cpu, reads, allocated),
+            paths: s.paths,
             allocated,
         })
     }

@@ -6,6 +6,7 @@
 //! these keys; a test checks that every key they read is one of these.
 //! [`Counters`] holds the counts.
 
+use super::model::paths::Path;
 use super::sync::{Atomic, Relaxed};
 
 /// Declares an enum of report keys: the variants, their keys, `ALL`.
@@ -190,29 +191,42 @@ report_keys! {
         Undecided = "undecided",
         /// The most users a fork or exit snapshot holds (`MMCID_OP_USERS`).
         OpUsersMax = "op_users_max",
+        /// Paths of the mm_cid code (model/paths.rs) reachable on 7.3 that
+        /// a check in agreement took, since load (`path_<name>` each).
+        PathsChecked = "paths_checked",
+        /// ... of them, taken by `reach::TESTED` checks or more.
+        PathsTested = "paths_tested",
+        /// The paths 7.3 can take.
+        PathsReachable = "paths_reachable",
     }
 }
 
 /// Is `key` a line of `report`?
 pub fn is_report_key(key: &str) -> bool {
-    Summary::ALL.iter().any(|s| s.key() == key) || Counter::ALL.iter().any(|c| c.key() == key)
+    Summary::ALL.iter().any(|s| s.key() == key)
+        || Counter::ALL.iter().any(|c| c.key() == key)
+        || key
+            .strip_prefix("path_")
+            .is_some_and(|n| Path::ALL.iter().any(|p| p.name() == n))
 }
 
 /// The counters of one CPU, on cache lines of their own.
 #[repr(align(64))]
-struct Row([Atomic<i64>; NR_COUNTERS]);
+struct Row<const N: usize>([Atomic<i64>; N]);
 
 /// A row of counters per CPU, where that CPU counts its switches, forks
 /// and exits, so that CPUs do not pass one cache line around on every
 /// switch; the last row for the rest (other CPUs, fixup walks, live
-/// locks).  Lock free: relaxed atomic adds, summed when read.
-pub struct Counters<const ROWS: usize>([Row; ROWS]);
+/// locks).  Lock free: relaxed atomic adds, summed when read.  `N`
+/// counters a row: the [`Counter`]s, or the model's paths
+/// (report.rs, `REACHED`).
+pub struct Counters<const ROWS: usize, const N: usize = NR_COUNTERS>([Row<N>; ROWS]);
 
-impl<const ROWS: usize> Counters<ROWS> {
+impl<const ROWS: usize, const N: usize> Counters<ROWS, N> {
     /// Every counter zero.
     #[cfg(not(loom))]
     pub const fn new() -> Self {
-        Self([const { Row([const { Atomic::<i64>::new(0) }; NR_COUNTERS]) }; ROWS])
+        Self([const { Row([const { Atomic::<i64>::new(0) }; N]) }; ROWS])
     }
 
     /// Every counter zero.
@@ -224,13 +238,14 @@ impl<const ROWS: usize> Counters<ROWS> {
     }
 
     /// Count `n` of `c` in `row` (past the last row: the last).
-    pub fn add(&self, row: usize, c: Counter, n: i64) {
-        self.0[row.min(ROWS - 1)].0[c as usize].add(n, Relaxed);
+    pub fn add(&self, row: usize, c: impl Into<usize>, n: i64) {
+        self.0[row.min(ROWS - 1)].0[c.into()].add(n, Relaxed);
     }
 
     /// `c`, summed over the rows.
-    pub fn count(&self, c: Counter) -> i64 {
-        self.0.iter().map(|r| r.0[c as usize].load(Relaxed)).sum()
+    pub fn count(&self, c: impl Into<usize>) -> i64 {
+        let i = c.into();
+        self.0.iter().map(|r| r.0[i].load(Relaxed)).sum()
     }
 
     /// Zero every counter.  Adds that run meanwhile may land on either side.
@@ -241,7 +256,13 @@ impl<const ROWS: usize> Counters<ROWS> {
     }
 }
 
-impl<const ROWS: usize> Default for Counters<ROWS> {
+impl From<Counter> for usize {
+    fn from(c: Counter) -> usize {
+        c as usize
+    }
+}
+
+impl<const ROWS: usize, const N: usize> Default for Counters<ROWS, N> {
     fn default() -> Self {
         Self::new()
     }

@@ -31,6 +31,9 @@ pub mod counters;
 #[path = "op.rs"]
 pub mod op;
 
+#[path = "reach.rs"]
+pub mod reach;
+
 #[path = "stall.rs"]
 pub mod stall;
 

@@ -274,6 +274,9 @@ pub struct OpCheck {
     pub skipped: u32,
     /// The invariants.
     pub accounting: Accounting,
+    /// The branches of the C the model run took, when it agreed
+    /// ([`Sched::paths`]); 0 otherwise.
+    pub paths: u64,
 }
 
 /// The user of `task` in `s`, by its index.
@@ -667,6 +670,7 @@ pub fn check(variant: Variant, op: Op, pre: &OpSnap, post: &OpSnap, s: &mut OpSc
         compared: 0,
         skipped: 0,
         accounting,
+        paths: 0,
     };
     if op == Op::Fork && pre.cur.mm != pre.mm.mm {
         if let Some(d) = fresh_mm(variant, pre, s) {
@@ -816,7 +820,13 @@ fn verdict(
         }));
     }
     match first {
-        None => OpVerdict::Agree(k),
-        Some(d) => OpVerdict::Mismatch(k, d),
+        None => {
+            out.paths = s.paths;
+            OpVerdict::Agree(k)
+        }
+        Some(d) => {
+            out.paths = 0;
+            OpVerdict::Mismatch(k, d)
+        }
     }
 }

@@ -268,10 +268,17 @@ fn walk_to_per_cpu_mode_agrees_user_by_user() {
     assert_eq!(after.mm_cid.mode, MM_CID_ONCPU);
     assert_eq!(after.tasks[2].cid, 2 | MM_CID_TRANSIT);
     assert_eq!(after.tasks[1].cid, MM_CID_UNSET);
-    assert_eq!(
-        check_fork(&pre, &post).verdict,
-        OpVerdict::Agree(OpKind::ForkToCpu)
-    );
+    let c = check_fork(&pre, &post);
+    assert_eq!(c.verdict, OpVerdict::Agree(OpKind::ForkToCpu));
+    // The agreeing run's branches: the switch and its walk.
+    use super::model::paths::Path;
+    for p in [Path::UpdateToCpu, Path::ForkToCpu, Path::FixupTaskTransit] {
+        assert!(c.paths & p.bit() != 0, "{p:?} in {:#x}", c.paths);
+    }
+    // A mismatch counts none.
+    let mut bad = post;
+    bad.mm.mode = 0;
+    assert_eq!(check_fork(&pre, &bad).paths, 0);
 }
 
 #[test]
@@ -1011,7 +1018,8 @@ fn process_fork_into_a_fresh_mm_agrees() {
 #[test]
 fn process_fork_from_an_mm_that_is_not_fresh_is_a_mismatch() {
     // Each field mm_init_cid() or mm_alloc_cid() sets, one off.
-    let breaks: [(OpField, fn(&mut OpSnap)); 8] = [
+    type Break = (OpField, fn(&mut OpSnap));
+    let breaks: [Break; 8] = [
         (OpField::Mode, |o| o.mm.mode = MM_CID_ONCPU),
         (OpField::Users, |o| o.mm.users = 1),
         (OpField::MaxCids, |o| o.mm.max_cids = 1),

@@ -20,6 +20,7 @@ use super::once::WriteOnce;
 use super::op::{
     Accounting, Inconsistent, Op, OpCaller, OpCheck, OpDiff, OpKind, OpRace, OpVerdict,
 };
+use super::reach;
 use super::stall::{describe, BufWriter};
 use super::sync::{Atomic, Relaxed};
 use core::fmt;
@@ -144,6 +145,7 @@ pub fn record_op(op: Op, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
     let v = match c.verdict {
         OpVerdict::Agree(k) => {
             kind = Some(k);
+            reach::reach(cpu, c.paths);
             if let Some(c) = OpCaller::of(op, pre) {
                 add(cpu, caller_counter(c));
             }
@@ -253,6 +255,7 @@ pub fn record(v: Verdict, pre: &SwitchSnap, post: &SwitchSnap) {
     let c = match v {
         Verdict::Agree(a) => {
             record_agreement(pre.cpu, a);
+            reach::reach(pre.cpu, a.paths);
             match a.kind {
                 SwitchKind::TaskOwned => Counter::TaskOwned,
                 SwitchKind::CpuOwned => Counter::CpuOwned,
@@ -561,6 +564,7 @@ pub fn show_status(
         count(Counter::NotConsistentUsers),
         count(Counter::NotConsistentCpuInSwitch)
     )?;
+    reach::show_status(f)?;
     writeln!(
         f,
         "live locks named by the watchdog: {}",
@@ -682,6 +686,9 @@ fn summary(k: Summary, guard: super::guard::Status, wd: Watchdog) -> i64 {
         Summary::CheckedForkExit => checked_ops(),
         Summary::Undecided => undecided(),
         Summary::OpUsersMax => OP_USERS as i64,
+        Summary::PathsChecked => reach::at_least(1) as i64,
+        Summary::PathsTested => reach::at_least(reach::TESTED) as i64,
+        Summary::PathsReachable => reach::reachable().count() as i64,
     }
 }
 
@@ -698,7 +705,7 @@ pub fn show_report(
     for &c in Counter::ALL {
         writeln!(f, "{} {}", c.key(), count(c))?;
     }
-    Ok(())
+    reach::show_report(f)
 }
 
 fn show_switch(

@@ -39,6 +39,16 @@ fn pre() -> SwitchSnap {
     }
 }
 
+/// [`super::check::check_switch`] with the paths of an agreement left
+/// out, which the tests below do not spell; `paths_of_an_agreement`
+/// checks them.
+fn check_switch(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Verdict {
+    match super::check::check_switch(variant, pre, post) {
+        Verdict::Agree(a) => Verdict::Agree(Agreement { paths: 0, ..a }),
+        v => v,
+    }
+}
+
 /// What a switch that needed no change by another CPU agrees as.
 fn agree(kind: SwitchKind, path: Path) -> Verdict {
     Verdict::Agree(Agreement {
@@ -47,6 +57,7 @@ fn agree(kind: SwitchKind, path: Path) -> Verdict {
         mode_changed: false,
         max_cids_changed: false,
         other_cid: false,
+        paths: 0,
     })
 }
 
@@ -683,4 +694,25 @@ fn switch_past_a_hole_in_the_possible_mask_agrees() {
         check_switch(Variant::V7_3, &a, &b),
         agree(SwitchKind::TaskOwned, Path::Kept)
     );
+}
+
+#[test]
+fn paths_of_an_agreement() {
+    use super::model::paths::Path as CPath;
+    // The per task fast path: next keeps its CID 2, below max_cids 4.
+    let a = pre();
+    let mut b = a;
+    b.mm.pcpu_cid = 2;
+    let Verdict::Agree(got) = super::check::check_switch(Variant::V7_3, &a, &b) else {
+        panic!("no agreement");
+    };
+    assert!(
+        got.paths & CPath::FromTaskFast.bit() != 0,
+        "{:#x}",
+        got.paths
+    );
+    // A mismatch counts no path.
+    let Verdict::Mismatch(_) = super::check::check_switch(Variant::V7_3, &a, &a) else {
+        panic!("no mismatch");
+    };
 }

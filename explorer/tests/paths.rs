@@ -10,42 +10,6 @@ use explorer::search::random_walk;
 use mmcid_model::paths::Path;
 use mmcid_model::*;
 
-/// The paths no run of 7.3 takes, and why.
-const UNREACHABLE_ON_V7_3: [(Path, &str); 8] = [
-    (
-        Path::FixupCpuCurrTransit,
-        "in per CPU mode no user holds a plain task CID (mm_cid_fixup_tasks_to_cpus() marks or \
-         drops each, mm_cid_from_cpu() hands out ONCPU or TRANSIT), and during the walk back \
-         mm_cid_from_task() hands out TRANSIT",
-    ),
-    (
-        Path::ForkToTask,
-        "per CPU mode keeps users >= pcpu_thrs (both setters compute it <= min(nr_cpus_allowed, \
-         users), an exit below it switches back), so users + 1 is never below it",
-    ),
-    (
-        Path::ExitInactive,
-        "7.3 calls sched_mm_cid_exit() on current only (do_exit(), before_execve()), which is a \
-         user since sched_post_fork() or sched_mm_cid_after_execve()",
-    ),
-    (
-        Path::AffinityQueuedTwice,
-        "mm_cid_calc_pcpu_thrs() <= min(nr_cpus_allowed, users) <= users: \
-         mm_update_cpus_allowed() returns at users >= pcpu_thrs (docs/affinity.md)",
-    ),
-    (Path::AffinityQueue, "as affinity_queued_twice"),
-    (
-        Path::WorkNothing,
-        "mm_cid_work_fn() runs only from the irq work that affinity_queue queues",
-    ),
-    (Path::WorkToTask, "as work_nothing"),
-    (
-        Path::Warn,
-        "the WARN_ON_ONCE()s: dup_task_struct() and every exit leave MM_CID_UNSET for a fork, \
-         an exit lowers users but not max_cids below them, mm_cid_work_fn() does not run",
-    ),
-];
-
 /// The paths of `walks` seeded random walks from each configuration of a
 /// grid around the named scenarios on `variant`.
 fn walked(variant: Variant, walks: u64) -> u64 {
@@ -101,7 +65,7 @@ fn names(mask: u64) -> Vec<&'static str> {
 
 #[test]
 fn v7_3_takes_every_path_but_the_unreachable_ones() {
-    let unreachable = UNREACHABLE_ON_V7_3.iter().fold(0, |m, (p, _)| m | p.bit());
+    let unreachable = Path::UNREACHABLE_ON_V7_3;
     let taken = walked(Variant::V7_3, 100) | affinity_outside_the_explorer();
     let want = Path::MASK & !unreachable;
     assert_eq!(
