@@ -556,13 +556,21 @@ fn compare(
         .or_else(|| diff(OpField::Users, mc.users, post.mm.users))
         .or_else(|| diff(OpField::MaxCids, mc.max_cids, post.mm.max_cids))
         .or_else(|| diff(OpField::PcpuThrs, mc.pcpu_thrs, post.pcpu_thrs));
+    // Current itself (an exit, sched_mm_cid_after_execve()) may have been
+    // switched out and in between the C's return and the second snapshot,
+    // or while the C waited on mm_cid::mutex: its schedule-in may have
+    // given it a CID since (after a failed execve() in per CPU mode it
+    // runs with MM_CID_UNSET until then).  Its CID, and the bitmap, are
+    // then left out.
+    let self_switched = pre.t.task == pre.cur.task && pre.switches != post.switches;
     if op.of_task() {
-        first = first
-            .or_else(|| diff(OpField::Task, s.tasks[t].cid, post.t.cid))
-            .or_else(|| {
-                let active = u32::from(s.tasks[t].active);
-                diff(OpField::TaskActive, active, u32::from(post.t.active != 0))
-            });
+        if !self_switched {
+            first = first.or_else(|| diff(OpField::Task, s.tasks[t].cid, post.t.cid));
+        }
+        first = first.or_else(|| {
+            let active = u32::from(s.tasks[t].active);
+            diff(OpField::TaskActive, active, u32::from(post.t.active != 0))
+        });
     } else {
         // Only the affinity path writes these; a fork or exit that met
         // one is not decided (race()).
@@ -594,7 +602,10 @@ fn compare(
     }
     let (mut compared, mut skipped) = (0, 0);
     let (pc, qc) = (pre.kept_cpus(), post.kept_cpus());
-    let mut all = true;
+    let mut all = !(self_switched && op.of_task());
+    if !all {
+        skipped += 1;
+    }
     for (c, a) in pre.possible_cpus() {
         let b = &qc[c];
         if !cpu_undisturbed(a, b) {

@@ -1071,3 +1071,47 @@ fn callers_are_told_apart() {
     assert_eq!(OpCaller::of(Op::Exit, &pre), Some(OpCaller::BeforeExec));
     assert_eq!(OpCaller::of(Op::Affinity, &pre), None);
 }
+
+#[test]
+fn failed_execve_in_per_cpu_mode_then_switched_in_agrees() {
+    // Six users on four CPUs, per CPU mode; T1, running on CPU1, fails an
+    // execve(): sched_mm_cid_before_execve(), then _after_execve() makes
+    // it a user again with MM_CID_UNSET.
+    let mut s = mm_with(6, &[1]);
+    assert_eq!(s.mm_cid.mode, MM_CID_ONCPU);
+    sched_mm_cid_before_execve(&mut s, 1, 1);
+    let pre = snap(&s, 1, 1, 1);
+    sched_mm_cid_after_execve(&mut s, 1, 1).unwrap();
+    let mut post = snap(&s, 1, 1, 1);
+    post.op_seq = pre.op_seq;
+    assert_eq!(post.t.cid, MM_CID_UNSET);
+    assert_eq!(
+        OpCaller::of(Op::Fork, &pre),
+        Some(OpCaller::AfterFailedExec)
+    );
+    assert_eq!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Agree(OpKind::Fork)
+    );
+    // Switched out and in before the return snapshot: CPU1's CID now.
+    let mut switched = post;
+    switched.switches = pre.switches + 1;
+    switched.t.cid = post.cpus[1].pcpu_cid;
+    switched.cur.cid = switched.t.cid;
+    let c = check_fork(&pre, &switched);
+    assert_eq!(c.verdict, OpVerdict::Agree(OpKind::Fork));
+    assert!(c.skipped >= 1);
+    // The same CID without a switch: the C gave it, a mismatch.
+    let mut given = switched;
+    given.switches = pre.switches;
+    assert!(matches!(
+        check_fork(&pre, &given).verdict,
+        OpVerdict::Mismatch(
+            _,
+            OpDiff {
+                field: OpField::Task,
+                ..
+            }
+        )
+    ));
+}

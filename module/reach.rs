@@ -69,5 +69,9 @@ pub fn show_status(f: &mut fmt::Formatter<'_>) -> fmt::Result {
     for p in reachable().filter(|&p| (1..TESTED).contains(&count(p))) {
         write!(f, " {} ({})", p.name(), count(p))?;
     }
+    write!(f, "\n  unreachable on 7.3 (model/paths.rs):")?;
+    for p in Path::in_mask(Path::UNREACHABLE_ON_V7_3) {
+        write!(f, " {}", p.name())?;
+    }
     writeln!(f)
 }

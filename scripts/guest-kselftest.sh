@@ -72,6 +72,7 @@ fi
 
 "$T" "$@"
 rc=$?
+report_paths_missing
 verdict=$(report_verdict "$VARIANT")
 forced=$(report_forced)
 rmmod mmcid_rs

@@ -77,5 +77,34 @@ report_verdict() {
 		echo "mmcid_rs: FAIL: too little checked: $agreed switches, $to_cpu forks to per CPU mode, $to_task exits to per task mode, $walks fixup walks$forced"
 		return 1
 	fi
-	echo "mmcid_rs: C and Rust ($variant) agree on $((agreed + ops + aff)) transitions ($agreed context switches, $ops forks and exits, $aff affinity changes and deferred works, $to_cpu switches to per CPU mode, $to_task back, $walks fixup walks agreed user by user; $raced not decided; $big forks and exits of mms over $(report_get op_users_max) users not compared)$forced"
+	echo "mmcid_rs: C and Rust ($variant) agree on $((agreed + ops + aff)) transitions ($agreed context switches, $ops forks and exits, $aff affinity changes and deferred works, $to_cpu switches to per CPU mode, $to_task back, $walks fixup walks agreed user by user; $raced not decided; $(report_partly); $big forks and exits of mms over $(report_get op_users_max) users not compared); $(report_paths)$forced"
+}
+
+# percent N OF: N as a share of OF, "12.3%".
+percent() {
+	awk -v n="$1" -v of="$2" 'BEGIN { printf "%.1f%%", (of > 0 ? 100 * n / of : 0) }'
+}
+
+# What the checks in agreement left out: the CID accounting of fork and
+# exit snapshots with no consistent end, users and CPU slots a switch
+# touched meanwhile.
+report_partly() {
+	local nc ops sw cmp
+	nc=$(report_get accounting_not_consistent)
+	ops=$(report_get checked_fork_exit)
+	sw=$(report_get op_switched)
+	cmp=$(report_get op_compared)
+	echo "partly checked: CID accounting skipped on $(percent "$nc" "$ops") of fork and exit snapshots, $(percent "$sw" $((sw + cmp))) of users and CPU slots left out"
+}
+
+# How much of the mm_cid code the checks in agreement took since load.
+report_paths() {
+	echo "paths: $(report_get paths_checked) of $(report_get paths_reachable) reachable branches of the mm_cid code checked, $(report_get paths_tested) of them 100 times or more"
+}
+
+# The status lines that name the paths not checked, or checked rarely,
+# and the count of each path as "# path_NAME N" (run.sh adds up boots).
+report_paths_missing() {
+	grep -A3 '^paths of the mm_cid code' /sys/kernel/debug/mmcid_rs/status
+	sed -n 's/^path_/# path_/p' /sys/kernel/debug/mmcid_rs/report
 }

@@ -122,6 +122,36 @@ failed() {
 	exit 1
 }
 
+# merge_paths: the paths the checks in agreement took over every boot of
+# the run (the "# path_NAME N" lines each prints), leaving out those the
+# main boot's status calls unreachable on 7.3: the verdict's figure, then
+# the paths not checked and those checked fewer than 100 times.
+merge_paths() {
+	local unreach
+	unreach=" $(sed -n 's/^[# ]*unreachable on 7.3 (model\/paths.rs)://p' "${tmp}/main.out" | tail -1) "
+	cat "${tmp}"/*.out | sed -n 's/^# path_\([a-z0-9_]*\) \([0-9]*\)$/\1 \2/p' |
+		awk -v unreach="${unreach}" '
+		!($1 in n) { order[++k] = $1 }
+		{ n[$1] += $2 }
+		END {
+			for (i = 1; i <= k; i++) {
+				p = order[i]
+				if (index(unreach, " " p " "))
+					continue
+				m++
+				if (n[p] == 0)
+					missing = missing " " p
+				else if (n[p] < 100)
+					rare = rare sprintf(" %s (%d)", p, n[p])
+				c += n[p] > 0
+				t += n[p] >= 100
+			}
+			printf "paths: %d of %d reachable branches of the mm_cid code checked, %d of them 100 times or more\n", c, m, t
+			printf "mmcid_rs: paths not checked in either boot:%s\n", missing
+			printf "mmcid_rs: paths checked fewer than 100 times:%s\n", rare
+		}'
+}
+
 # The widening of an mm's affinity in per CPU mode needs 6 or more
 # possible CPUs (docs/kselftest.md), more than are online: unless
 # --possible gave them, a boot of its own runs it first, with offline
@@ -144,6 +174,10 @@ verdict=$(verdict_of main)
 log "run: finished in $((SECONDS - t0)) s"
 if [ "${#POSSIBLE[@]}" = 0 ]; then
 	echo "mmcid_rs: the affinity widening, ${wide} possible CPUs: $(grep -E '^(not )?ok [0-9]' "${tmp}/widen.out" | tail -1 | sed 's/^ok [0-9]* //')"
+	# The paths over both boots, in the verdict's figure.
+	merged=$(merge_paths)
+	echo "${merged}" | tail -n +2
+	verdict=$(echo "${verdict}" | sed "s/paths: [^;]*/$(echo "${merged}" | head -1)/")
 fi
 echo "${verdict}"
 if [ "${RECORD}" = 1 ]; then
