@@ -701,6 +701,11 @@ __attribute__((constructor)) static void cid_child(void)
 static char *const cid_child_argv[] = { "mmcid_rs_test", NULL };
 static char *const cid_child_envp[] = { CID_CHILD, NULL };
 
+/*
+ * A spinner samples and compares until told to stop, switched out only
+ * when the scheduler says: a spinner that yielded would be switched out
+ * and in across most forks and exits, whose walks then leave it out.
+ */
 static void *spin_thread(void *arg)
 {
 	struct thread_arg *a = arg;
@@ -711,7 +716,6 @@ static void *spin_thread(void *arg)
 		for (j = 0; j < 64; j++)
 			sample(p, &p->slots[a->idx]);
 		compare(p, (a->idx + 1) % p->nr_threads);
-		sched_yield();
 	}
 	return NULL;
 }
