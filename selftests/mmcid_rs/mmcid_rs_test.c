@@ -738,8 +738,21 @@ TEST_F_TIMEOUT(affinity, affinity_change_keeps_promises_and_c_agrees_with_rust, 
 
 static void lone_thread_exit(void)
 {
+	int online = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t all;
+	int c;
+
 	if (!__rseq_size)
 		_exit(2);
+	/*
+	 * Widen to every online CPU: an mm of one user in per task mode whose
+	 * mask grows (the watcher's CPU is outside the test's affinity), the
+	 * widening mm_update_cpus_allowed() makes in per task mode.
+	 */
+	CPU_ZERO(&all);
+	for (c = 0; c < online && c < CPU_SETSIZE; c++)
+		CPU_SET(c, &all);
+	sched_setaffinity(0, sizeof(all), &all);
 	_exit(my_cid() == 0 ? 0 : 1);
 }
 
