@@ -9,10 +9,11 @@
 #   - readers opening and reading every file in a loop while rmmod is
 #     retried until it succeeds (an open racing the unload fails cleanly);
 #   - a trace instance recording the mmcid_rs:* events, findings in its
-#     buffer and a reader blocked on its trace_pipe, during the unload;
-#   - unloads in the middle of the fork pattern, whose forks, exits and
-#     affinity changes keep kretprobe instances and watchdog timers in
-#     flight.
+#     buffer and a reader blocked on its trace_pipe, during the unload.
+#
+# Unloads in the middle of the fork pattern, whose forks, exits and
+# affinity changes keep kretprobe instances and watchdog timers in flight,
+# are guest-check.sh --reload's (make test) and guest-debug.sh cycles'.
 #
 # Each case prints "case|WHAT|WHAT HAPPENED|ok or FAIL", the rows of
 # scripts/bad-input.sh (docs/bad-input.md); guest-bad-input.sh and
@@ -132,22 +133,4 @@ row "rmmod with a trace instance recording mmcid_rs:* ($n findings) and a reader
 	"$got; $after; ${why:-dmesg clean}" "$ok"
 unload_all
 
-# Unloads in the middle of the fork pattern: forks, exits and affinity
-# changes in flight in the kretprobes, the watchdog's timers armed.
-"$DRIVER" 8 >/dev/null &
-driver=$!
-i=0
-bad=
-while [ $i -lt 10 ]; do
-	insmod "$KO" || { bad="insmod $i failed"; break; }
-	sleep 0.3
-	rmmod mmcid_rs || { bad="rmmod $i failed"; break; }
-	i=$((i + 1))
-done
-wait $driver || bad="${bad:+$bad; }the fork pattern failed"
-why=$(clean) || bad="${bad:+$bad; }$why"
-[ -z "$bad" ] && ok=ok || ok=FAIL
-row "10 loads and unloads 0.3 s apart under the fork pattern (forks, exits, affinity changes in flight)" \
-	"${bad:-every load and unload succeeded, dmesg clean}" "$ok"
-unload_all
 exit "$failed"
