@@ -92,6 +92,7 @@ refused "sage" $S/run.sh --bogus
 refused "unknown variant 'bogus' (want one of: v7.3, pre-fix" $S/run.sh --variant bogus
 refused "from 1 to 63, not '64'" $S/run.sh --cpus 64
 refused "--possible wants a whole number from 5 to 64, not '3'" $S/run.sh --possible 3
+refused "--boot: /nonexistent/arch/x86/boot/bzImage does not exist" $S/run.sh --boot /nonexistent
 refused "unknown flavour 'bogus'" $S/build-kernel.sh --flavour bogus
 refused "needs a value" $S/build-kernel.sh --flavour
 refused "not 'bogus'" $S/test.sh --only bogus

@@ -11,7 +11,7 @@ set -euo pipefail
 
 usage() {
 	cat <<EOF
-Usage: $0 [--cpus N] [--possible P] [--seconds S] [--variant V] [--force] [--record]
+Usage: $0 [--cpus N] [--possible P] [--seconds S] [--variant V] [--force] [--boot DIR] [--record]
 
   --cpus N     guest vCPUs that run the kselftest (default 4; the guest
                has one more, the watcher: docs/design.md)
@@ -25,6 +25,10 @@ Usage: $0 [--cpus N] [--possible P] [--seconds S] [--variant V] [--force] [--rec
                model/variant.rs, or the load's error, lists them)
   --force      load the module with force=1: check a kernel whose mm_cid
                code is not what the model mirrors (docs/version-guard.md)
+  --boot DIR   boot DIR/arch/x86/boot/bzImage, built from the same tree
+               as KDIR but for a change in kernel/sched (what
+               scripts/mutants.sh --print-dir prints); the module is
+               built against KDIR
   --record     append the verdict and the kselftest's counts to
                docs/measurements.md (command, date, commit, machine)
 
@@ -39,6 +43,7 @@ RECORD=0
 FORCE=
 VARIANT=v7.3
 POSSIBLE=()
+BOOT=
 ARGS="$*"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -47,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--possible) POSSIBLE=(--possible "${2:?--possible needs a count}"); shift 2 ;;
 	--variant) VARIANT=${2:?--variant needs a name}; shift 2 ;;
 	--force) FORCE=1; shift ;;
+	--boot) BOOT=${2:?--boot needs a directory}; shift 2 ;;
 	--record) RECORD=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -56,6 +62,8 @@ need_number --cpus "${CPUS}" 1 $((MMCID_MAX_CPUS - 1))
 need_number --seconds "${SECS}" 1 100
 [ "${#POSSIBLE[@]}" = 0 ] || need_number --possible "${POSSIBLE[1]}" $((CPUS + 1)) "${MMCID_MAX_CPUS}"
 # The names model/variant.rs gives Variant::name(), the module's one list.
+[ -z "${BOOT}" ] || [ -f "${BOOT}/arch/x86/boot/bzImage" ] ||
+	die "--boot: ${BOOT}/arch/x86/boot/bzImage does not exist"
 variants=$(sed -n 's/^ *Variant::[A-Za-z0-9_]* => "\([a-z0-9.-]*\)",$/\1/p' "${MMCID_TOP}/model/variant.rs")
 echo "${variants}" | grep -qxF -- "${VARIANT}" ||
 	die "--variant: unknown variant '${VARIANT}' (want one of: $(echo ${variants} | sed 's/ /, /g'))"
@@ -85,7 +93,7 @@ boot() {
 	shift 2
 	console=$(mktemp "${MMCID_CACHE}/logs/run-${name}-$(date +%Y%m%d-%H%M%S)-XXXX.log")
 	echo "${console}" >"${tmp}/${name}.console"
-	"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus "${CPUS}" \
+	"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${BOOT:-${KDIR}}" --cpus "${CPUS}" \
 		${possible:+--possible "${possible}"} --log "${console}" --quiet-limit $((2 * SECS + 20)) -- \
 		env MMCID_RS_SECONDS="${SECS}" ${FORCE:+MMCID_RS_FORCE=1} \
 		./scripts/guest-kselftest.sh "${VARIANT}" pass "$@" \
@@ -111,7 +119,8 @@ failed() {
 	echo "--- why the run failed (${name} boot; console log: ${console})"
 	said=$(module_lines "${console}")
 	[ -z "${said}" ] || echo "${said}"
-	grep '^warning: ' "${tmp}/${name}.err" | tail -3 || true
+	# The host's warnings, each with the lines it quotes ("  ...").
+	awk '/^warning: /{w=1; print; next} w && /^(  |\[)/{print; next} {w=0}' "${tmp}/${name}.err" | tail -8
 	if [ -n "${verdict}" ]; then
 		echo "${verdict}"
 	elif [ -n "${said}" ]; then
