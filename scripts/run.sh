@@ -181,15 +181,16 @@ fi
 verdict=$(verdict_of main)
 [ -n "${verdict}" ] || failed main
 log "run: finished in $((SECONDS - t0)) s"
+# The last lines: the widening's result, the paths over both boots (in
+# the verdict's figure too), the verdict.
 if [ "${#POSSIBLE[@]}" = 0 ]; then
-	echo "mmcid_rs: the affinity widening, ${wide} possible CPUs: $(grep -E '^(not )?ok [0-9]' "${tmp}/widen.out" | tail -1 | sed 's/^ok [0-9]* //')"
-	# The paths over both boots, in the verdict's figure.
 	merged=$(merge_paths)
-	echo "${merged}" | tail -n +2
-	verdict=$(echo "${verdict}" | sed "s/paths: [^;]*/$(echo "${merged}" | head -1)/")
+	verdict=$(echo "mmcid_rs: the affinity widening, ${wide} possible CPUs: $(grep -E '^(not )?ok [0-9]' "${tmp}/widen.out" | tail -1 | sed 's/^ok [0-9]* //')"
+		echo "${merged}" | tail -n +2
+		echo "${verdict}" | sed "s/paths: [^;]*/$(echo "${merged}" | head -1)/")
 fi
 echo "${verdict}"
 if [ "${RECORD}" = 1 ]; then
 	record_measurement "make run on ${CPUS} vCPUs" "scripts/run.sh ${ARGS}" \
-		"$(cat "${tmp}"/*.out | grep -E '^#  RUN|^# .* rounds; |^# unsupported|^#   not compared|^(not )?ok [0-9]|^mmcid_rs: ')"
+		"$(cat "${tmp}"/*.out | grep -E '^#  RUN|^# .* rounds; |^# unsupported|^#   not compared|^(not )?ok [0-9]'; echo "${verdict}")"
 fi
