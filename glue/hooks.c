@@ -520,8 +520,15 @@ static int affinity_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct mm_struct *mm = READ_ONCE(p->mm);
 	int pid = filter_pid;
 
-	/* mm_update_cpus_allowed() returns at once for these. */
-	if (!mm || !READ_ONCE(mm->mm_cid.users))
+	/*
+	 * mm_update_cpus_allowed() returns at once for a task without an mm.
+	 * An mm without users (one that execve() made, before
+	 * sched_mm_cid_after_execve(); one whose last user exited) is
+	 * checked: its first return must change nothing.  The caller holds
+	 * p's runqueue lock, so p cannot switch out for the last time and
+	 * drop its mm meanwhile.
+	 */
+	if (!mm)
 		return 1;
 	if (pid && p->tgid != pid)
 		return 1;

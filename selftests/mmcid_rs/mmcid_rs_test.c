@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
@@ -793,6 +794,14 @@ static void *idle_thread(void *arg)
 	return arg;
 }
 
+/* A user that sleeps: it makes no context switch a check must leave out. */
+static void *sleep_thread(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
+}
+
 /*
  * The clone(CLONE_VM) child has the parent's TLS, so no rseq area of its
  * own from libc: it registers this one, reads its CID a while and exits
@@ -826,9 +835,101 @@ static int reap(pid_t pid)
 	return WEXITSTATUS(st);
 }
 
+/* Affinity changes of an execve() stopped in its window, a round. */
+#define EXEC_FLIPS 16
+
+/*
+ * An execve() stopped by ptrace at PTRACE_EVENT_EXEC, which exec_binprm()
+ * reports after exec_mmap() and before bprm_execve() calls
+ * sched_mm_cid_after_execve(): the child's mm is the new one, with no
+ * user yet.  Its affinity changed EXEC_FLIPS times there, between
+ * @allowed and every online CPU (the watcher's too: wider, so the child
+ * never has to move), is mm_update_cpus_allowed()'s first return.  The
+ * new program asserts its CID is 0.  The child's exit status, or -1.
+ */
+static int exec_stopped(const cpu_set_t *allowed)
+{
+	int online = sysconf(_SC_NPROCESSORS_ONLN);
+	int st, i, c;
+	cpu_set_t all;
+	pid_t pid;
+
+	CPU_ZERO(&all);
+	for (c = 0; c < online && c < CPU_SETSIZE; c++)
+		CPU_SET(c, &all);
+	pid = fork();
+	if (pid == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+			_exit(3);
+		raise(SIGSTOP);
+		execve("/proc/self/exe", cid_child_argv, cid_child_envp);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st))
+		return -1;
+	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)PTRACE_O_TRACEEXEC) ||
+	    ptrace(PTRACE_CONT, pid, NULL, NULL) ||
+	    waitpid(pid, &st, 0) != pid || st >> 8 != (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+		kill(pid, SIGKILL);
+		reap(pid);
+		return -1;
+	}
+	for (i = 0; i < EXEC_FLIPS; i++)
+		sched_setaffinity(pid, sizeof(all), (i & 1) ? allowed : &all);
+	if (ptrace(PTRACE_DETACH, pid, NULL, NULL)) {
+		kill(pid, SIGKILL);
+		reap(pid);
+		return -1;
+	}
+	return reap(pid);
+}
+
+/* The lowest CPU of @set, or -1. */
+static int first_cpu(const cpu_set_t *set)
+{
+	int c;
+
+	for (c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, set))
+			return c;
+	return -1;
+}
+
+/* Affinity ladders a round of the callers: each path 100 times in make run. */
+#define LADDERS 8
+
+/*
+ * The child of an affinity ladder, forked while its parent was pinned to
+ * the first allowed CPU, so that its mm's mask is that CPU alone: @users
+ * users (2 or 3) pass max_cids 1, per CPU mode.  Main then widens
+ * itself one allowed CPU at a time, each step a widening of the mm in
+ * per CPU mode (mm_update_cpus_allowed() past "Adjust the threshold"),
+ * with users equal to the new threshold or one above (docs/kselftest.md).
+ * Exit 0 when main's CID stayed below the possible CPUs.
+ */
+static void ladder_child(const cpu_set_t *allowed, int users, int possible)
+{
+	cpu_set_t set;
+	pthread_t t;
+	int c, i;
+
+	for (i = 1; i < users; i++)
+		if (pthread_create(&t, NULL, sleep_thread, NULL))
+			_exit(3);
+	CPU_ZERO(&set);
+	for (c = first_cpu(allowed); c >= 0 && c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, allowed))
+			continue;
+		CPU_SET(c, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) || my_cid() >= (uint32_t)possible)
+			_exit(1);
+	}
+	_exit(0);
+}
+
 /* One of each caller; the first child that failed, or 0. */
 static int callers_once(struct pattern *p, int bad_fd, char *stack, size_t stack_size,
-			const char **what)
+			const cpu_set_t *allowed, const char **what)
 {
 	pthread_t t[3];
 	pid_t pid;
@@ -875,6 +976,23 @@ static int callers_once(struct pattern *p, int bad_fd, char *stack, size_t stack
 	}
 	if (reap(pid))
 		return 1;
+	*what = "execve() stopped at PTRACE_EVENT_EXEC: the new program's CID is not 0";
+	if (exec_stopped(allowed))
+		return 1;
+	/*
+	 * Affinity ladders, LADDERS a round, with 2 users and with 3: equal
+	 * to the threshold of each widened mask, or one above.
+	 */
+	*what = "an affinity ladder: a CID at or above the possible CPUs";
+	for (i = 0; i < LADDERS; i++) {
+		pin(first_cpu(allowed));
+		pid = fork();
+		if (pid == 0)
+			ladder_child(allowed, 2 + i % 2, p->nr_cpus);
+		sched_setaffinity(0, sizeof(*allowed), allowed);
+		if (reap(pid))
+			return 1;
+	}
 	/*
 	 * A failed execve() while the spinners run: not a program, so
 	 * exec_binprm() fails (ENOEXEC) after sched_mm_cid_before_execve().
@@ -890,6 +1008,7 @@ FIXTURE(callers) {
 	struct pattern p;
 	int seconds, online, bad_fd;
 	char *stack;
+	cpu_set_t allowed;
 };
 
 /*
@@ -915,7 +1034,6 @@ FIXTURE_SETUP(callers)
 {
 	static const char not_a_program[] = "mmcid_rs: not a program\n";
 	const char *why = cannot_run();
-	cpu_set_t allowed;
 
 	self->stack = MAP_FAILED;
 	self->bad_fd = -1;
@@ -925,10 +1043,10 @@ FIXTURE_SETUP(callers)
 	self->online = sysconf(_SC_NPROCESSORS_ONLN);
 	self->p.nr_cpus = possible_cpus();
 	ASSERT_GT(self->p.nr_cpus, 0);
-	ASSERT_EQ(0, sched_getaffinity(0, sizeof(allowed), &allowed));
-	self->p.nr_threads = CPU_COUNT(&allowed) - 1;
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(self->allowed), &self->allowed));
+	self->p.nr_threads = CPU_COUNT(&self->allowed) - 1;
 	if (variant->per_cpu)
-		self->p.nr_threads += CPU_COUNT(&allowed) / 4 + 2;
+		self->p.nr_threads += CPU_COUNT(&self->allowed) / 4 + 2;
 	ASSERT_GT(self->p.nr_threads, 0);
 	if (self->p.nr_threads > MAX_SAMPLERS)
 		self->p.nr_threads = MAX_SAMPLERS;
@@ -977,7 +1095,7 @@ TEST_F_TIMEOUT(callers, every_caller_keeps_promises_and_c_agrees_with_rust, 120)
 	while (n == p->nr_threads && !failed &&
 	       (time(NULL) < end ||
 		(!all_checked(callers_needs) && time(NULL) < end + grace(self->seconds)))) {
-		failed = callers_once(p, self->bad_fd, self->stack, CLONE_STACK, &what);
+		failed = callers_once(p, self->bad_fd, self->stack, CLONE_STACK, &self->allowed, &what);
 		rounds++;
 	}
 	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
