@@ -12,6 +12,8 @@ set -euo pipefail
 
 CPUS_ARG=4,8
 SECS=10
+CPUS_GIVEN=0
+SECS_GIVEN=0
 TIMEOUT=300
 QUIET=
 ONLY=()
@@ -81,7 +83,8 @@ else runs.
   --build-only       build the mutants' kernels, boot nothing
   --print-dir        build only, and print each selected mutant's kernel
                      directory (for run-vng.sh --kernel) on stdout
-  --table            only print the table from the cached results
+  --table            only print the table from the cached results (--cpus
+                     and --seconds default to the last run's)
   --write-doc        with --table: also write docs/mutants.md from them
                      (cells never run say so), e.g. to join runs made with
                      different --ko and --cpus
@@ -96,8 +99,8 @@ EOF
 
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--cpus) CPUS_ARG=${2:?--cpus needs a value}; shift 2 ;;
-	--seconds) SECS=${2:?--seconds needs a value}; shift 2 ;;
+	--cpus) CPUS_ARG=${2:?--cpus needs a value}; CPUS_GIVEN=1; shift 2 ;;
+	--seconds) SECS=${2:?--seconds needs a value}; SECS_GIVEN=1; shift 2 ;;
 	--timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
 	--quiet-limit) QUIET=${2:?--quiet-limit needs a value}; shift 2 ;;
 	--only) ONLY+=("${2:?--only needs a mutant}"); shift 2 ;;
@@ -119,6 +122,15 @@ while [ $# -gt 0 ]; do
 	*) usage >&2; exit 2 ;;
 	esac
 done
+CACHE=${MMCID_CACHE}/mutants
+RESULTS=${CACHE}/results
+# The vCPU counts and seconds of the last run: --table's defaults, as
+# results are keyed by both.
+LAST_RUN=${RESULTS}/last-run
+if [ "${TABLE_ONLY}" = 1 ] && [ -f "${LAST_RUN}" ]; then
+	[ "${CPUS_GIVEN}" = 1 ] || CPUS_ARG=$(sed -n 's/^cpus=//p' "${LAST_RUN}")
+	[ "${SECS_GIVEN}" = 1 ] || SECS=$(sed -n 's/^seconds=//p' "${LAST_RUN}")
+fi
 IFS=, read -r -a CPUS <<<"${CPUS_ARG}"
 commas=${CPUS_ARG//[^,]/}
 [ "${#CPUS[@]}" = $((${#commas} + 1)) ] ||
@@ -134,8 +146,6 @@ need_number --quiet-limit "${QUIET}" 1 86400
 [ "${QUIET}" -gt "${SECS}" ] ||
 	die "--quiet-limit ${QUIET} would end every boot: the kselftest is silent for its ${SECS} s"
 
-CACHE=${MMCID_CACHE}/mutants
-RESULTS=${CACHE}/results
 TREE=${MMCID_CACHE}/kernel/mutant-tree
 HEAVY_LOCK=${MMCID_CACHE}/heavy.lock
 GUEST_KO_DIR=.mutants/ko
@@ -617,6 +627,7 @@ prepare_modules() {
 	for i in "${!KO_HASH[@]}"; do
 		echo "${KO_HASH[i]} ${KO_LABEL[i]}"
 	done >"${LAST_KOS}"
+	printf 'cpus=%s\nseconds=%s\ncommand=%s\n' "${CPUS_ARG}" "${SECS}" "${CMDLINE}" >"${LAST_RUN}"
 }
 
 # For --table: the modules of the last run, or the --ko files given.
@@ -825,7 +836,11 @@ write_doc() {
 		echo
 		echo "Written by \`scripts/mutants.sh\`; do not edit by hand, run it again."
 		echo
-		echo "- command: \`${CMDLINE}\`"
+		if [ "${TABLE_ONLY}" = 1 ] && [ -f "${LAST_RUN}" ]; then
+			echo "- command: \`$(sed -n 's/^command=//p' "${LAST_RUN}")\`, then \`${CMDLINE}\`"
+		else
+			echo "- command: \`${CMDLINE}\`"
+		fi
 		echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 		echo "- commit: $(git -C "${MMCID_TOP}" describe --always --dirty)"
 		echo "- machine: $(nproc) cores, $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), guests under ${accel_list:-?}"
