@@ -109,11 +109,18 @@ static noinline void switch_begin(struct mmcid_pending *p,
 				  struct task_struct *prev,
 				  struct task_struct *next, bool ours)
 {
-	bool in = next->mm && READ_ONCE(next->mm_cid.active);
+	bool active = next->mm && READ_ONCE(next->mm_cid.active);
+	/*
+	 * A task of an mm that is no user of it (between execve()'s
+	 * sched_mm_cid_before_execve() and _after_execve(), after exit's
+	 * sched_mm_cid_exit()) is rare and checked too: mm_cid_schedin()
+	 * must leave it alone.  Only a user can spin.
+	 */
+	bool in = next->mm;
 	bool out = prev->mm && (READ_ONCE(prev->mm_cid.cid) & MM_CID_TRANSIT);
 	int cpu = smp_processor_id();
 
-	p->watched = in && ours && mmcid_rs_watch_switch_begin(next);
+	p->watched = active && ours && mmcid_rs_watch_switch_begin(next);
 	p->prev = prev;
 	if (out)
 		p->mm[p->nr++] = prev->mm;
@@ -297,6 +304,20 @@ static void snap_seq_end(struct mmcid_op_snap *s)
 	}
 }
 
+/* No possible CPU was inside a context switch while @s was read. */
+static bool snap_stable(const struct mmcid_op_snap *s)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		if (cpu >= MMCID_MAX_CPUS)
+			break;
+		if (!s->cpus[cpu].stable)
+			return false;
+	}
+	return true;
+}
+
 /* Each possible CPU's slot and current task. */
 static void snap_cpus(struct mmcid_op_snap *s, struct mm_struct *mm)
 {
@@ -314,48 +335,22 @@ static void snap_cpus(struct mmcid_op_snap *s, struct mm_struct *mm)
 }
 
 /*
- * Everything a fork or exit of @t reads or changes, under mm_cid::lock, so
- * that no other fork, exit or affinity change moves the users, the mode or
- * max_cids meanwhile (a walk of another fork or exit still may: see
- * ops_in_flight). A raw spinlock with interrupts off, as the C takes it: it
- * nests inside no lock here, and nothing in it sleeps.
+ * How often snap_op() reads an mm while a CPU was inside a context switch:
+ * each read is at most MMCID_OP_USERS users and MMCID_MAX_CPUS slots,
+ * under mm_cid::lock with interrupts off.
  */
-static void snap_op(struct mmcid_op_snap *s, struct task_struct *t,
-		    struct mm_struct *mm, bool aff)
-{
-	unsigned int b = op_bucket(mm);
-	struct task_struct *u;
-	unsigned long flags;
-	unsigned int n = 0;
-	int cpu = raw_smp_processor_id();
+#define SNAP_TRIES 4
 
-	memset(s, 0, sizeof(*s));
-	s->cpu = cpu;
-	s->nr_possible = num_possible_cpus();
-	s->possible = mmcid_rs_possible_mask();
-	s->switches = READ_ONCE(current->nvcsw) + READ_ONCE(current->nivcsw);
-	/*
-	 * kprobes bumps its miss counters with plain increments on any CPU;
-	 * only a change between two snapshots matters here.
-	 */
-	s->missed = data_race(krp_fork.nmissed + krp_exit.nmissed +
-			      krp_fork.kp.nmissed + krp_exit.kp.nmissed +
-			      krp_work.nmissed + krp_work.kp.nmissed) +
-		    atomic_long_read(&op_pre_missed);
-	if (aff) {
-		/* As above: plain increments, only a change matters. */
-		s->missed += data_race(krp_affinity.nmissed + krp_affinity.kp.nmissed) +
-			     atomic_long_read(&aff_missed);
-	}
-	raw_spin_lock_irqsave(&mm->mm_cid.lock, flags);
-	/*
-	 * Every CID write of a fork, exit or deferred work is made holding
-	 * mm_cid::mutex, and a new holder takes mm_cid::lock (held here)
-	 * before its first: unlocked now, no other call is mid-way, and what
-	 * the last one wrote is visible (its unlock is a release).
-	 */
-	s->mutex_locked = mutex_is_locked(&mm->mm_cid.mutex);
-	smp_rmb();	/* the mutex before the state it protects */
+/*
+ * What snap_op() reads under mm_cid::lock: all but the mutex, which no
+ * new holder takes while the lock is held.
+ */
+static void snap_mm_state(struct mmcid_op_snap *s, struct task_struct *t,
+			  struct mm_struct *mm, bool aff, unsigned int b, int cpu)
+{
+	struct task_struct *u;
+	unsigned int n = 0;
+
 	snap_seq_begin(s);
 	s->op_seq = atomic_long_read(&op_seq[b]);
 	s->ops_in_flight = atomic_read(&op_in_flight[b]);
@@ -389,8 +384,63 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t,
 	s->nr_users = n;
 	snap_cpus(s, mm);
 	snap_seq_end(s);
+}
+
+/*
+ * Everything a fork or exit of @t reads or changes, under mm_cid::lock, so
+ * that no other fork, exit or affinity change moves the users, the mode or
+ * max_cids meanwhile (a walk of another fork or exit still may: see
+ * ops_in_flight). A raw spinlock with interrupts off, as the C takes it: it
+ * nests inside no lock here, and nothing in it sleeps.
+ */
+static void snap_op(struct mmcid_op_snap *s, struct task_struct *t,
+		    struct mm_struct *mm, bool aff)
+{
+	unsigned int b = op_bucket(mm);
+	unsigned long flags;
+	int cpu = raw_smp_processor_id();
+	int try;
+
+	memset(s, 0, sizeof(*s));
+	s->cpu = cpu;
+	s->nr_possible = num_possible_cpus();
+	s->possible = mmcid_rs_possible_mask();
+	s->switches = READ_ONCE(current->nvcsw) + READ_ONCE(current->nivcsw);
+	/*
+	 * kprobes bumps its miss counters with plain increments on any CPU;
+	 * only a change between two snapshots matters here.
+	 */
+	s->missed = data_race(krp_fork.nmissed + krp_exit.nmissed +
+			      krp_fork.kp.nmissed + krp_exit.kp.nmissed +
+			      krp_work.nmissed + krp_work.kp.nmissed) +
+		    atomic_long_read(&op_pre_missed);
+	if (aff) {
+		/* As above: plain increments, only a change matters. */
+		s->missed += data_race(krp_affinity.nmissed + krp_affinity.kp.nmissed) +
+			     atomic_long_read(&aff_missed);
+	}
+	raw_spin_lock_irqsave(&mm->mm_cid.lock, flags);
+	/*
+	 * Every CID write of a fork, exit or deferred work is made holding
+	 * mm_cid::mutex, and a new holder takes mm_cid::lock (held here)
+	 * before its first: unlocked now, no other call is mid-way, and what
+	 * the last one wrote is visible (its unlock is a release).
+	 */
+	s->mutex_locked = mutex_is_locked(&mm->mm_cid.mutex);
+	smp_rmb();	/* the mutex before the state it protects */
+	/*
+	 * A CPU inside a context switch may be moving a CID between its slot
+	 * and a task of @mm: read everything again while one was, a bounded
+	 * number of times (the switch writes no longer than its window).
+	 */
+	for (try = 1; ; try++) {
+		snap_mm_state(s, t, mm, aff, b, cpu);
+		if (try == SNAP_TRIES || snap_stable(s))
+			break;
+	}
 	raw_spin_unlock_irqrestore(&mm->mm_cid.lock, flags);
 }
+
 
 /* Per checked call: the task, its entry snapshot and the watchdog's part. */
 struct mmcid_op_call {
