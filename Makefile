@@ -7,7 +7,7 @@
 
 KDIR ?= $(shell $(CURDIR)/scripts/build-kernel.sh --print-dir 2>/dev/null)
 
-.PHONY: all module clippy rustfmt rustfmtcheck run test test-debug test-kcsan reproduce mutants clean help
+.PHONY: all module clippy rustfmt rustfmtcheck run test test-debug test-kcsan reproduce mutants coverage clean help
 
 all: module
 
@@ -54,6 +54,12 @@ reproduce:
 mutants:
 	@$(CURDIR)/scripts/mutants.sh $(MUTANTS_ARGS)
 
+# make run on the gcov flavour: lines and branches of the mm_cid code it
+# reaches, beside the model's paths (docs/coverage.md); COVERAGE_ARGS go to
+# the script (e.g. COVERAGE_ARGS="--before a46d026 --write-doc").
+coverage:
+	@$(CURDIR)/scripts/coverage.sh $(COVERAGE_ARGS)
+
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	rm -rf $(CURDIR)/target
@@ -67,5 +73,6 @@ help:
 	@echo "make reproduce    hang a kernel without the fix (10 boots), pass on 7.3"
 	@echo "make mutants      boot each patches/mutants/ kernel, table in docs/mutants.md"
 	@echo "                  (MUTANTS_ARGS=\"--only NN --cpus 4 ...\", see scripts/mutants.sh --help)"
+	@echo "make coverage     make run on a gcov kernel: what of the mm_cid code it reaches"
 	@echo "make clippy       module with CLIPPY=1"
 	@echo "make rustfmtcheck check formatting of all Rust sources"

@@ -93,6 +93,11 @@ refused "unknown variant 'bogus' (want one of: v7.3, pre-fix" $S/run.sh --varian
 refused "from 1 to 63, not '64'" $S/run.sh --cpus 64
 refused "--possible wants a whole number from 5 to 64, not '3'" $S/run.sh --possible 3
 refused "--boot: /nonexistent/arch/x86/boot/bzImage does not exist" $S/run.sh --boot /nonexistent
+refused "not '0'" $S/coverage.sh --cpus 0
+refused "from 1 to 100, not '101'" $S/coverage.sh --seconds 101
+refused "--before: 'nosuchrev' is not a commit" $S/coverage.sh --before nosuchrev
+refused "sage" $S/coverage.sh --bogus
+refused "--rwdir /nonexistent: not a directory" $S/run-vng.sh --rwdir /nonexistent -- true
 refused "unknown flavour 'bogus'" $S/build-kernel.sh --flavour bogus
 refused "needs a value" $S/build-kernel.sh --flavour
 refused "not 'bogus'" $S/test.sh --only bogus

@@ -12,7 +12,7 @@ PRINT_DIR=0
 
 usage() {
 	cat <<EOF
-Usage: $0 [--flavour v7.3|pre-fix|affinity-switchback|debug|kcsan] [--print-dir] [--help]
+Usage: $0 [--flavour v7.3|pre-fix|affinity-switchback|debug|kcsan|gcov] [--print-dir] [--help]
 
   --flavour F   v7.3: the source as shipped (default).
                 pre-fix: with patches/pre-fix/*.patch applied, which revert
@@ -24,6 +24,9 @@ Usage: $0 [--flavour v7.3|pre-fix|affinity-switchback|debug|kcsan] [--print-dir]
                 atomic sleep, preempt, KFENCE, UBSAN, debugobjects,
                 kmemleak, lkdtm; docs/debug.md).
                 kcsan: v7.3 with scripts/kcsan.config merged last (KCSAN).
+                gcov: v7.3 with scripts/gcov.config merged last and
+                patches/gcov/*.patch applied: kernel/sched/core.o
+                profiled (scripts/coverage.sh).
   --print-dir   only print the cached tree's path (fail if not built)
 
 Builds into \${MMCID_CACHE}/kernel/<version>-<config hash>-<flavour>
@@ -43,8 +46,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "${FLAVOUR}" in
-v7.3|pre-fix|affinity-switchback|debug|kcsan) ;;
-*) die "unknown flavour '${FLAVOUR}' (want v7.3, pre-fix, affinity-switchback, debug or kcsan)" ;;
+v7.3|pre-fix|affinity-switchback|debug|kcsan|gcov) ;;
+*) die "unknown flavour '${FLAVOUR}' (want v7.3, pre-fix, affinity-switchback, debug, kcsan or gcov)" ;;
 esac
 
 # What the guest does without (merged first), then what the module and
@@ -54,6 +57,7 @@ TRIM=${MMCID_TOP}/scripts/trim.config
 FRAGMENT=${MMCID_TOP}/selftests/mmcid_rs/config
 SRC_DIR=${MMCID_CACHE}/src
 FRAGMENT_LAST=$(flavour_fragment "${FLAVOUR}" || true)
+PATCHES=$(flavour_patches "${FLAVOUR}")
 
 if [ "${PRINT_DIR}" = 1 ]; then
 	kernel_dir "${FLAVOUR}" || die "no ${FLAVOUR} kernel built yet: run $0 --flavour ${FLAVOUR}"
@@ -85,12 +89,13 @@ fetch_source() {
 # A patched flavour starts from the built v7.3 tree of the same config
 # when there is one, so that only what the patches touch is rebuilt.  A
 # debug flavour starts from its newest built tree of the same base config
-# (another version of its fragment) or else from that v7.3 tree.
+# (another version of its fragment) or else from that v7.3 tree; one
+# with patches too always from the v7.3 tree, which has none applied.
 SEEDED=0
 prepare_tree() {
 	local tmp=${TREE}.tmp p base
 	base=$(kernel_tree v7.3 "${SRC_VERSION}")
-	if [ -n "${FRAGMENT_LAST}" ]; then
+	if [ -n "${FRAGMENT_LAST}" ] && [ -z "${PATCHES}" ]; then
 		# Newest first; cache paths have no blanks.
 		# shellcheck disable=SC2012
 		for p in $(ls -dt "${base%-v7.3}"-*-"${FLAVOUR}" 2>/dev/null || true); do
@@ -111,12 +116,10 @@ prepare_tree() {
 		log "copying the source to ${tmp}"
 		cp -a "${SRC_DIR}/linux-source-${KERNEL_SERIES}" "${tmp}"
 	fi
-	if [ "${FLAVOUR}" != v7.3 ] && [ -z "${FRAGMENT_LAST}" ]; then
-		for p in "${MMCID_TOP}/patches/${FLAVOUR}"/*.patch; do
-			log "applying ${p##*/}"
-			patch -d "${tmp}" -p1 --quiet <"${p}" || die "${p} does not apply to ${SRC_VERSION}"
-		done
-	fi
+	for p in ${PATCHES}; do
+		log "applying ${p##*/}"
+		patch -d "${tmp}" -p1 --quiet <"${p}" || die "${p} does not apply to ${SRC_VERSION}"
+	done
 	mv "${tmp}" "${TREE}"
 }
 

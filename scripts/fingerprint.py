@@ -107,7 +107,8 @@ def statement_start(text, pos):
     return start
 
 
-def find_function(text, name):
+def function_span(text, name):
+    """(start, end) of the definition of function name in text, or None."""
     for m in re.finditer(r"\b%s\s*\(" % re.escape(name), text):
         close = closing(text, m.end() - 1)
         if close < 0:
@@ -123,8 +124,13 @@ def find_function(text, name):
                 k = closing(text, k) + 1
         k = re.compile(r"\s*").match(text, k).end()
         if k < len(text) and text[k] == "{":
-            return text[statement_start(text, m.start()):closing(text, k) + 1]
+            return statement_start(text, m.start()), closing(text, k) + 1
     return None
+
+
+def find_function(text, name):
+    span = function_span(text, name)
+    return text[span[0]:span[1]] if span else None
 
 
 def find_struct(text, name):

@@ -11,17 +11,20 @@
 #         the out-of-range CID assertions (known-bad input for both);
 #   undecided  with every bound on "not decided" at 0 it must fail on
 #         the bounds (the fork pattern always leaves some undecided).
-# MMCID_RS_FORCE=1 loads with force=1 (the version guard, run.sh --force).
+# MMCID_RS_FORCE=1 loads with force=1 (the version guard, run.sh --force);
+# MMCID_RS_TEST runs another build of the kselftest (scripts/coverage.sh
+# --before); MMCID_RS_GCOV_OUT saves the gcov profile there (guest-lib.sh).
 set -u
 
 VARIANT=${1:-v7.3}
 EXPECT=${2:-pass}
 shift 2 2>/dev/null || shift $#
 # The rest goes to the harness (-v widen: that variant alone).
-T=./selftests/mmcid_rs/mmcid_rs_test
+T=${MMCID_RS_TEST:-./selftests/mmcid_rs/mmcid_rs_test}
 
 . "$(dirname "$0")/guest-lib.sh"
 guest_setup
+gcov_reset || exit 1
 out=$("$T" 2>&1)
 echo "$out" | grep -q 'SKIP.*mmcid_rs module not loaded' || {
 	echo "$out"
@@ -72,6 +75,7 @@ fi
 
 "$T" "$@"
 rc=$?
+gcov_save || rc=1
 report_paths_missing
 verdict=$(report_verdict "$VARIANT")
 forced=$(report_forced)

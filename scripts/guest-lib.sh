@@ -11,6 +11,24 @@ guest_setup() {
 	echo 1 >/sys/kernel/tracing/events/sched/sched_switch/enable
 }
 
+# With MMCID_RS_GCOV_OUT set (scripts/coverage.sh, on the gcov flavour):
+# gcov_reset zeroes the kernel's profile; gcov_save copies the profile of
+# kernel/sched/core.o to MMCID_RS_GCOV_OUT/core.gcda, a host directory.
+gcov_reset() {
+	[ -n "${MMCID_RS_GCOV_OUT:-}" ] || return 0
+	echo 1 >/sys/kernel/debug/gcov/reset
+}
+gcov_save() {
+	local f
+	[ -n "${MMCID_RS_GCOV_OUT:-}" ] || return 0
+	f=$(find /sys/kernel/debug/gcov -path '*/kernel/sched/core.gcda' 2>/dev/null | head -1)
+	if [ -z "$f" ]; then
+		echo "mmcid_rs: FAIL: no kernel/sched/core.gcda in /sys/kernel/debug/gcov: not the gcov flavour"
+		return 1
+	fi
+	mkdir -p "$MMCID_RS_GCOV_OUT" && cat "$f" >"$MMCID_RS_GCOV_OUT/core.gcda"
+}
+
 # The module's findings are trace events (glue/mmcid_rs_trace.h).  They go
 # to a trace instance of their own, as the top buffer has sched_switch on.
 # trace_findings_on: after the load, record them; trace_findings: what was

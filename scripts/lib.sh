@@ -132,33 +132,39 @@ source_version() {
 }
 
 # kernel_tree FLAVOUR VERSION: where this checkout builds FLAVOUR ("v7.3",
-# "pre-fix", "affinity-switchback", "debug" or "kcsan") of source VERSION, keyed by the version,
-# the hash of what configures it (vng's version, scripts/trim.config and
-# selftests/mmcid_rs/config) and, for a patched flavour, of its patches;
-# for a debug flavour, of its fragment (scripts/FLAVOUR.config).
+# "pre-fix", "affinity-switchback", "debug", "kcsan" or "gcov") of source
+# VERSION, keyed by the version, the hash of what configures it (vng's
+# version, scripts/trim.config and selftests/mmcid_rs/config) and, for
+# another flavour, of its fragment (scripts/FLAVOUR.config) and its
+# patches (patches/FLAVOUR/), whichever it has.
 kernel_tree() {
 	local key
 	key=$({ echo "$2 v7.3 vng-${VIRTME_NG_VERSION}"
 		cat "${MMCID_TOP}/scripts/trim.config" "${MMCID_TOP}/selftests/mmcid_rs/config"; } |
 	      sha256sum | cut -c1-12)
 	key=${MMCID_CACHE}/kernel/${2//[^A-Za-z0-9.+-]/_}-${key}
-	case "$1" in
-	v7.3)
-		echo "${key}-v7.3" ;;
-	debug|kcsan)
-		echo "${key}-$(sha256sum <"$(flavour_fragment "$1")" | cut -c1-6)-$1" ;;
-	*)
-		echo "${key}-$(cat "${MMCID_TOP}/patches/$1"/*.patch | sha256sum | cut -c1-6)-$1" ;;
-	esac
+	if [ "$1" = v7.3 ]; then
+		echo "${key}-v7.3"
+		return
+	fi
+	echo "${key}-$({ flavour_fragment "$1" | xargs -r cat; flavour_patches "$1" | xargs -r cat; } |
+		sha256sum | cut -c1-6)-$1"
 }
 
 # flavour_fragment FLAVOUR: the config fragment a debug flavour merges
 # last (nothing for v7.3 and the patched flavours).
 flavour_fragment() {
 	case "$1" in
-	debug|kcsan) echo "${MMCID_TOP}/scripts/$1.config" ;;
+	debug|kcsan|gcov) echo "${MMCID_TOP}/scripts/$1.config" ;;
 	*) return 1 ;;
 	esac
+}
+
+# flavour_patches FLAVOUR: the patches FLAVOUR applies to the source, a
+# path a line (nothing for v7.3, debug and kcsan).
+flavour_patches() {
+	[ "$1" != v7.3 ] && [ -d "${MMCID_TOP}/patches/$1" ] || return 0
+	ls "${MMCID_TOP}/patches/$1"/*.patch
 }
 
 # kernel_dir FLAVOUR: this checkout's cached build of FLAVOUR (default

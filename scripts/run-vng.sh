@@ -14,6 +14,7 @@ KERNEL_DIR=
 LOG=
 ACCEL=auto
 APPEND=
+RWDIR=()
 EXPECT_FAIL=0
 TCG_THREAD=single
 QUIET=0
@@ -46,13 +47,15 @@ directory), runs COMMAND as root and powers off.
                      live lock (default ${NAMED_GRACE})
   --timeout S        wall-clock limit in seconds (default ${TIMEOUT})
   --flavour F        cached kernel flavour: v7.3, pre-fix,
-                     affinity-switchback, debug or kcsan
+                     affinity-switchback, debug, kcsan or gcov
                      (default ${FLAVOUR})
   --kernel DIR       a built kernel tree instead of the cached one
   --log FILE         console log (default: a new file under \${MMCID_CACHE}/logs)
   --accel A          kvm, tcg or auto (default: KVM only if a probe boot
                      under KVM worked on this machine; the answer is cached)
   --append ARGS      extra kernel command line
+  --rwdir DIR        a host directory the guest may write (vng --rwdir;
+                     the rest of the host is read-only to it)
   --tcg-thread T     single (default) or multi: TCG with one host thread
                      for all vCPUs, or one each.  Multi-threaded TCG ran
                      stale code after text_poke_bp() here (Oops: int3 at
@@ -85,6 +88,7 @@ while [ $# -gt 0 ]; do
 	--log) LOG=${2:?}; shift 2 ;;
 	--accel) ACCEL=${2:?}; shift 2 ;;
 	--append) APPEND=${2:?}; shift 2 ;;
+	--rwdir) RWDIR=(--rwdir "${2:?--rwdir needs a directory}"); shift 2 ;;
 	--tcg-thread) TCG_THREAD=${2:?}; shift 2 ;;
 	--quiet-limit) QUIET=${2:?}; shift 2 ;;
 	--expect-splat) EXPECT_FAIL=1; shift ;;
@@ -95,6 +99,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# -gt 0 ] || { usage >&2; exit 2; }
+[ "${#RWDIR[@]}" = 0 ] || [ -d "${RWDIR[1]}" ] || die "--rwdir ${RWDIR[1]}: not a directory"
 need_number --cpus "${CPUS}" 1 $((MMCID_MAX_CPUS - WATCHER))
 need_number --timeout "${TIMEOUT}" 1 86400
 need_number --grace "${NAMED_GRACE}" 0 86400
@@ -131,7 +136,7 @@ vng_boot() {
 	local accel=$1 log=$2 limit=$3 cmd=$4 kvmflag=() rc=0 pid
 	[ "${accel}" = tcg ] && kvmflag=(--disable-kvm "--qemu-opts=-accel tcg,thread=${TCG_THREAD}")
 	PYTHONUNBUFFERED=1 setsid vng "${kvmflag[@]}" --run "${BZIMAGE}" --cpus "${VCPUS}" --verbose \
-		--append "${KARGS}" --exec "${cmd}" </dev/null >"${log}" 2>&1 &
+		"${RWDIR[@]}" --append "${KARGS}" --exec "${cmd}" </dev/null >"${log}" 2>&1 &
 	pid=$!
 	local waited=0 size= sum quiet=0 named=
 	while kill -0 "${pid}" 2>/dev/null; do

@@ -33,7 +33,9 @@ Usage: $0 [--cpus N] [--possible P] [--seconds S] [--variant V] [--force] [--boo
                docs/measurements.md (command, date, commit, machine)
 
 Environment: KDIR (a built Rust-enabled tree instead of the cached one),
-MMCID_CACHE (default ~/.cache/mmcid-rs).
+MMCID_CACHE (default ~/.cache/mmcid-rs); for scripts/coverage.sh,
+MMCID_RS_TEST (another kselftest binary under the repo) and
+MMCID_RS_GCOV_OUT (a directory the guest writes each boot's gcov profile to).
 EOF
 }
 
@@ -94,8 +96,11 @@ boot() {
 	console=$(mktemp "${MMCID_CACHE}/logs/run-${name}-$(date +%Y%m%d-%H%M%S)-XXXX.log")
 	echo "${console}" >"${tmp}/${name}.console"
 	"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${BOOT:-${KDIR}}" --cpus "${CPUS}" \
-		${possible:+--possible "${possible}"} --log "${console}" --quiet-limit $((2 * SECS + 20)) -- \
+		${possible:+--possible "${possible}"} ${MMCID_RS_GCOV_OUT:+--rwdir "${MMCID_RS_GCOV_OUT}"} \
+		--log "${console}" --quiet-limit $((2 * SECS + 20)) -- \
 		env MMCID_RS_SECONDS="${SECS}" ${FORCE:+MMCID_RS_FORCE=1} \
+		${MMCID_RS_TEST:+MMCID_RS_TEST="${MMCID_RS_TEST}"} \
+		${MMCID_RS_GCOV_OUT:+MMCID_RS_GCOV_OUT="${MMCID_RS_GCOV_OUT}/${name}"} \
 		./scripts/guest-kselftest.sh "${VARIANT}" pass "$@" \
 		2> >(tee "${tmp}/${name}.err" >&2) | tee "${tmp}/${name}.out"
 	local rc=${PIPESTATUS[0]}
