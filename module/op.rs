@@ -15,9 +15,11 @@
 //!
 //! - another fork, exit or deferred walk of the mm (`mm_cid::mutex`): the
 //!   glue counts checked calls per mm (`op_seq`, `ops_in_flight`) and the
-//!   calls its probes missed; the deferred work only runs with
+//!   calls its probes missed; an overlapped fork or exit is decided when
+//!   the mutex was free at both ends and the other users are the same
+//!   ([`overlap_wrote_nothing`]); the deferred work only runs with
 //!   `update_deferred` set, after an affinity change (`nr_cpus_allowed`
-//!   grew): any of these makes the call not decided;
+//!   grew); anything else makes the call not decided;
 //! - a context switch (`mm_cid_switch_to()`, under a runqueue lock the
 //!   snapshot does not hold): each CPU's switch sequence says whether one
 //!   ran; a CPU that switched, and a user that ran on one or was switched
@@ -452,7 +454,8 @@ fn build(variant: Variant, pre: &OpSnap, s: &mut OpSched) -> Result<(TaskId, Tas
 /// forks and exits, so another one in flight is an overlap.  A fork or
 /// exit keeps its older allowance for an affinity change meanwhile.
 fn race(op: Op, pre: &OpSnap, post: &OpSnap) -> Option<OpRace> {
-    if pre.ops_in_flight != 1 || pre.op_seq != post.op_seq || pre.missed != post.missed {
+    let overlapped = pre.ops_in_flight != 1 || pre.op_seq != post.op_seq;
+    if pre.missed != post.missed || (overlapped && !overlap_wrote_nothing(op, pre, post)) {
         return Some(OpRace::Overlap);
     }
     if !op.of_task() {
@@ -465,6 +468,42 @@ fn race(op: Op, pre: &OpSnap, post: &OpSnap) -> Option<OpRace> {
         return Some(OpRace::Affinity);
     }
     None
+}
+
+/// Did the other forks, exits and deferred works of the mm that overlapped
+/// a fork or exit (by the glue's counts) write nothing the check reads?
+///
+/// Each of them writes CIDs, the mode and the users only holding
+/// `mm_cid::mutex`, which the fork or exit holds for its own writes too
+/// (`sched_mm_cid_fork()`: `guard(mutex)`; `sched_mm_cid_exit()`:
+/// `scoped_guard(mutex, ...)`), and a new holder takes `mm_cid::lock`,
+/// which both snapshots hold.  So with the mutex free at both ends no
+/// other call was mid-way at either, and one that ran in between ran
+/// whole, before or after this call's own part.  Every whole fork or exit
+/// adds its task to `mm_cid::user_list` or removes it (`hlist_add_head()`
+/// in `sched_mm_cid_add_user()`, `hlist_del_init()` in
+/// `sched_mm_cid_remove_user()`; an exit of a task that is no user returns
+/// before the mutex and writes nothing): the users other than this call's
+/// task, in list order, are the same at both ends only if none ran.  A
+/// deferred work writes only with `update_deferred` set, which
+/// [`race`] already refuses at either end, or set meanwhile by an affinity
+/// change that also moved `nr_cpus_allowed`.
+fn overlap_wrote_nothing(op: Op, pre: &OpSnap, post: &OpSnap) -> bool {
+    if !op.of_task() || pre.mutex_locked != 0 || post.mutex_locked != 0 {
+        return false;
+    }
+    let (a, b) = (pre.kept_users(), post.kept_users());
+    if a.len() != pre.nr_users as usize || b.len() != post.nr_users as usize {
+        return false;
+    }
+    others(a, pre.t.task).eq(others(b, pre.t.task))
+}
+
+/// The users of `s` but `task`, by identity.
+fn others(s: &[UserSnap], task: u64) -> impl Iterator<Item = (u64, i32)> + '_ {
+    s.iter()
+        .filter(move |u| u.task != task)
+        .map(|u| (u.task, u.tid))
 }
 
 /// The model run of `op`, in `s`: the task's id, and whether the run took

@@ -223,10 +223,73 @@ fn users_not_counted_is_a_mismatch_unless_another_call_ran() {
             }
         )
     ));
-    // The same numbers with an exit of the mm in between: not decided.
+    // The same numbers with another call of the mm overlapping, which
+    // wrote nothing (the users are the same): still a mismatch.
+    post.op_seq += 2;
+    post.ops_in_flight = 2;
+    assert!(matches!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Mismatch(
+            _,
+            OpDiff {
+                field: OpField::Users,
+                ..
+            }
+        )
+    ));
+    // An exit of the mm in between (T1 left the list): not decided.
+    let i = user_index(&post, 1);
+    post.users.copy_within(i + 1..post.nr_users as usize, i);
+    post.nr_users -= 1;
+    assert_eq!(
+        check_fork(&pre, &post).verdict,
+        OpVerdict::Raced(OpRace::Overlap)
+    );
+}
+
+#[test]
+fn overlapped_fork_that_met_nothing_written_is_decided() {
+    // Another fork or exit of the mm was in flight at both ends, waiting
+    // for mm_cid::mutex or past its part: the mutex free at both ends and
+    // the same other users, so nothing of it is in between.
+    let (mut pre, mut post, _, _) = fork(&mm_with(3, &[1]));
+    pre.ops_in_flight = 2;
     post.op_seq += 2;
     assert_eq!(
         check_fork(&pre, &post).verdict,
+        OpVerdict::Agree(OpKind::Fork)
+    );
+    // The mutex held at either end: another call mid-way.
+    for at_return in [false, true] {
+        let (mut a, mut b) = (pre, post);
+        if at_return {
+            b.mutex_locked = 1;
+        } else {
+            a.mutex_locked = 1;
+        }
+        assert_eq!(
+            check_fork(&a, &b).verdict,
+            OpVerdict::Raced(OpRace::Overlap)
+        );
+    }
+    // A fork of the mm ran whole in between: one more user at the head
+    // of the list, whatever the counters say.
+    let mut grown = post;
+    grown.users.copy_within(0..post.nr_users as usize, 1);
+    grown.users[0].task = 0xdead_0000;
+    grown.users[0].tid = 999;
+    grown.nr_users += 1;
+    assert_eq!(
+        check_fork(&pre, &grown).verdict,
+        OpVerdict::Raced(OpRace::Overlap)
+    );
+    // A user that exited and a new one at its address (another tid):
+    // not the same users.
+    let mut swapped = post;
+    let i = user_index(&swapped, 1);
+    swapped.users[i].tid += 1000;
+    assert_eq!(
+        check_fork(&pre, &swapped).verdict,
         OpVerdict::Raced(OpRace::Overlap)
     );
 }
@@ -416,7 +479,17 @@ fn accounting_waits_while_another_call_holds_the_mutex() {
     post.ops_in_flight = 2;
     let c = check_fork(&pre, &post);
     assert_eq!(c.accounting, Accounting::Violation(true, Owner::Leaked(3)));
-    assert_eq!(c.verdict, OpVerdict::Raced(OpRace::Overlap));
+    // ... and the other call wrote nothing: the fork itself is compared.
+    assert!(matches!(
+        c.verdict,
+        OpVerdict::Mismatch(
+            OpKind::Fork,
+            OpDiff {
+                field: OpField::Cidmask,
+                ..
+            }
+        )
+    ));
 }
 
 #[test]
