@@ -68,7 +68,9 @@ must_fail() {
 # machine.  The scripts that measure call it; nobody retypes figures.
 record_measurement() {
 	local f=${MMCID_TOP}/docs/measurements.md commit
-	commit=$(git -C "${MMCID_TOP}" describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+	# Dirty only for what runs: a record already appended to docs/ is not.
+	commit=$(git -C "${MMCID_TOP}" describe --always --abbrev=12 2>/dev/null || echo unknown)
+	git -C "${MMCID_TOP}" diff --quiet HEAD -- . ':(exclude)docs' 2>/dev/null || commit+=-dirty
 	{
 		printf '\n### %s\n\n' "$1"
 		printf -- '- command: `%s`\n' "$2"
