@@ -479,17 +479,26 @@ fn race(op: Op, pre: &OpSnap, post: &OpSnap) -> Option<OpRace> {
 /// `scoped_guard(mutex, ...)`), and a new holder takes `mm_cid::lock`,
 /// which both snapshots hold.  So with the mutex free at both ends no
 /// other call was mid-way at either, and one that ran in between ran
-/// whole, before or after this call's own part.  Every whole fork or exit
+/// whole, before or after this call's own part.  A whole fork or exit
 /// adds its task to `mm_cid::user_list` or removes it (`hlist_add_head()`
 /// in `sched_mm_cid_add_user()`, `hlist_del_init()` in
 /// `sched_mm_cid_remove_user()`; an exit of a task that is no user returns
-/// before the mutex and writes nothing): the users other than this call's
-/// task, in list order, are the same at both ends only if none ran.  A
-/// deferred work writes only with `update_deferred` set, which
-/// [`race`] already refuses at either end, or set meanwhile by an affinity
-/// change that also moved `nr_cpus_allowed`.
+/// before the mutex and writes nothing), so one other call leaves the
+/// other users changed.  Two can leave them as they were: a thread
+/// forked and exited in between, or `sched_mm_cid_before_execve()` and
+/// `_after_execve()` of a task at the head of the list.  Both pairs are
+/// sequential (the child runs only after `sched_post_fork()` returned,
+/// the execve() calls are one task's), so the second begins after the
+/// first ended and the counts see at least three of their steps: hence
+/// at most one other call, by [`at_most_one_other`].  A deferred work
+/// writes only with `update_deferred` set, which [`race`] already refuses
+/// at either end, or set meanwhile by an affinity change that also moved
+/// `nr_cpus_allowed`.
 fn overlap_wrote_nothing(op: Op, pre: &OpSnap, post: &OpSnap) -> bool {
     if !op.of_task() || pre.mutex_locked != 0 || post.mutex_locked != 0 {
+        return false;
+    }
+    if !at_most_one_other(pre, post) {
         return false;
     }
     let (a, b) = (pre.kept_users(), post.kept_users());
@@ -497,6 +506,20 @@ fn overlap_wrote_nothing(op: Op, pre: &OpSnap, post: &OpSnap) -> bool {
         return false;
     }
     others(a, pre.t.task).eq(others(b, pre.t.task))
+}
+
+/// Could at most one other checked call of the mm have run between `pre`
+/// and `post`?  The glue counts each call's begin and end in `op_seq`
+/// (after its `ops_in_flight` increment, before its decrement), and both
+/// snapshots read `op_seq` first.  One other call shows as in flight at
+/// `pre` and ending or not (`ops_in_flight` 2, `op_seq` +1 or +0), or as
+/// begun in between and ending or not (+2 or +1).  Two calls that ran
+/// one after the other show at least three steps: one in flight at `pre`
+/// and two more (+2), or +3.
+fn at_most_one_other(pre: &OpSnap, post: &OpSnap) -> bool {
+    let in_flight = u64::from(pre.ops_in_flight.saturating_sub(1));
+    let steps = post.op_seq.wrapping_sub(pre.op_seq);
+    in_flight <= 1 && in_flight.saturating_add(steps) <= 2
 }
 
 /// The users of `s` but `task`, by identity.
