@@ -927,6 +927,61 @@ static void ladder_child(const cpu_set_t *allowed, int users, int possible)
 	_exit(0);
 }
 
+/* Last-user children a round of the callers: each path 100 times in make run. */
+#define LAST_USERS 12
+
+static void *return_thread(void *arg)
+{
+	return arg;
+}
+
+/* The lowest CPU of @set above @cpu, or -1. */
+static int next_cpu(const cpu_set_t *set, int cpu)
+{
+	while (++cpu < CPU_SETSIZE)
+		if (CPU_ISSET(cpu, set))
+			return cpu;
+	return -1;
+}
+
+/*
+ * The child of a last-user step, forked while its parent was pinned to
+ * the first allowed CPU (c0), so that its mm's mask is c0 alone: a
+ * second thread passes max_cids 1 (per CPU mode, pcpu_thrs 1) and its
+ * exit leaves main the last user in per CPU mode (1 is not below 1).
+ * Main widens to c0 and c1 (pcpu_thrs stays 1) and moves to c1, which
+ * then owns a CID beside c0's.  A failed execve() there is
+ * sched_mm_cid_exit() of the last user in per CPU mode (the CPU's CID
+ * handed to the task, then dropped; the mode flips to TRANSIT with no
+ * user left, "ignore mode change") and a first user again after it (a
+ * task owned CID).  Back on c0, which still owns its CID,
+ * mm_cid_from_task() drops the CPU's CID for the task's own
+ * (docs/kselftest.md).  Exit 0 when main's CID stayed below the
+ * possible CPUs.
+ */
+static void last_user_child(const cpu_set_t *allowed, int bad_fd, int possible)
+{
+	int c0 = first_cpu(allowed), c1 = next_cpu(allowed, c0);
+	cpu_set_t set;
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, return_thread, NULL) || pthread_join(t, NULL))
+		_exit(3);
+	CPU_ZERO(&set);
+	CPU_SET(c0, &set);
+	CPU_SET(c1, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		_exit(3);
+	pin(c1);
+	if (my_cid() >= (uint32_t)possible)
+		_exit(1);
+	if (syscall(__NR_execveat, bad_fd, "", cid_child_argv, cid_child_envp,
+		    AT_EMPTY_PATH) != -1 || errno != ENOEXEC)
+		_exit(4);
+	pin(c0);
+	_exit(my_cid() >= (uint32_t)possible);
+}
+
 /* One of each caller; the first child that failed, or 0. */
 static int callers_once(struct pattern *p, int bad_fd, char *stack, size_t stack_size,
 			const cpu_set_t *allowed, const char **what)
@@ -989,6 +1044,17 @@ static int callers_once(struct pattern *p, int bad_fd, char *stack, size_t stack
 		pid = fork();
 		if (pid == 0)
 			ladder_child(allowed, 2 + i % 2, p->nr_cpus);
+		sched_setaffinity(0, sizeof(*allowed), allowed);
+		if (reap(pid))
+			return 1;
+	}
+	/* Last-user children, LAST_USERS a round; they need two allowed CPUs. */
+	*what = "a last-user child: a CID at or above the possible CPUs, or no ENOEXEC";
+	for (i = 0; i < LAST_USERS && CPU_COUNT(allowed) > 1; i++) {
+		pin(first_cpu(allowed));
+		pid = fork();
+		if (pid == 0)
+			last_user_child(allowed, bad_fd, p->nr_cpus);
 		sched_setaffinity(0, sizeof(*allowed), allowed);
 		if (reap(pid))
 			return 1;
@@ -1121,6 +1187,9 @@ TEST_F_TIMEOUT(callers, every_caller_keeps_promises_and_c_agrees_with_rust, 120)
 	EXPECT_GT(read_report("caller_after_execve"), 0);
 	EXPECT_GT(read_report("caller_after_failed_execve"), 0);
 	EXPECT_GT(read_report("caller_exit"), 0);
+	/* The last-user children's switch-in (mutant 17's precondition). */
+	if (CPU_COUNT(&self->allowed) > 1)
+		EXPECT_GT(read_report("path_from_task_drop_cpu"), 0);
 	EXPECT_EQ(0, undecided_over_bounds()) TH_LOG("too much not decided: a bug may hide in an allowance");
 }
 
