@@ -131,8 +131,6 @@ report_keys! {
     NotConsistentOtherCall = "not_consistent_other_call",
     /// ... the deferred work was queued.
     NotConsistentDeferred = "not_consistent_deferred",
-    /// ... a walk was going on (TRANSIT).
-    NotConsistentTransit = "not_consistent_transit",
     /// ... more users than a snapshot holds.
     NotConsistentUsers = "not_consistent_users",
     /// ... a CPU was inside a context switch.

@@ -301,8 +301,6 @@ pub enum Inconsistent {
     OtherCall,
     /// The deferred work is queued.
     Deferred,
-    /// The mode has TRANSIT: a walk is going on.
-    Transit,
     /// More users than the snapshot holds.
     Users,
     /// A CPU was inside a context switch.
@@ -314,13 +312,16 @@ pub enum Inconsistent {
 /// `mm_cid::mutex`, and a new holder takes `mm_cid::lock`, which the
 /// snapshot holds, before its first: the mutex unlocked means no other
 /// call is mid-way (hooks.c, `snap_op()`), whether its probe saw it or not.
+/// That includes every walk: each caller flips the mode, walks and
+/// completes the transition holding the mutex (`sched_mm_cid_fork()`,
+/// `sched_mm_cid_exit()`, `mm_cid_work_fn()`), so TRANSIT with the mutex
+/// free is no walk but the mode a last user's exit left ("Ignore mode
+/// change"), which [`invariants`] checks by the CID accounting alone.
 fn inconsistent(s: &OpSnap) -> Option<Inconsistent> {
     if s.mutex_locked != 0 {
         Some(Inconsistent::OtherCall)
     } else if s.update_deferred != 0 {
         Some(Inconsistent::Deferred)
-    } else if cid_in_transit(s.mm.mode) {
-        Some(Inconsistent::Transit)
     } else if s.nr_users as usize > s.kept_users().len() {
         Some(Inconsistent::Users)
     } else if s.possible_cpus().any(|(_, c)| c.stable == 0) {
@@ -330,12 +331,21 @@ fn inconsistent(s: &OpSnap) -> Option<Inconsistent> {
     }
 }
 
-/// The invariants of one consistent snapshot.
+/// The invariants of one consistent snapshot: those of a completed mode,
+/// and the CID accounting.  A mode left in TRANSIT by a last user's exit
+/// (see [`inconsistent`]) has only the accounting: the CPUs that own a CID
+/// keep it until a task of the mm switches in there (`mm_cid_from_task()`
+/// drops it), and each CID a task takes meanwhile is in transit.
 fn invariants(s: &OpSnap) -> Option<Owner> {
     let users = s.kept_users().iter().map(|u| (u.active != 0, u.cid));
     // By CPU number; a CPU that is not possible reads 0, which owns nothing.
     let cids: [u32; MAX_CPUS] = core::array::from_fn(|c| s.cpus[c].pcpu_cid);
-    transition_finished(s.mm.mode, users, &cids, s.nr_possible).or_else(|| {
+    let finished = if cid_in_transit(s.mm.mode) {
+        None
+    } else {
+        transition_finished(s.mm.mode, users, &cids, s.nr_possible)
+    };
+    finished.or_else(|| {
         cid_accounting(
             s.kept_users().iter().map(|u| u.cid),
             &cids,

@@ -535,6 +535,50 @@ fn accounting_waits_while_another_call_holds_the_mutex() {
     ));
 }
 
+/// The mode a last user's exit leaves: 2 possible CPUs (`pcpu_thrs` 1),
+/// T0 on CPU0 and T1 on CPU1 past max_cids with T2, per CPU mode; T2 and
+/// T1 exit (1 user is not below 1), then T0, the last user, on CPU0:
+/// TRANSIT with no user and CPU1 still owning its CID.  T0's exit.
+fn last_user_exit_in_per_cpu_mode() -> (OpSnap, OpSnap) {
+    let mut s = mm_on::<4, 8>(0b11, 3, &[1]);
+    assert_eq!(s.mm_cid.mode, MM_CID_ONCPU);
+    assert_eq!(s.mm_cid.pcpu_thrs, 1);
+    sched_mm_cid_exit(&mut s, 0, 2, 2);
+    mm_cid_schedout(&mut s, 1, 1);
+    sched_mm_cid_exit(&mut s, 1, 1, 1);
+    s.set_curr(1, None);
+    assert!(cid_on_cpu(s.mm_cid.pcpu[1]));
+    let (pre, post, after) = exit(&s, 0);
+    assert_eq!((after.mm_cid.mode, after.mm_cid.users), (MM_CID_TRANSIT, 0));
+    (pre, post)
+}
+
+#[test]
+fn mode_left_in_transit_by_the_last_user_is_accounted() {
+    // No walk holds the mutex: the CID accounting holds at both ends.
+    let (pre, mut post) = last_user_exit_in_per_cpu_mode();
+    let c = check(Variant::V7_3, true, &pre, &post);
+    assert_eq!(c.accounting, Accounting::Kept(2));
+    assert_eq!(c.verdict, OpVerdict::Agree(OpKind::LastExit));
+    // A CID nobody owns in that mode is a leak (mutant 17 leaves one when
+    // a task's switch-in on CPU1 overwrites CPU1's CID).
+    let free = 1 - cpu_cid_to_cid(post.cpus[1].pcpu_cid);
+    post.mm.cidmask |= 1 << free;
+    let c = check(Variant::V7_3, true, &pre, &post);
+    assert_eq!(
+        c.accounting,
+        Accounting::Violation(true, Owner::Leaked(free))
+    );
+    // ... and so is CPU1's CID without its bit.
+    let (pre, mut post) = last_user_exit_in_per_cpu_mode();
+    post.mm.cidmask &= !(1 << cpu_cid_to_cid(post.cpus[1].pcpu_cid));
+    let c = check(Variant::V7_3, true, &pre, &post);
+    assert!(matches!(
+        c.accounting,
+        Accounting::Violation(true, Owner::NotInBitmap(_))
+    ));
+}
+
 #[test]
 fn cid_owned_twice_breaks_the_accounting() {
     let (pre, mut post, _, t) = fork(&mm_with(2, &[]));

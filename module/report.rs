@@ -202,7 +202,6 @@ pub fn record_op(op: Op, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
                 match why {
                     Inconsistent::OtherCall => Counter::NotConsistentOtherCall,
                     Inconsistent::Deferred => Counter::NotConsistentDeferred,
-                    Inconsistent::Transit => Counter::NotConsistentTransit,
                     Inconsistent::Users => Counter::NotConsistentUsers,
                     Inconsistent::CpuInSwitch => Counter::NotConsistentCpuInSwitch,
                 },
@@ -557,10 +556,9 @@ pub fn show_status(
     )?;
     writeln!(
         f,
-        "  no consistent snapshot, why the entry was not: another call {}, deferred work {}, walk {}, users {}, a CPU in a switch {}",
+        "  no consistent snapshot, why the entry was not: another call {}, deferred work {}, users {}, a CPU in a switch {}",
         count(Counter::NotConsistentOtherCall),
         count(Counter::NotConsistentDeferred),
-        count(Counter::NotConsistentTransit),
         count(Counter::NotConsistentUsers),
         count(Counter::NotConsistentCpuInSwitch)
     )?;

@@ -353,7 +353,7 @@ impl World {
 
     /// Some task is in a fork or exit, or the deferred work in its walk,
     /// so holds `mm_cid::mutex`.
-    fn mutex_held(&self) -> bool {
+    pub fn mutex_held(&self) -> bool {
         self.work_walk.is_some()
             || self.task[..self.s.nr_tasks]
                 .iter()
