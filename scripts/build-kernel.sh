@@ -12,7 +12,7 @@ PRINT_DIR=0
 
 usage() {
 	cat <<EOF
-Usage: $0 [--flavour v7.3|pre-fix|affinity-switchback|debug|kcsan|gcov] [--print-dir] [--help]
+Usage: $0 [--flavour v7.3|pre-fix|affinity-switchback|failed-execve-fix|debug|kcsan|gcov] [--print-dir] [--help]
 
   --flavour F   v7.3: the source as shipped (default).
                 pre-fix: with patches/pre-fix/*.patch applied, which revert
@@ -20,6 +20,9 @@ Usage: $0 [--flavour v7.3|pre-fix|affinity-switchback|debug|kcsan|gcov] [--print
                 affinity-switchback: with patches/affinity-switchback/*.patch
                 applied, a candidate fix that lets an affinity widening
                 switch back to per task mode (model variant of that name).
+                failed-execve-fix: with patches/failed-execve-fix/*.patch
+                applied, a candidate fix for the CID a failed execve()
+                leaks (docs/failed-execve-leak.md; no model variant).
                 debug: v7.3 with scripts/debug.config merged last (lockdep,
                 atomic sleep, preempt, KFENCE, UBSAN, debugobjects,
                 kmemleak, lkdtm; docs/debug.md).
@@ -46,8 +49,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "${FLAVOUR}" in
-v7.3|pre-fix|affinity-switchback|debug|kcsan|gcov) ;;
-*) die "unknown flavour '${FLAVOUR}' (want v7.3, pre-fix, affinity-switchback, debug, kcsan or gcov)" ;;
+v7.3|pre-fix|affinity-switchback|failed-execve-fix|debug|kcsan|gcov) ;;
+*) die "unknown flavour '${FLAVOUR}' (want v7.3, pre-fix, affinity-switchback, failed-execve-fix, debug, kcsan or gcov)" ;;
 esac
 
 # What the guest does without (merged first), then what the module and

@@ -134,7 +134,8 @@ source_version() {
 }
 
 # kernel_tree FLAVOUR VERSION: where this checkout builds FLAVOUR ("v7.3",
-# "pre-fix", "affinity-switchback", "debug", "kcsan" or "gcov") of source
+# "pre-fix", "affinity-switchback", "failed-execve-fix", "debug", "kcsan"
+# or "gcov") of source
 # VERSION, keyed by the version, the hash of what configures it (vng's
 # version, scripts/trim.config and selftests/mmcid_rs/config) and, for
 # another flavour, of its fragment (scripts/FLAVOUR.config) and its

@@ -235,6 +235,9 @@ if want vm; then
 	check "vm: ... and with 100 threads that check fails (none past the bound)" \
 		must_fail 'no fork or exit of an mm over 254 users was counted' -- \
 		"${GUEST[@]}" ./scripts/guest-users.sh 100
+	# 2+1 possible CPUs: pcpu_thrs 1 (docs/failed-execve-leak.md).
+	check "vm: 7.3 leaks a CID when a failed execve() outlives the last user: the module names it" \
+		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus 2 --timeout 180 -- ./scripts/guest-leak.sh
 	check "vm: kselftest fails on a duplicate and an out-of-range CID, and when not decided exceeds its bound" \
 		"${GUEST[@]}" sh -c './scripts/guest-kselftest.sh v7.3 fake && ./scripts/guest-kselftest.sh v7.3 undecided'
 fi

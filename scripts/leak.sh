@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The CID 7.3 leaks on a failed execve() (docs/failed-execve-leak.md), on
+# a guest of 2+1 possible CPUs (pcpu_thrs 1), per boot:
+#   7.3 with mmcid_rs: the round in which the module names the leak;
+#   7.3 alone: the kernel hangs (RCU stall) within the rounds, or not;
+#   the failed-execve-fix flavour alone: the rounds finish, or not.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+BOOTS=3
+RECORD=0
+
+usage() {
+	cat <<EOF
+Usage: $0 [--boots N] [--record]
+
+Boots each of the three N times (default ${BOOTS}) with
+selftests/mmcid_rs/failed_execve_leak (1000 rounds, scripts/guest-leak.sh)
+and prints a line a boot and a summary; --record appends them to
+docs/measurements.md.  Builds the failed-execve-fix kernel if needed.
+Exit 0 when every 7.3 boot was named by the module and hung without it,
+and every fixed boot finished.
+EOF
+}
+
+ARGS="$*"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--boots) BOOTS=${2:?}; shift 2 ;;
+	--record) RECORD=1; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+need_number --boots "${BOOTS}" 1 100
+
+"${MMCID_TOP}/scripts/setup-deps.sh"
+"${MMCID_TOP}/scripts/build-kernel.sh" >/dev/null
+"${MMCID_TOP}/scripts/build-kernel.sh" --flavour failed-execve-fix >/dev/null
+KDIR=$("${MMCID_TOP}/scripts/build-kernel.sh" --print-dir)
+FIX=$("${MMCID_TOP}/scripts/build-kernel.sh" --flavour failed-execve-fix --print-dir)
+make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module
+make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="${KDIR}/tools/testing/selftests"
+
+LINES=()
+BAD=0
+# boot NAME KERNEL ARGS...: one guest; its output in OUT, its exit in RC.
+boot() {
+	local name=$1 kernel=$2 t0=${SECONDS}
+	shift 2
+	log "${name}: boot $((i + 1)) of ${BOOTS}"
+	RC=0
+	OUT=$(cd "${MMCID_TOP}" && scripts/run-vng.sh --kernel "${kernel}" --cpus 2 --timeout 240 -- \
+		./scripts/guest-leak.sh "$@" 2>&1) || RC=$?
+	SECS=$((SECONDS - t0))
+}
+for ((i = 0; i < BOOTS; i++)); do
+	boot "7.3 with mmcid_rs" "${KDIR}"
+	r=$(sed -n 's/^round \([0-9]*\): mmcid_rs names.*/\1/p' <<<"${OUT}" | tail -1)
+	if [ "${RC}" = 0 ] && [ -n "${r}" ]; then
+		LINES+=("7.3 with mmcid_rs, boot $((i + 1)): leak named in round ${r} (${SECS} s)")
+	else
+		LINES+=("7.3 with mmcid_rs, boot $((i + 1)): NOT named (exit ${RC}, ${SECS} s)")
+		BAD=1
+	fi
+	boot "7.3 alone" "${KDIR}" --no-module
+	r=$(sed -n 's/^round \([0-9]*\)$/\1/p' <<<"${OUT}" | tail -1)
+	if [ "${RC}" != 0 ] && grep -q 'RCU Stall\|rcu_preempt detected stalls' <<<"${OUT}"; then
+		LINES+=("7.3 alone, boot $((i + 1)): hung (RCU stall) after round ${r:-0} (${SECS} s)")
+	else
+		LINES+=("7.3 alone, boot $((i + 1)): did NOT hang (exit ${RC}, last round ${r:-0}, ${SECS} s)")
+		BAD=1
+	fi
+	boot "failed-execve-fix alone" "${FIX}" --no-module
+	r=$(sed -n 's/^round \([0-9]*\)$/\1/p' <<<"${OUT}" | tail -1)
+	if [ "${RC}" = 0 ] && [ "${r}" = 1000 ]; then
+		LINES+=("failed-execve-fix alone, boot $((i + 1)): 1000 rounds, no hang (${SECS} s)")
+	else
+		LINES+=("failed-execve-fix alone, boot $((i + 1)): FAILED (exit ${RC}, last round ${r:-0}, ${SECS} s)")
+		BAD=1
+	fi
+done
+TEXT=$(printf '%s\n' "${LINES[@]}")
+echo "${TEXT}"
+if [ "${RECORD}" = 1 ]; then
+	record_measurement "The CID a failed execve() leaks, ${BOOTS} boots of each kernel" \
+		"scripts/leak.sh ${ARGS}" "${TEXT}"
+fi
+[ "${BAD}" = 0 ]
