@@ -18,7 +18,7 @@
 #
 # Prints "mmcid_rs: debug: ..." lines; exits 1 when the scan found
 # anything.  --allow-kcsan leaves "BUG: KCSAN: data-race" reports to the
-# host, which tells the module's from the kernel's (scripts/kcsan-races.sh).
+# host, which tells the module's from the kernel's (scripts/kcsan-races.py).
 # shellcheck disable=SC3043 # dash, the guest's sh, has local
 set -u
 
