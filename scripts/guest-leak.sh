@@ -14,6 +14,7 @@ ROUNDS=1000
 P=./selftests/mmcid_rs/failed_execve_leak
 D=/sys/kernel/debug/mmcid_rs
 
+echo "guest-leak: started"
 if [ "${1:-}" = --no-module ]; then
 	exec "$P" "$ROUNDS"
 fi
