@@ -103,10 +103,13 @@ if head -c 102400 /dev/zero | dd of="$D/reset" bs=102400 2>/dev/null; then
 else
 	row "write 100 KiB of zeros to reset" "refused: Invalid argument" ok
 fi
+# The shell's own printf, one write(2) a byte, no process a byte: 256
+# pipes into dd took 15 s of the guest under TCG.
+octal=$(b=0; while [ $b -lt 256 ]; do printf '%o ' $b; b=$((b + 1)); done)
 taken=
 b=0
-while [ $b -lt 256 ]; do
-	if printf "\\$(printf %o $b)" | dd of="$D/reset" bs=1 2>/dev/null; then
+for o in $octal; do
+	if printf "\\$o" 2>/dev/null >"$D/reset"; then
 		taken="$taken $b"
 	fi
 	b=$((b + 1))

@@ -11,6 +11,9 @@ usage() {
 	cat <<EOF
 Usage: $0 [--only cargo|module|vm|affinity|guard|mutant|reproduce|scripts]...
 
+Every group but reproduce by default (make reproduce, docs/reproduce.md:
+a pre-fix boot that hangs by chance, 9 of 10 boots in the doc, is no
+test); --only reproduce adds one pre-fix and one 7.3 boot.
 Installs what is missing and builds (or reuses) the kernel first.
 Logs of each test go to \${MMCID_CACHE}/logs/test-*.
 EOF
@@ -29,7 +32,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 want() {
-	[ "${#ONLY[@]}" = 0 ] && return 0
+	[ "${#ONLY[@]}" = 0 ] && [ "$1" != reproduce ] && return 0
 	local o
 	for o in "${ONLY[@]}"; do [ "$o" = "$1" ] && return 0; done
 	return 1
@@ -41,36 +44,75 @@ FAILED_NAMES=()
 LOGDIR=${MMCID_CACHE}/logs/test-$(date +%Y%m%d-%H%M%S)
 mkdir -p "${LOGDIR}"
 
-# check NAME CMD...: one test; its output goes to a log, shown on failure.
-check() {
-	local name=$1 logf t0=${SECONDS}
-	shift
-	logf=${LOGDIR}/$(echo "${name}" | tr -c 'A-Za-z0-9_.-' '_').log
-	if "$@" >"${logf}" 2>&1; then
+# log_of NAME: where the output of test NAME goes.
+log_of() {
+	echo "${LOGDIR}/$(echo "$1" | tr -c 'A-Za-z0-9_.-' '_').log"
+}
+
+# counted NAME RC SECS: count test NAME, which exited RC after SECS.
+counted() {
+	local logf
+	logf=$(log_of "$1")
+	if [ "$2" = 0 ]; then
 		PASSED=$((PASSED + 1))
-		printf 'ok   %-60s %4d s\n' "${name}" "$((SECONDS - t0))"
+		printf 'ok   %-60s %4d s\n' "$1" "$3"
 	else
 		FAILED=$((FAILED + 1))
-		FAILED_NAMES+=("${name}")
-		printf 'FAIL %-60s %4d s  (log: %s)\n' "${name}" "$((SECONDS - t0))" "${logf}"
+		FAILED_NAMES+=("$1")
+		printf 'FAIL %-60s %4d s  (log: %s)\n' "$1" "$3" "${logf}"
 		tail -20 "${logf}" | sed 's/^/     | /'
 	fi
 }
 
-# Cargo's own summary lines count each test.
-cargo_tests() {
-	local logf=${LOGDIR}/cargo-test.log p f
-	log "cargo test (model unit tests, explorer verdicts and CLI)"
-	(cd "${MMCID_TOP}" && cargo test --locked 2>&1) | tee "${logf}" |
-		grep -E '^test result:|FAILED|panicked' || true
+# check NAME CMD...: one test; its output goes to a log, shown on failure.
+check() {
+	local name=$1 t0=${SECONDS} rc=0
+	shift
+	"$@" >"$(log_of "${name}")" 2>&1 || rc=$?
+	counted "${name}" "${rc}" "$((SECONDS - t0))"
+}
+
+# beside NAME SCRIPT: queue test NAME, the bash SCRIPT, to run in the
+# background, one after another, beside the guests (which keep one host
+# core busy under single-threaded TCG): started by beside_start, counted
+# at the end by beside_done.
+BESIDE=()
+BESIDE_SCRIPTS=()
+beside() {
+	BESIDE+=("$1")
+	BESIDE_SCRIPTS+=("$2")
+}
+beside_start() {
+	local i
+	[ "${#BESIDE[@]}" = 0 ] && return
+	(for i in "${!BESIDE[@]}"; do
+		t0=${SECONDS}; rc=0
+		bash -c "${BESIDE_SCRIPTS[$i]}" >"$(log_of "${BESIDE[$i]}")" 2>&1 || rc=$?
+		echo "${rc} $((SECONDS - t0))" >"$(log_of "${BESIDE[$i]}").rc"
+	done) &
+	log "in the background: ${BESIDE[*]}"
+}
+beside_done() {
+	local name rc secs
+	wait
+	for name in "${BESIDE[@]}"; do
+		read -r rc secs <"$(log_of "${name}").rc" || { rc=1; secs=0; }
+		counted "${name}" "${rc}" "${secs}"
+		[ "${name}" != "${CARGO_TEST}" ] || cargo_tests_counted
+	done
+}
+
+# cargo test, whose own summary lines count each test.
+CARGO_TEST="cargo test: model unit tests, explorer verdicts and CLI"
+cargo_tests_counted() {
+	local logf p f
+	logf=$(log_of "${CARGO_TEST}")
+	grep -E 'FAILED|panicked' "${logf}" | head -20
 	p=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "${logf}" |
 	    awk '{s += $1} END {print s + 0}')
 	f=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "${logf}" |
 	    awk '{s += $1} END {print s + 0}')
-	if ! grep -q '^test result:' "${logf}"; then
-		f=$((f + 1))
-		FAILED_NAMES+=("cargo test did not run (log: ${logf})")
-	fi
+	echo "     cargo: ${p} passed, ${f} failed"
 	PASSED=$((PASSED + p))
 	FAILED=$((FAILED + f))
 	[ "${f}" = 0 ] || FAILED_NAMES+=("cargo test: ${f} failed (log: ${logf})")
@@ -197,9 +239,11 @@ if want cargo; then
 	check "rustfmt: all Rust sources (kernel .rustfmt.toml)" make -s -C "${MMCID_TOP}" rustfmtcheck
 	check "cargo clippy --all-targets -D warnings" \
 		bash -c "cd '${MMCID_TOP}' && cargo clippy --locked --all-targets -- -D warnings"
-	cargo_tests
-	check "loom: every interleaving of the report's counters, mm table and write-once text" \
-		bash -c "cd '${MMCID_TOP}' && RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom cargo test --locked --release -p mmcid_check loom_"
+	# Minutes of CPU: beside the module build and the guests.
+	beside "${CARGO_TEST}" "cd '${MMCID_TOP}' && cargo test --locked"
+	beside "loom: every interleaving of the report's counters, mm table and write-once text" \
+		"cd '${MMCID_TOP}' && RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom cargo test --locked --release -p mmcid_check loom_"
+	beside_start
 fi
 if want module || want vm || want affinity || want guard || want mutant || want scripts; then
 	"${MMCID_TOP}/scripts/setup-deps.sh" || die "dependencies failed"
@@ -219,27 +263,27 @@ if want vm; then
 	GUEST=("${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --timeout 180 --)
 	# Checks that share a guest run one after the other in it: a boot
 	# costs about 10 s under TCG.
-	check "vm: C and Rust (v7.3) agree under the fork pattern, both mode directions; 20 loads and unloads under it, dmesg clean" \
-		"${GUEST[@]}" sh -c './scripts/guest-check.sh --variant v7.3 --expect agree && ./scripts/guest-check.sh --reload 20'
+	check "vm: C and Rust (v7.3) agree under the fork pattern, both mode directions; 10 loads and unloads under it, dmesg clean" \
+		"${GUEST[@]}" sh -c './scripts/guest-check.sh --variant v7.3 --expect agree && ./scripts/guest-check.sh --reload 10'
 	check "vm: against the pre-fix model the check fails, each finding a mmcid_rs:* trace event, and the kselftest fails" \
 		"${GUEST[@]}" sh -c './scripts/guest-check.sh --variant pre-fix --expect mismatch && ./scripts/guest-kselftest.sh pre-fix fail -v one_per_cpu'
-	check "vm: the watchdog's timer check fails with the watchdog off" \
-		must_fail "the watchdog's timers were never armed" -- \
-		"${GUEST[@]}" ./scripts/guest-check.sh --stall-ms 0
 	# 3 s a test: make run's 10 s is the measure; a test that has not
 	# checked what it asserts by then runs on (run_rounds()).
 	check "vm: kselftest skips without the module, passes with it (v7.3)" \
 		"${GUEST[@]}" env MMCID_RS_SECONDS=3 ./scripts/guest-kselftest.sh v7.3 pass
-	check "vm: 301 users in one mm: forks and exits past 254 users counted as not compared" \
-		"${GUEST[@]}" ./scripts/guest-users.sh 300
-	check "vm: ... and with 100 threads that check fails (none past the bound)" \
-		must_fail 'no fork or exit of an mm over 254 users was counted' -- \
-		"${GUEST[@]}" ./scripts/guest-users.sh 100
+	check "vm: 301 users in one mm: forks and exits past 254 users counted as not compared; with 100 threads that check fails" \
+		"${GUEST[@]}" sh -c './scripts/guest-users.sh 300 &&
+			./scripts/guest-users.sh 100 >/tmp/users-100 2>&1; rc=$?; cat /tmp/users-100
+			[ "$rc" != 0 ] && grep -q "no fork or exit of an mm over 254 users was counted" /tmp/users-100'
 	# 2+1 possible CPUs: pcpu_thrs 1 (docs/failed-execve-leak.md).
 	check "vm: 7.3 leaks a CID when a failed execve() outlives the last user: the module names it" \
 		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus 2 --timeout 180 -- ./scripts/guest-leak.sh
-	check "vm: kselftest fails on a duplicate and an out-of-range CID, and when not decided exceeds its bound" \
-		"${GUEST[@]}" sh -c './scripts/guest-kselftest.sh v7.3 fake && ./scripts/guest-kselftest.sh v7.3 undecided'
+	# Checkers shown to fail, one guest: the watchdog's timer check with
+	# the watchdog off must fail naming it.
+	check "vm: kselftest fails on a duplicate and an out-of-range CID, when not decided exceeds its bound; the watchdog's timer check fails with the watchdog off" \
+		"${GUEST[@]}" sh -c './scripts/guest-kselftest.sh v7.3 fake && ./scripts/guest-kselftest.sh v7.3 undecided &&
+			{ ./scripts/guest-check.sh --stall-ms 0 >/tmp/no-watchdog 2>&1; rc=$?; cat /tmp/no-watchdog
+			  [ "$rc" != 0 ] && grep -q "the watchdog.s timers were never armed" /tmp/no-watchdog; }'
 fi
 # The affinity path (issue 16): the candidate fix's kernel and 7.3, each
 # booted with 8 possible CPUs, 4 and the watcher online (run-vng.sh
@@ -298,6 +342,9 @@ if want scripts; then
 	check "run-vng: fails on a guest oops, names the splat and the log" \
 		must_fail 'Kernel panic' 'console log: /' -- \
 		"${VNG[@]}" --timeout 120 -- sh -c 'echo c > /proc/sysrq-trigger'
+	check "run-vng: a guest that does not reach user space is booted once more (limit 1 s)" \
+		must_fail 'did not reach user space within 1 s' 'booting once more' -- \
+		env MMCID_RS_BOOT_LIMIT=1 "${VNG[@]}" --timeout 60 -- true
 	check "run-vng: fails on a guest that hangs (20 s limit)" \
 		must_fail 'did not finish within 20 s' 'console log: /' -- "${VNG[@]}" --timeout 20 -- sleep 600
 	check "run-vng: ends a guest soon after a live lock is named, not at its limit" \
@@ -307,10 +354,8 @@ if want scripts; then
 	off_watcher='[ "$(nproc --all)" = 5 ] && taskset -pc $$ | grep -q "list: 0-3$"'
 	check "run-vng: the command runs off the watcher CPU" \
 		"${VNG[@]}" --timeout 120 -- sh -c "${off_watcher}"
-	check "run-vng: ... and that check fails with --no-watcher" \
+	check "run-vng: ... and that check fails with --no-watcher: a guest command that fails fails the run" \
 		must_fail 'guest command exited with 1' -- "${VNG[@]}" --no-watcher --timeout 120 -- sh -c "${off_watcher}"
-	check "run-vng: fails when the guest command fails" \
-		must_fail 'guest command exited with 1' -- "${VNG[@]}" --timeout 120 -- false
 	check "run-vng: rejects a bad --cpus" \
 		must_fail 'wants a whole number from 1 to' -- "${VNG[@]}" --cpus zero -- true
 	check "check-kdir: tree without CONFIG_RUST says so and how to fix it" \
@@ -333,6 +378,7 @@ if [ -n "${mutants_changed}" ] &&
    ! git -C "${MMCID_TOP}" merge-base --is-ancestor "${mutants_changed}" "${mutants_recorded:-none}" 2>/dev/null; then
 	warn "docs/mutants.md was recorded at ${mutants_recorded:-an unknown commit}, before ${mutants_changed} changed the module or the model: rerun make mutants"
 fi
+beside_done
 log "tests took $((SECONDS - t0)) s; logs in ${LOGDIR}"
 for n in "${FAILED_NAMES[@]}"; do
 	echo "failed: ${n}"
