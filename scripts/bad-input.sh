@@ -135,7 +135,7 @@ echo "${TABLE}"
 SUMMARY="${#ROWS[@]} cases, $((${#ROWS[@]} - BAD)) as expected"
 echo "${SUMMARY}"
 if [ "${RECORD}" = 1 ]; then
-	commit=$(git -C "${MMCID_TOP}" describe --always --dirty --abbrev=12)
+	commit=$(commit_id)
 	cat >"${MMCID_TOP}/docs/bad-input.md" <<EOF
 # Bad input
 

@@ -111,7 +111,7 @@ doc=${MMCID_TOP}/docs/coverage.md
 Written by \`scripts/coverage.sh\`; do not edit by hand, run it again.
 
 - command: \`scripts/coverage.sh ${ARGS}\`
-- date: $(date -u '+%F %H:%M UTC'), commit: $(git -C "${MMCID_TOP}" describe --always --dirty --abbrev=12)
+- date: $(date -u '+%F %H:%M UTC'), commit: $(commit_id)
 - machine: $(machine_line)
 - kernel: the gcov flavour of ${GTREE##*/} (\`scripts/build-kernel.sh --flavour gcov\`:
   kernel/sched/core.o profiled, core.c and the sched.h inlines it runs)

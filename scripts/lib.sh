@@ -63,18 +63,24 @@ must_fail() {
 	done
 }
 
+# commit_id: the checkout's commit, "-dirty" for changes outside docs/
+# only: a record a script already wrote to docs/ is not what ran.
+commit_id() {
+	local commit
+	commit=$(git -C "${MMCID_TOP}" describe --always --abbrev=12 2>/dev/null || echo unknown)
+	git -C "${MMCID_TOP}" diff --quiet HEAD -- . ':(exclude)docs' 2>/dev/null || commit+=-dirty
+	echo "${commit}"
+}
+
 # record_measurement TITLE COMMAND TEXT: append TEXT, what COMMAND
 # measured, to docs/measurements.md with the date, the commit and the
 # machine.  The scripts that measure call it; nobody retypes figures.
 record_measurement() {
-	local f=${MMCID_TOP}/docs/measurements.md commit
-	# Dirty only for what runs: a record already appended to docs/ is not.
-	commit=$(git -C "${MMCID_TOP}" describe --always --abbrev=12 2>/dev/null || echo unknown)
-	git -C "${MMCID_TOP}" diff --quiet HEAD -- . ':(exclude)docs' 2>/dev/null || commit+=-dirty
+	local f=${MMCID_TOP}/docs/measurements.md
 	{
 		printf '\n### %s\n\n' "$1"
 		printf -- '- command: `%s`\n' "$2"
-		printf -- '- date: %s, commit: %s\n' "$(date -u '+%F %H:%M UTC')" "${commit}"
+		printf -- '- date: %s, commit: %s\n' "$(date -u '+%F %H:%M UTC')" "$(commit_id)"
 		printf -- '- machine: %s\n\n' "$(machine_line)"
 		printf '```\n%s\n```\n' "$3"
 	} >>"${f}"

@@ -627,7 +627,13 @@ prepare_modules() {
 	for i in "${!KO_HASH[@]}"; do
 		echo "${KO_HASH[i]} ${KO_LABEL[i]}"
 	done >"${LAST_KOS}"
-	printf 'cpus=%s\nseconds=%s\ncommand=%s\n' "${CPUS_ARG}" "${SECS}" "${CMDLINE}" >"${LAST_RUN}"
+	# A run of a few (--only) redoes part of the last one: the doc's
+	# command names both.
+	local cmd=${CMDLINE}
+	if [ "${#ONLY[@]}" != 0 ] && [ -f "${LAST_RUN}" ]; then
+		cmd="$(sed -n 's/^command=//p' "${LAST_RUN}")\`, then \`${CMDLINE}"
+	fi
+	printf 'cpus=%s\nseconds=%s\ncommand=%s\n' "${CPUS_ARG}" "${SECS}" "${cmd}" >"${LAST_RUN}"
 }
 
 # For --table: the modules of the last run, or the --ko files given.
@@ -842,7 +848,7 @@ write_doc() {
 			echo "- command: \`${CMDLINE}\`"
 		fi
 		echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-		echo "- commit: $(git -C "${MMCID_TOP}" describe --always --dirty)"
+		echo "- commit: $(commit_id)"
 		echo "- machine: $(nproc) cores, $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), guests under ${accel_list:-?}"
 		echo "- kernel: ${KDIR##*/} with each patch of \`patches/mutants/\` applied"
 		for k in "${!KO_HASH[@]}"; do
