@@ -120,9 +120,7 @@ cargo_tests_counted() {
 
 # The module builds without a single warning, also with CLIPPY=1.
 module_build_clean() {
-	# Kbuild's clean only: the top Makefile's also removes target/, which
-	# cargo test is using beside.
-	make -C "${KDIR}" M="${MMCID_TOP}" clean >/dev/null
+	make -C "${MMCID_TOP}" KDIR="${KDIR}" clean >/dev/null
 	make -C "${MMCID_TOP}" KDIR="${KDIR}" "$@" 2>&1 | tee /dev/stderr |
 		grep -E 'warning|error' && return 1
 	[ -f "${MMCID_TOP}/mmcid-rs.ko" ]
@@ -236,16 +234,19 @@ contract_moved_field() {
 	must_fail 'static assertion failed' 'mmcid_task_snap.*::.*cid' -- contract_layout_compiles "${d}"
 }
 
+# cargo builds into the cache, out of the tree, where neither the
+# module's clean (Kbuild deletes every *.o under the tree; the top
+# Makefile removes target/) nor a fresh clone makes it cold.
+export CARGO_TARGET_DIR=${MMCID_CACHE}/cargo-target
 t0=${SECONDS}
 if want cargo; then
 	check "rustfmt: all Rust sources (kernel .rustfmt.toml)" make -s -C "${MMCID_TOP}" rustfmtcheck
 	check "cargo clippy --all-targets -D warnings" \
 		bash -c "cd '${MMCID_TOP}' && cargo clippy --locked --all-targets -- -D warnings"
-	# Minutes of CPU: beside the module build and the guests.
+	# Minutes of CPU: beside the guests.
 	beside "${CARGO_TEST}" "cd '${MMCID_TOP}' && cargo test --locked"
 	beside "loom: every interleaving of the report's counters, mm table and write-once text" \
-		"cd '${MMCID_TOP}' && RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom cargo test --locked --release -p mmcid_check loom_"
-	beside_start
+		"cd '${MMCID_TOP}' && RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR='${CARGO_TARGET_DIR}/loom' cargo test --locked --release -p mmcid_check loom_"
 fi
 if want module || want vm || want affinity || want guard || want mutant || want scripts; then
 	"${MMCID_TOP}/scripts/setup-deps.sh" || die "dependencies failed"
@@ -259,6 +260,7 @@ if want module; then
 	check "module: builds against 7.3 with CLIPPY=1, no warnings" module_build_clean CLIPPY=1 module
 	check "module: builds against 7.3, no warnings" module_build_clean module
 fi
+beside_start
 if want vm; then
 	[ -f "${MMCID_TOP}/mmcid-rs.ko" ] || make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module
 	make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="${KDIR}/tools/testing/selftests" || die "test programs failed to build"
