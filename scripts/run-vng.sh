@@ -145,8 +145,14 @@ UDEV_RULES=(--rodir "/usr/lib/udev/rules.d=${MMCID_TOP}/scripts/guest-udev")
 vng_boot() {
 	local accel=$1 log=$2 limit=$3 cmd=$4 kvmflag=() rc=0 pid
 	[ "${accel}" = tcg ] && kvmflag=(--disable-kvm "--qemu-opts=-accel tcg,thread=${TCG_THREAD}")
-	PYTHONUNBUFFERED=1 setsid vng "${kvmflag[@]}" --run "${BZIMAGE}" --cpus "${VCPUS}" --verbose \
-		"${RWDIR[@]}" "${UDEV_RULES[@]}" --append "${KARGS}" --exec "${cmd}" </dev/null >"${log}" 2>&1 &
+	# Through a pipe: vng has qemu open /proc/self/fd/2 for the kernel's
+	# console (a chardev file), a description of its own that writes
+	# from offset 0 over what vng writes through fd 1 (kselftest TAP
+	# lines were lost under the guest's).  A pipe keeps one stream; the
+	# session's shell returns vng's status once cat has written it all.
+	PYTHONUNBUFFERED=1 setsid bash -c 'l=$1; shift; "$@" 2>&1 | cat >"${l}"; exit "${PIPESTATUS[0]}"' \
+		_ "${log}" vng "${kvmflag[@]}" --run "${BZIMAGE}" --cpus "${VCPUS}" --verbose \
+		"${RWDIR[@]}" "${UDEV_RULES[@]}" --append "${KARGS}" --exec "${cmd}" </dev/null &
 	pid=$!
 	local waited=0 size= sum quiet=0 named=
 	while kill -0 "${pid}" 2>/dev/null; do
@@ -173,8 +179,6 @@ vng_boot() {
 			return 126
 		fi
 		if [ "${QUIET}" -gt 0 ] && grep -q '^guest| ' "${log}"; then
-			# qemu and vng write the log through one descriptor at
-			# different offsets: its size lags, its contents do not.
 			sum=$(cksum <"${log}")
 			if [ "${sum}" = "${size}" ]; then
 				quiet=$((quiet + 1))
