@@ -21,8 +21,10 @@ Usage: $0 [--flavour v7.3|pre-fix|affinity-switchback|failed-execve-fix|debug|kc
                 applied, a candidate fix that lets an affinity widening
                 switch back to per task mode (model variant of that name).
                 failed-execve-fix: with patches/failed-execve-fix/*.patch
-                applied, a candidate fix for the CID a failed execve()
-                leaks (docs/failed-execve-leak.md; no model variant).
+                applied, candidate fixes for a failed execve(): the CID it
+                leaks (docs/failed-execve-leak.md) and the MM_CID_UNSET it
+                shows user space (docs/failed-execve-unset.md); no model
+                variant.
                 debug: v7.3 with scripts/debug.config merged last (lockdep,
                 atomic sleep, preempt, KFENCE, UBSAN, debugobjects,
                 kmemleak, lkdtm; docs/debug.md).

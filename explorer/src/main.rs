@@ -165,6 +165,12 @@ between the narrow and the wide mask of the affinity scenario", |c| c.affinity.t
     #[arg(long)]
     no_transition_check: bool,
 
+    /// Do not report a task back in user space without a CID (rseq shows
+    /// it MM_CID_UNSET, as 7.3 does after a failed execve() in per CPU
+    /// mode), to see what follows in the same window
+    #[arg(long)]
+    no_unset_check: bool,
+
     /// Context switches the search allows, or `none` (also 255) for no bound
     #[arg(long, value_name = "K|none", default_value_t = Switches(DEFAULT.switches),
           value_parser = parse_switches)]
@@ -209,6 +215,7 @@ impl Cli {
         cfg.vforks = self.vforks;
         cfg.forkers = self.forkers;
         cfg.check_transitions = !self.no_transition_check;
+        cfg.check_unset = !self.no_unset_check;
         cfg.weak = self.weak_memory;
         cfg.switches = self.switches.0;
         cfg.max_states = self.max_states as usize;

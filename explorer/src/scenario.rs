@@ -48,6 +48,9 @@ pub struct Config {
     pub preempt_walkers: bool,
     /// Report a CID left with the wrong owner by a completed transition.
     pub check_transitions: bool,
+    /// Report a task back in user space without a CID, which rseq shows
+    /// `MM_CID_UNSET` ([`crate::world::World::check_unset`]).
+    pub check_unset: bool,
     /// Weak memory: stores to `mm_cid::mode` reach other CPUs late.
     pub weak: bool,
     /// `sched_setaffinity()` calls on the non-forkers.
@@ -116,6 +119,7 @@ impl Config {
             switches: 6,
             preempt_walkers: true,
             check_transitions: true,
+            check_unset: true,
             weak: false,
             affinity: 0,
             masks: None,
@@ -230,6 +234,7 @@ impl Config {
             switches_left: self.switches,
             preempt_walkers: self.preempt_walkers,
             check_transitions: self.check_transitions,
+            check_unset: self.check_unset,
             weak: crate::weak::Weak::OFF,
             masks: self.masks,
             affinity_left: if self.masks.is_some() {

@@ -458,9 +458,12 @@ mod tests {
     }
 
     /// Four CPUs in per CPU mode, an exit that switches back (a CPU walk),
-    /// a fork and a failed execve().
+    /// a fork and a failed execve().  A clean search to count its
+    /// states: the MM_CID_UNSET a failed execve() shows user space in per
+    /// CPU mode is left out.
     fn back() -> Config {
         Config {
+            check_unset: false,
             forks: 1,
             execs: 1,
             switches: 3,

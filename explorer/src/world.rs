@@ -299,6 +299,11 @@ pub struct World {
     /// Report a CID with the wrong owner after `mm_cid_complete_transit()`
     /// ([`Violation::TransitionUnfinished`]).
     pub check_transitions: bool,
+    /// Report a task back in user space (running, no call in flight) that
+    /// is a CID user without a CID: rseq shows it `task_mm_cid()` =
+    /// `MM_CID_UNSET` ([`Violation::CidOutOfRange`]).  Constant in a run,
+    /// so not encoded.
+    pub check_unset: bool,
     /// Weak memory: which stores to `mm_cid::mode` each CPU has seen.
     pub weak: Weak,
     /// The masks `sched_setaffinity()` may give a non-forker, narrow and
@@ -969,9 +974,23 @@ impl World {
                 continue;
             }
             let st = self.s.tasks[t];
-            // No CID to expose: MM_CID_UNSET, also with TRANSIT on it,
-            // which transit-unset makes and the fault then reports.
-            if !st.active || st.cid & MM_CID_UNSET != 0 {
+            if !st.active {
+                continue;
+            }
+            if st.cid & MM_CID_UNSET != 0 {
+                // Back in user space (no call in flight) with no CID:
+                // rseq shows it task_mm_cid() = MM_CID_UNSET, which a
+                // failed execve() in per CPU mode does.  With TRANSIT on
+                // it, transit-unset's fault reports it.
+                if self.check_unset
+                    && matches!(self.task[t].op, Op::None)
+                    && st.cid & MM_CID_TRANSIT == 0
+                {
+                    return Some(Violation::CidOutOfRange {
+                        task: t as u8,
+                        cid: task_mm_cid(st.cid),
+                    });
+                }
                 continue;
             }
             let cid = task_mm_cid(st.cid);

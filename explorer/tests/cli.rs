@@ -159,6 +159,7 @@ fn transit_on_unset_shows_in_the_trace() {
         "2",
         "--switches",
         "none",
+        "--no-unset-check",
     ]);
     assert_eq!(rc, 1, "{}", out);
     assert!(

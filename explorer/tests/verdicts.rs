@@ -257,8 +257,12 @@ fn failed_execve(v: Variant) -> Config {
 fn transit_unset_clears_bit_31_after_a_failed_execve() {
     // de3ab9bd3133: the CPU to task walk sets TRANSIT on the MM_CID_UNSET
     // of a task back from a failed execve(), and its schedule out feeds
-    // MM_CID_UNSET to clear_bit().
-    let cfg = failed_execve(Variant::TransitUnset);
+    // MM_CID_UNSET to clear_bit().  The MM_CID_UNSET user space sees
+    // first is left out, to reach the fault.
+    let cfg = Config {
+        check_unset: false,
+        ..failed_execve(Variant::TransitUnset)
+    };
     let r = explore(&cfg, |_| {});
     assert_eq!(
         r.finding,
@@ -287,8 +291,12 @@ fn transit_unset_clears_bit_31_after_a_failed_execve() {
 fn v7_3_leaves_a_cpu_owned_cid_in_the_failed_execve_window() {
     // mm_cid_fixup_cpus_to_tasks() hands a CPU's CID to rq->curr only if
     // curr's CID is CPU owned: a task back from a failed execve() has
-    // none, so the CPU keeps its CID in per task mode.
-    let cfg = failed_execve(Variant::V7_3);
+    // none, so the CPU keeps its CID in per task mode.  (The MM_CID_UNSET
+    // user space sees in that window is left out, to reach it.)
+    let cfg = Config {
+        check_unset: false,
+        ..failed_execve(Variant::V7_3)
+    };
     let r = explore(&cfg, |_| {});
     let Finding::Violation(explorer::world::Violation::TransitionUnfinished {
         mode: 0,
@@ -310,10 +318,32 @@ fn v7_3_leaves_a_cpu_owned_cid_in_the_failed_execve_window() {
 }
 
 #[test]
-fn v7_3_shows_user_space_nothing_wrong_in_the_failed_execve_window() {
+fn v7_3_shows_user_space_mm_cid_unset_after_a_failed_execve() {
+    // sched_mm_cid_after_execve() -> sched_mm_cid_fork() leaves the CID
+    // to the next schedule in when the mm is in per CPU mode, but current
+    // returns to user space first, and rseq_force_update() shows it
+    // task_mm_cid() = MM_CID_UNSET (docs/failed-execve-unset.md).
+    let cfg = failed_execve(Variant::V7_3);
+    let r = explore(&cfg, |_| {});
+    let Finding::Violation(explorer::world::Violation::CidOutOfRange { task, cid }) = r.finding
+    else {
+        panic!("expected MM_CID_UNSET in user space: {:?}", r.finding);
+    };
+    assert_eq!(cid, MM_CID_UNSET);
+    assert_eq!(
+        r.trace.last(),
+        Some(&explorer::world::Action::ExecveFailed { task })
+    );
+    let before = replay(&cfg, &r.trace[..r.trace.len() - 1]);
+    assert!(cid_on_cpu(before.s.mm_cid.mode), "per CPU mode");
+}
+
+#[test]
+fn v7_3_shows_user_space_nothing_else_wrong_in_the_failed_execve_window() {
     let cfg = Config {
         switches: 4,
         check_transitions: false,
+        check_unset: false,
         ..failed_execve(Variant::V7_3)
     };
     let r = explore(&cfg, |_| {});
