@@ -767,6 +767,42 @@ collect() {
 	SUMMARY+=("time: ${total} s for these mutants and ${ctl} s for the control, $((total + ctl)) s in all (builds and boots, as recorded when each ran)")
 }
 
+# The upstream rseq series alone on each mutant (scripts/upstream-rseq.sh
+# --mutants), beside whether the module itself killed it in any column:
+# UP_ROWS, a Markdown row each, and UP_SUMMARY; both empty without results.
+UP_ROWS=()
+UP_SUMMARY=()
+collect_upstream() {
+	local i k c res up ev mod upk n=0 any=0
+	local -A by=([11]=0 [10]=0 [01]=0 [00]=0)
+	UP_ROWS=()
+	UP_SUMMARY=()
+	for i in "${SEL[@]}"; do
+		res=$(upstream_result "${M_NAME[i]}-${M_HASH[i]}")
+		up="not run"
+		ev=
+		if [ -f "${res}" ]; then
+			up=$(rget "${res}" status)
+			ev=$(rget "${res}" evidence | oneline 120)
+			any=1
+		fi
+		mod=0
+		for k in "${!KO_HASH[@]}"; do
+			for c in "${CPUS[@]}"; do
+				[[ "$(cell "${i}" "${k}" "${c}")" =~ ^(${BY_MODULE})$ ]] && mod=1
+			done
+		done
+		UP_ROWS+=("| ${M_NAME[i]} | ${up} | $([ "${mod}" = 1 ] && echo yes || echo no) | ${ev:+\`${ev//|/\\|}\`} |")
+		[ -z "${M_EQUIV[i]}" ] && [[ "${up}" =~ ^(rseq\ selftest\ failed|hang|splat|survived)$ ]] || continue
+		n=$((n + 1))
+		upk=1
+		[ "${up}" != survived ] || upk=0
+		by[${mod}${upk}]=$((by[${mod}${upk}] + 1))
+	done
+	[ "${any}" = 1 ] || return 0
+	UP_SUMMARY=("kill rate (the upstream rseq selftest alone, no module): $(ratio $((by[11] + by[01])) "${n}") of the non-equivalent mutants it ran on; the module itself: $(ratio $((by[11] + by[10])) "${n}"); both: ${by[11]}, only the module: ${by[10]}, only the selftest: ${by[01]}, neither: ${by[00]}")
+}
+
 print_table() {
 	local h=("mutant" "function") k c r w=() i cols line
 	for k in "${!KO_HASH[@]}"; do
@@ -793,6 +829,7 @@ print_table() {
 		printf '%s\n' "$(printf '%s' "${line[cols - 1]:-}" | oneline 100)"
 	done
 	printf '%s\n' "${SUMMARY[@]}"
+	[ "${#UP_SUMMARY[@]}" = 0 ] || printf '%s\n' "${UP_SUMMARY[@]}"
 }
 
 # doc_detail NAME RESULT: a row of the per-boot table in DETAILS; "-"
@@ -898,6 +935,21 @@ write_doc() {
 			[ -z "${M_EQUIV[i]}" ] || echo "  Equivalent: ${M_EQUIV[i]}"
 		done
 		echo
+		if [ "${#UP_SUMMARY[@]}" -gt 0 ]; then
+			echo "## The upstream rseq selftest alone"
+			echo
+			echo "\`scripts/upstream-rseq.sh --mutants\`: each mutant's kernel booted with"
+			echo "\`mm_cid_transition_test\` of \`patches/upstream-rseq/\` and no module (4 of 8"
+			echo "possible vCPUs), killed when it hangs, splats, or prints an assertion or a"
+			echo "case verdict that 7.3 itself does not; the module column says whether the"
+			echo "module's mismatch, violation or live lock named it above."
+			echo
+			printf '%s\n\n' "${UP_SUMMARY[@]}"
+			echo "| mutant | rseq selftest alone | module | evidence |"
+			echo "|---|---|---|---|"
+			printf '%s\n' "${UP_ROWS[@]}"
+			echo
+		fi
 		echo "Every boot: mismatches (switches / forks and exits), invariant violations, live"
 		echo "locks named, not decided, agreed (switches / forks and exits), the"
 		echo "kselftest's exit status and the boot's wall time."
@@ -916,6 +968,7 @@ if [ "${TABLE_ONLY}" = 1 ]; then
 	table_modules
 	[ -z "${KDIR}" ] || CONTROL_HASH=$(sha256sum "${KDIR}/arch/x86/boot/bzImage" | cut -c1-12)
 	collect
+	collect_upstream
 	print_table
 	if [ "${WRITE_DOC}" = 1 ]; then
 		[ "${#ONLY[@]}" = 0 ] && [ "${OTHER_DIR}" = 0 ] ||
@@ -1010,6 +1063,7 @@ if [ "${BUILD_ONLY}" = 1 ]; then
 	exit 0
 fi
 collect
+collect_upstream
 print_table
 log "mutants: this run took $((SECONDS - T0)) s"
 if [ "${#ONLY[@]}" = 0 ] && [ "${OTHER_DIR}" = 0 ]; then
