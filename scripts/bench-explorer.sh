@@ -168,7 +168,7 @@ zoo() {
 	bench 0 "${RUNS}" "--variant pre-fix --scenario changelog --cpus 4 --switches none"
 	bench 0 "${RUNS}" "--variant no-transit --scenario cpu-to-task --cpus 6 --switches none"
 	bench 0 "${RUNS}" "--variant unguarded-drop --scenario cpu-to-task --cpus 6 --switches none"
-	bench 0 "${RUNS}" "--variant transit-unset ${execve}"
+	bench 0 "${RUNS}" "--variant transit-unset ${execve} --no-unset-check"
 	bench 0 "${RUNS}" "--variant fork-invisible ${forks}"
 	bench 0 "${RUNS}" "--variant fork-invisible ${forks} --no-transition-check"
 	bench 0 "${RUNS}" "--variant vfork-count ${vfork}"
@@ -177,7 +177,8 @@ zoo() {
 	header "v7.3 in the same configurations" 1
 	bench 1 1 "--variant v7.3 --scenario cpu-to-task --cpus 6 --switches none"
 	bench 1 1 "--variant v7.3 ${execve}"
-	bench 1 1 "--variant v7.3 ${execve} --no-transition-check"
+	bench 1 1 "--variant v7.3 ${execve} --no-unset-check"
+	bench 1 1 "--variant v7.3 ${execve} --no-unset-check --no-transition-check"
 	bench 1 1 "--variant v7.3 ${forks}"
 	bench 1 1 "--variant v7.3 ${vfork}"
 	bench 1 1 "--variant v7.3 --scenario bpf-ci --cpus 3 --switches none --weak-memory"

@@ -68,7 +68,7 @@ directory), runs COMMAND as root and powers off.
   --expect-splat     invert the splat check (for testing this script)
   --ignore-splat ERE leave console lines matching ERE out of the splat
                      check: the caller judges them from the log (the KCSAN
-                     flavour's data races, scripts/kcsan-races.sh)
+                     flavour's data races, scripts/kcsan-races.py)
 
 Exit status: the command's, or 1 when the console shows an oops, BUG,
 WARNING, lockdep report, soft/hard lockup, RCU stall or hung task, or the
