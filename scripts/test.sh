@@ -357,6 +357,10 @@ if want reproduce; then
 		"${MMCID_TOP}/scripts/reproduce.sh" --boots 1
 fi
 if want scripts; then
+	check "docs: every path named exists, no sentence about the work process, the README's verdict has the recorded fields" \
+		"${MMCID_TOP}/scripts/check-docs.py"
+	check "docs: that check fails on a planted stale path, work-process phrase and wrong verdict" \
+		"${MMCID_TOP}/scripts/check-docs.py" --self-test
 	VNG=("${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}")
 	check "run-vng: fails on a guest oops, names the splat and the log" \
 		must_fail 'Kernel panic' 'console log: /' -- \
