@@ -182,6 +182,12 @@ between the narrow and the wide mask of the affinity scenario", |c| c.affinity.t
           value_parser = clap::value_parser!(u64).range(1..=u64::from(u32::MAX)))]
     max_states: u64,
 
+    /// Threads that expand states (default: the CPUs this process may run
+    /// on); every count gives the same states, transitions and trace
+    #[arg(long, value_name = "N", env = "MMCID_EXPLORER_THREADS",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
+
     /// Run seeded random walks from this seed instead of the search
     #[arg(long, value_name = "SEED")]
     random: Option<u64>,
@@ -219,6 +225,10 @@ impl Cli {
         cfg.weak = self.weak_memory;
         cfg.switches = self.switches.0;
         cfg.max_states = self.max_states as usize;
+        cfg.threads = self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            usize::from,
+        );
         cfg.validate()?;
         Ok(cfg)
     }
@@ -272,7 +282,7 @@ fn main() -> ExitCode {
     };
     eprintln!(
         "explorer: {} on {} CPUs, {} tasks, {} forks, {} exits, {} execs, {} affinity, {} \
-switches, start {:?}",
+switches, start {:?}, {} threads",
         cfg.variant.name(),
         cfg.cpus,
         cfg.tasks,
@@ -281,7 +291,8 @@ switches, start {:?}",
         cfg.execs,
         cfg.affinity,
         Switches(cfg.switches),
-        cfg.start
+        cfg.start,
+        cfg.threads
     );
     if let Some(seed) = cli.random {
         for k in 0..cli.walks {

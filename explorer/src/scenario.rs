@@ -60,6 +60,9 @@ pub struct Config {
     pub masks: Option<[u8; 2]>,
     /// Give up after this many states.
     pub max_states: usize,
+    /// Threads that expand states ([`crate::search::explore`]); any count
+    /// gives the same result.
+    pub threads: usize,
 }
 
 /// Named configurations.  Their command line names are the kebab-case
@@ -124,6 +127,7 @@ impl Config {
             affinity: 0,
             masks: None,
             max_states: 50_000_000,
+            threads: 1,
         }
     }
 

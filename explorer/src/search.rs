@@ -10,7 +10,7 @@
 
 use crate::codec::{decode, from_bytes, pack_action, unpack_action, Code};
 use crate::scenario::Config;
-use crate::symmetry::canonical;
+use crate::symmetry::{canonical, Canon};
 use crate::world::{Action, Violation, World, UNBOUNDED};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -225,10 +225,77 @@ pub fn replay(cfg: &Config, trace: &[Action]) -> World {
 /// How often [`explore`] reports progress.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
+/// States [`explore`] takes off the queue at once: their successors are
+/// computed on `cfg.threads` threads, then merged in the order a single
+/// thread takes them.
+const BATCH: usize = 1 << 12;
+
+/// One successor of a queued state, as a worker computed it.
+struct Succ {
+    action: Action,
+    /// The paths of the step (decode() zeroed the state's).
+    paths: u64,
+    violation: Option<Violation>,
+    canon: Canon,
+}
+
+/// The successors of each of `codes`, in order; none for a quiescent
+/// state.  Decoding, stepping and canonicalising are the search's work;
+/// they depend on nothing but the state.
+fn expand(init: &World, codes: &[Code]) -> Vec<Vec<Succ>> {
+    let mut acts = Vec::new();
+    codes
+        .iter()
+        .map(|code| {
+            let w = decode(init, code);
+            if w.quiescent() {
+                return Vec::new();
+            }
+            w.actions(&mut acts);
+            acts.iter()
+                .map(|&action| {
+                    let mut n = w;
+                    n.step(action);
+                    Succ {
+                        action,
+                        paths: n.s.paths,
+                        violation: n.violation,
+                        canon: canonical(&n),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// [`expand`] on `threads` threads, each a contiguous share of `codes`.
+fn expand_parallel(init: &World, codes: &[Code], threads: usize) -> Vec<Vec<Succ>> {
+    if threads <= 1 || codes.len() < 2 * threads {
+        return expand(init, codes);
+    }
+    let share = codes.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = codes
+            .chunks(share)
+            .map(|part| s.spawn(move || expand(init, part)))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("an expanding thread panicked"))
+            .collect()
+    })
+}
+
 /// Breadth-first search of every state reachable from `cfg.initial()`
 /// within the configuration's switch bound, one representative of each
 /// symmetry class ([`crate::symmetry`]).  `progress` is called every
 /// [`PROGRESS_EVERY`].
+///
+/// Work sharing, as TLC's workers do, but deterministic: each batch of
+/// queued states is expanded on `cfg.threads` threads, and one thread
+/// merges the successors into the visited set, the parent log and the
+/// queue in the order the sequential search would, so that any thread
+/// count gives the same states, transitions, finding and trace.
 pub fn explore(cfg: &Config, mut progress: impl FnMut(&Progress)) -> Report {
     let t0 = Instant::now();
     let mut last = t0;
@@ -239,8 +306,8 @@ pub fn explore(cfg: &Config, mut progress: impl FnMut(&Progress)) -> Report {
     let mut queue = CodeQueue::default();
     let mut edges = 0usize;
     let mut paths = 0u64;
-    let mut acts = Vec::new();
     let mut escape = Escape::new(cfg.max_states);
+    let mut batch = Vec::with_capacity(BATCH);
 
     visited.insert(start.code.fingerprint());
     parents.push(0, None);
@@ -260,37 +327,40 @@ pub fn explore(cfg: &Config, mut progress: impl FnMut(&Progress)) -> Report {
         }
     };
     let mut id = 0u32;
-    while let Some(code) = queue.pop() {
-        let w = decode(&init, &code);
-        let wid = id;
-        id += 1;
-        if w.quiescent() {
-            continue;
+    loop {
+        batch.clear();
+        while batch.len() < BATCH {
+            match queue.pop() {
+                Some(code) => batch.push(code),
+                None => break,
+            }
         }
-        w.actions(&mut acts);
-        for &a in &acts {
-            let mut n = w;
-            n.step(a);
-            edges += 1;
-            // decode() zeroed them: the paths of this step.
-            paths |= n.s.paths;
-            let violation = n.violation;
-            let c = canonical(&n);
-            if !visited.insert(c.code.fingerprint()) {
-                continue;
+        if batch.is_empty() {
+            break;
+        }
+        for succs in expand_parallel(&init, &batch, cfg.threads) {
+            let wid = id;
+            id += 1;
+            for s in succs {
+                edges += 1;
+                paths |= s.paths;
+                let c = s.canon;
+                if !visited.insert(c.code.fingerprint()) {
+                    continue;
+                }
+                let nid = u32::try_from(parents.len).expect("fewer than 2^32 states");
+                parents.push(wid, Some(s.action));
+                if let Some(v) = s.violation {
+                    return done(Finding::Violation(v), Some(nid), &parents, edges, paths);
+                }
+                if let Some(cpu) = escape.stuck_cpu(&c.world) {
+                    return done(Finding::LiveLock { cpu }, Some(nid), &parents, edges, paths);
+                }
+                if parents.len >= cfg.max_states || escape.undecided > 0 {
+                    return done(Finding::Incomplete, None, &parents, edges, paths);
+                }
+                queue.push(&c.code);
             }
-            let nid = u32::try_from(parents.len).expect("fewer than 2^32 states");
-            parents.push(wid, Some(a));
-            if let Some(v) = violation {
-                return done(Finding::Violation(v), Some(nid), &parents, edges, paths);
-            }
-            if let Some(cpu) = escape.stuck_cpu(&c.world) {
-                return done(Finding::LiveLock { cpu }, Some(nid), &parents, edges, paths);
-            }
-            if parents.len >= cfg.max_states || escape.undecided > 0 {
-                return done(Finding::Incomplete, None, &parents, edges, paths);
-            }
-            queue.push(&c.code);
         }
         if last.elapsed() >= PROGRESS_EVERY {
             last = Instant::now();

@@ -604,3 +604,30 @@ fn affinity_steps_change_nothing_without_masks() {
         .all(|a| !matches!(a, explorer::world::Action::Affinity { .. })));
     assert_eq!(cfg.initial().affinity_left, 0);
 }
+
+#[test]
+fn any_thread_count_gives_the_same_search() {
+    // explore() expands each batch of queued states on cfg.threads threads
+    // and merges in the sequential order: a clean search, a violation and
+    // a live lock come out the same, trace and counts included.
+    for cfg in [
+        Config::new(Variant::V7_3).scenario(Scenario::BpfCi, 3),
+        failed_execve(Variant::V7_3),
+        Config::new(Variant::PreFix)
+            .scenario(Scenario::BpfCi, 4)
+            .unbounded(),
+    ] {
+        let one = explore(&Config { threads: 1, ..cfg }, |_| {});
+        let three = explore(&Config { threads: 3, ..cfg }, |_| {});
+        assert_eq!(
+            (one.finding, one.states, one.edges, one.paths, one.trace),
+            (
+                three.finding,
+                three.states,
+                three.edges,
+                three.paths,
+                three.trace
+            )
+        );
+    }
+}
