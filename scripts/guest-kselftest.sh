@@ -73,15 +73,18 @@ if [ "$EXPECT" = undecided ]; then
 	exit 0
 fi
 
-"$T" "$@"
-rc=$?
+# Through tee: the console goes on showing each test as it ends, and the
+# expected failures (7.3's known bugs, XFAIL) go into the verdict.
+{ "$T" "$@"; echo $? >/tmp/kselftest.rc; } 2>&1 | tee /tmp/kselftest.out
+rc=$(cat /tmp/kselftest.rc)
+xfail=$(sed -n 's/^ok [0-9]* \([^ ]*\) # XFAIL \(.*\)/\1: \2/p' /tmp/kselftest.out | cut -c1-160 | paste -sd ';' -)
 gcov_save || rc=1
 report_paths_missing
 verdict=$(report_verdict "$VARIANT")
 forced=$(report_forced)
 rmmod mmcid_rs
 case "$EXPECT:$rc" in
-pass:0) echo "$verdict; kselftest passed" ;;
+pass:0) echo "$verdict; kselftest passed${xfail:+ (expected failures, 7.3's known bugs: $xfail)}" ;;
 fail:0) echo "mmcid_rs: FAIL: kselftest passed against $VARIANT$forced"; exit 1 ;;
 pass:*) echo "$verdict"; echo "mmcid_rs: FAIL: kselftest failed against $VARIANT$forced"; exit 1 ;;
 fail:*) echo "mmcid_rs: kselftest failed against $VARIANT, as it must" ;;
