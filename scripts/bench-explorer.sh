@@ -17,7 +17,7 @@ TIMEOUT=1200
 
 usage() {
 	cat <<EOF
-Usage: $0 [--runs N] [--rev REV] [--set bounded|unbounded|zoo|weak|largest|affinity]... [--record]
+Usage: $0 [--runs N] [--rev REV] [--set bounded|unbounded|zoo|weak|largest|affinity|threads]... [--record]
 
   --runs N   runs of each configuration (default ${RUNS}); the tables give
              the median wall time and peak RSS
@@ -36,6 +36,9 @@ Usage: $0 [--runs N] [--rev REV] [--set bounded|unbounded|zoo|weak|largest|affin
              affinity   the affinity scenario: v7.3 (mode stuck) and the
                         affinity-switchback candidate fix, bounded, unbounded
                         and with larger budgets (docs/affinity.md)
+             threads    two unbounded v7.3 searches with --threads 1, then
+                        with one thread a CPU of this machine (the others
+                        run with the explorer's default, every CPU)
   --record   append the tables to docs/measurements.md (command, date,
              commit, machine)
 
@@ -63,8 +66,8 @@ TIMEOUT=${MMCID_BENCH_TIMEOUT:-${TIMEOUT}}
 need_number --runs "${RUNS}" 1 1000
 for s in ${SETS}; do
 	case "${s}" in
-	bounded|unbounded|zoo|weak|largest|affinity) ;;
-	*) die "--set: unknown set '${s}'; want bounded, unbounded, zoo, weak, largest or affinity" ;;
+	bounded|unbounded|zoo|weak|largest|affinity|threads) ;;
+	*) die "--set: unknown set '${s}'; want bounded, unbounded, zoo, weak, largest, affinity or threads" ;;
 	esac
 done
 [ -x /usr/bin/time ] || die "/usr/bin/time not found: apt-get install time"
@@ -209,6 +212,17 @@ affinity() {
 	bench 0 "${RUNS}" "--variant affinity-switchback ${sc} --switches none"
 	bench 0 "${RUNS}" "--variant affinity-switchback ${sc} --forks 2 --exits 1 --affinity 3 --switches none"
 	bench 1 "${RUNS}" "--variant affinity-switchback ${sc} --forks 3 --exits 2 --affinity 3 --switches none"
+}
+
+threads() {
+	local n c
+	n=$(nproc)
+	header "Threads: the same unbounded searches on 1 and ${n} threads" "${RUNS}"
+	for c in "--variant v7.3 --scenario bpf-ci --cpus 3 --switches none" \
+		"--variant v7.3 --scenario cpu-to-task --cpus 4 --forks 1 --exits 1 --execs 2 --switches none --no-unset-check --no-transition-check"; do
+		bench 0 "${RUNS}" "${c} --threads 1"
+		bench 1 "${RUNS}" "${c} --threads ${n}"
+	done
 }
 
 out=${TMP}/tables

@@ -10,7 +10,7 @@
 
 use crate::codec::{decode, from_bytes, pack_action, unpack_action, Code};
 use crate::scenario::Config;
-use crate::symmetry::{canonical, Canon};
+use crate::symmetry::canonical;
 use crate::world::{Action, Violation, World, UNBOUNDED};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -228,7 +228,7 @@ pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// States [`explore`] takes off the queue at once: their successors are
 /// computed on `cfg.threads` threads, then merged in the order a single
 /// thread takes them.
-const BATCH: usize = 1 << 12;
+const BATCH: usize = 1 << 10;
 
 /// One successor of a queued state, as a worker computed it.
 struct Succ {
@@ -236,7 +236,11 @@ struct Succ {
     /// The paths of the step (decode() zeroed the state's).
     paths: u64,
     violation: Option<Violation>,
-    canon: Canon,
+    /// The representative's encoding.
+    code: Code,
+    /// The representative itself when a CPU in it spins (the live-lock
+    /// search needs it); boxed, as few states have one.
+    spinning: Option<Box<World>>,
 }
 
 /// The successors of each of `codes`, in order; none for a quiescent
@@ -256,11 +260,13 @@ fn expand(init: &World, codes: &[Code]) -> Vec<Vec<Succ>> {
                 .map(|&action| {
                     let mut n = w;
                     n.step(action);
+                    let c = canonical(&n);
                     Succ {
                         action,
                         paths: n.s.paths,
                         violation: n.violation,
-                        canon: canonical(&n),
+                        code: c.code,
+                        spinning: (c.world.spinning() != 0).then(|| Box::new(c.world)),
                     }
                 })
                 .collect()
@@ -344,8 +350,7 @@ pub fn explore(cfg: &Config, mut progress: impl FnMut(&Progress)) -> Report {
             for s in succs {
                 edges += 1;
                 paths |= s.paths;
-                let c = s.canon;
-                if !visited.insert(c.code.fingerprint()) {
+                if !visited.insert(s.code.fingerprint()) {
                     continue;
                 }
                 let nid = u32::try_from(parents.len).expect("fewer than 2^32 states");
@@ -353,13 +358,13 @@ pub fn explore(cfg: &Config, mut progress: impl FnMut(&Progress)) -> Report {
                 if let Some(v) = s.violation {
                     return done(Finding::Violation(v), Some(nid), &parents, edges, paths);
                 }
-                if let Some(cpu) = escape.stuck_cpu(&c.world) {
+                if let Some(cpu) = s.spinning.as_deref().and_then(|w| escape.stuck_cpu(w)) {
                     return done(Finding::LiveLock { cpu }, Some(nid), &parents, edges, paths);
                 }
                 if parents.len >= cfg.max_states || escape.undecided > 0 {
                     return done(Finding::Incomplete, None, &parents, edges, paths);
                 }
-                queue.push(&c.code);
+                queue.push(&s.code);
             }
         }
         if last.elapsed() >= PROGRESS_EVERY {
