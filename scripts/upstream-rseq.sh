@@ -64,6 +64,12 @@ need_number --boots "${BOOTS}" 1 100
 [ "${MUTANTS}" = 1 ] || [ ${#ONLY[@]} = 0 ] || die "--only goes with --mutants"
 [ ${#FLAVOURS[@]} -gt 0 ] || FLAVOURS=(v7.3 affinity-switchback failed-execve-fix)
 
+# One run at a time: every run checks the series out into the same tree
+# and builds the same install (a second one rebuilt it under the first).
+mkdir -p "${WORK}"
+exec 9>"${WORK}/lock"
+flock -n 9 || die "another scripts/upstream-rseq.sh is running (${WORK}/lock)"
+
 # The clean tree, once: git add -f, as Debian's .gitignore ignores "/*".
 base_tree() {
 	"${MMCID_TOP}/scripts/build-kernel.sh" >/dev/null
@@ -155,7 +161,8 @@ classify() {
 		echo "status=splat"
 		echo "evidence=$(grep -aE 'WARNING:|BUG:|Oops|cut here|general protection' "$1" | head -1 | cut -c1-160 || true)"
 	else
-		new=$(comm -23 <(asserts "$1") <(printf '%s\n' "${CONTROL_ASSERTS}") | head -1)
+		# sed reads to the end: head would leave comm a SIGPIPE.
+		new=$(comm -23 <(asserts "$1") <(printf '%s\n' "${CONTROL_ASSERTS}") | sed -n 1p)
 		if [ -n "${new}" ]; then
 			echo "status=rseq selftest failed"
 			echo "evidence=${new}"
