@@ -784,6 +784,7 @@ collect_upstream() {
 		if [ -f "${res}" ]; then
 			up=$(rget "${res}" status)
 			ev=$(rget "${res}" evidence | oneline 120)
+			ev=${ev%% }
 			any=1
 		fi
 		mod=0
