@@ -99,11 +99,28 @@ static void snap_switch(struct mmcid_switch_snap *s, struct task_struct *prev,
 }
 
 /*
+ * Does the switch out of @prev (with an mm) need a snapshot of its mm?
+ * mm_cid_schedout() acts on a CID in transit.  It does nothing with a CPU
+ * owned one, but one in an mm whose mode reads per task is checked too:
+ * the walk back to per task mode takes it first (invariants::walk_passed()).
+ * That costs a read of the mode, only for a prev with a CPU owned CID.
+ */
+static bool switch_out_checked(struct task_struct *prev)
+{
+	unsigned int cid = READ_ONCE(prev->mm_cid.cid);
+
+	if (cid & MM_CID_TRANSIT)
+		return true;
+	return (cid & (MM_CID_ONCPU | MM_CID_UNSET)) == MM_CID_ONCPU &&
+	       !READ_ONCE(prev->mm->mm_cid.mode);
+}
+
+/*
  * A switch that concerns the process of pid= (any, without it): mark it for
  * the watchdog if @ours (the filter holds for the watchdog too: it watches
  * what is checked), and snapshot each mm whose state mm_cid_switch_to()
  * changes: mm_cid_schedin() acts on an active @next, mm_cid_schedout() on a
- * @prev holding a CID in transit.
+ * @prev holding a CID in transit (see switch_out_checked()).
  */
 static noinline void switch_begin(struct mmcid_pending *p,
 				  struct task_struct *prev,
@@ -117,7 +134,7 @@ static noinline void switch_begin(struct mmcid_pending *p,
 	 * must leave it alone.  Only a user can spin.
 	 */
 	bool in = next->mm;
-	bool out = prev->mm && (READ_ONCE(prev->mm_cid.cid) & MM_CID_TRANSIT);
+	bool out = prev->mm && switch_out_checked(prev);
 	int cpu = smp_processor_id();
 
 	p->watched = active && ours && mmcid_rs_watch_switch_begin(next);

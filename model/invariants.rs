@@ -2,8 +2,10 @@
 
 //! What must hold once a mode transition has completed
 //! (`mm_cid_complete_transit()`, kernel/sched/core.c): in per CPU mode no
-//! user task owns a CID, in per task mode no CPU does, and no CID is out
-//! of range.  The explorer checks it on the model, the module on the C.
+//! user task owns a CID, in per task mode no CPU does under a user that
+//! holds a CPU owned one, and no CID is out
+//! of range, and the switch back reaches every CPU before it completes.
+//! The explorer checks it on the model, the module on the C.
 
 use super::bits::*;
 
@@ -43,11 +45,23 @@ fn out_of_range(cid: u32, nr_possible: u32) -> bool {
 
 /// Check a completed transition to `mode` (TRANSIT clear): `users` are the
 /// mm's users as (`mm_cid.active`, `mm_cid.cid`), `pcpu[c]` is CPU c's
-/// `pcpu->cid`.  The first offender, if any.
+/// `pcpu->cid`, and bit c of `held_curr` says that CPU c runs an active
+/// user whose CID is CPU owned (`MM_CID_ONCPU`).  The first offender, if
+/// any.
+///
+/// In per task mode a CPU may still own a CID: the walk back hands a CPU's
+/// CID only to a current task that holds it (`mm_cid_transit_to_task()`:
+/// `if (cid_on_cpu(t->mm_cid.cid))`), and a task back from a failed
+/// execve() in per CPU mode holds none (docs/failed-execve-unset.md); the
+/// CPU keeps it until a user switches in there (`mm_cid_from_task()`),
+/// whatever ran there meanwhile.  What the walk cannot leave is a CPU
+/// owning a CID under a current user that holds a CPU owned one
+/// ([`walk_passed`] argues it).
 pub fn transition_finished(
     mode: u32,
     users: impl Iterator<Item = (bool, u32)> + Clone,
     pcpu: &[u32],
+    held_curr: u64,
     nr_possible: u32,
 ) -> Option<Owner> {
     if cid_in_transit(mode) {
@@ -69,8 +83,35 @@ pub fn transition_finished(
             .find(|&(_, (active, cid))| active && cid_on_task(cid))
             .map(|(t, _)| Owner::Task(t))
     } else {
-        pcpu.iter().position(|&cid| cid_on_cpu(cid)).map(Owner::Cpu)
+        pcpu.iter()
+            .enumerate()
+            .position(|(c, &cid)| cpu_owns(cid).is_some() && (held_curr >> c.min(63)) & 1 != 0)
+            .map(Owner::Cpu)
     }
+}
+
+/// A context switch out of a task whose `mm_cid.cid` is `prev_cid`, on a
+/// CPU whose `pcpu->cid` is `pcpu`, that read the mode as `mode` (under
+/// the runqueue lock): false when it read per task mode (0) while both
+/// still hold a CID with `MM_CID_ONCPU`, which means the switch back
+/// completed (`mm_cid_complete_transit(mm, 0)`) before its walk reached
+/// this CPU.  Only for a switch back through `MM_CID_TRANSIT`.
+///
+/// Why a correct C cannot do it.  Only a switch on this CPU (under its
+/// runqueue lock) gives a task or a CPU slot a CPU owned CID, and prev has
+/// run here since it got its own, so nothing between that switch and this
+/// one touched either but a walk or prev's own fork or exit (which clear
+/// ONCPU).  That switch read a mode with ONCPU, this one reads 0, so a
+/// switch back's `MM_CID_TRANSIT` store, then its walk, then its
+/// `complete_transit(0)` came in between: the walk takes this runqueue's
+/// lock after the store (`smp_mb()` in `mm_update_max_cids()`), so after
+/// that switch, and before this one, whose read sees the store
+/// `complete_transit()` orders after it (`smp_mb()`).  There it found the
+/// slot CPU owned with prev running: an active prev gets the CID in
+/// transit (`mm_cid_transit_to_task()`), an inactive one loses it to
+/// `mm_drop_cid_on_cpu()`: either clears ONCPU on one of the two.
+pub fn walk_passed(mode: u32, pcpu: u32, prev_cid: u32) -> bool {
+    !(mode == 0 && cpu_owns(pcpu).is_some() && cpu_owns(prev_cid).is_some())
 }
 
 /// The counters of `struct mm_mm_cid` as `mm_cid::lock` shows them: every

@@ -762,3 +762,50 @@ fn affinity_switchback_widening_queues_the_switch_back() {
     assert_eq!((s.mm_cid.mode, s.fault), (0, None));
     assert_eq!(stuck(&s), None);
 }
+
+#[test]
+fn walk_passed_after_the_walk_back_and_not_when_the_mode_completes_first() {
+    // Per CPU mode, T0 runs on CPU0 with CPU0's CID; T1's exit switches
+    // back.  A switch out of T0 checks walk_passed() with the mode it reads.
+    let per_cpu = || {
+        let mut s = task_mode(Variant::V7_3, 4, 2);
+        s.mm_cid.mode = ONCPU;
+        s.mm_cid.pcpu_thrs = 2;
+        for c in 0..2 {
+            s.mm_cid.pcpu[c] = c as u32 | ONCPU;
+            s.tasks[c].cid = c as u32 | ONCPU;
+        }
+        assert_eq!(
+            sched_mm_cid_exit_locked(&mut s, 1, 1, 1),
+            ExitNext::CpusToTasks
+        );
+        s
+    };
+    let passed =
+        |s: &Sched| invariants::walk_passed(s.mm_cid.mode, s.mm_cid.pcpu[0], s.tasks[0].cid);
+    // 7.3: before the walk the mode reads TRANSIT, after it T0 has the CID
+    // in transit; the switch sees no per task mode with CPU0's CID held.
+    let mut s = per_cpu();
+    assert!(passed(&s));
+    mm_cid_fixup_cpus_to_tasks(&mut s);
+    assert!(passed(&s));
+    // The mode completed first (mutant 26's order): CPU0 is not walked yet.
+    let mut s = per_cpu();
+    mm_cid_complete_transit(&mut s, 0);
+    assert!(!passed(&s));
+    // Just outside: a T0 back from a failed execve() (no CID of its own)
+    // keeps nothing the walk would take; the walk leaves CPU0's CID.
+    let mut s = per_cpu();
+    s.tasks[0].cid = UNSET;
+    mm_cid_fixup_cpus_to_tasks(&mut s);
+    assert_eq!((s.mm_cid.mode, s.mm_cid.pcpu[0]), (0, ONCPU));
+    assert!(passed(&s));
+    // transition_finished() allows that CPU's CID, under T0 without one or
+    // under another task, but not under a user holding a CPU owned CID.
+    let finished = |s: &Sched, held: u64| {
+        let users = (0..2).map(|t| (s.tasks[t].active, s.tasks[t].cid));
+        invariants::transition_finished(0, users, &s.mm_cid.pcpu[..4], held, 4)
+    };
+    assert_eq!(finished(&s, 0), None);
+    assert_eq!(finished(&s, 0b1), Some(invariants::Owner::Cpu(0)));
+}

@@ -12,6 +12,7 @@
 //! [`check_switch`]).  Forks and exits are checked in `op.rs`.
 
 use super::ffi::SwitchSnap;
+use super::model::invariants;
 use super::model::*;
 
 /// What a context switch did with the CID of the task switched in.
@@ -112,6 +113,11 @@ pub struct Mismatch {
     /// The C's CIDs are explained, but this CID, which the switch leaves
     /// owned on this CPU, has its bit clear in the second snapshot.
     pub bit_clear: Option<u32>,
+    /// The switch read per task mode while prev and this CPU still held
+    /// the CPU owned CID that the walk back to per task mode takes away:
+    /// the mode completed before the walk reached this CPU
+    /// ([`invariants::walk_passed`]).
+    pub walk_behind: bool,
 }
 
 const PREV: TaskId = 0;
@@ -148,7 +154,10 @@ const NEXT: TaskId = 1;
 ///   found a CID; which one is decided as above.
 ///
 /// Then the CIDs the switch leaves owned on this CPU must have their bit
-/// set in the second snapshot (see [`unowned`]).
+/// set in the second snapshot (see [`unowned`]).  Before all that, the
+/// mode the first snapshot read must not be per task while prev and this
+/// CPU still hold a CPU owned CID ([`invariants::walk_passed`]): the
+/// prev, the slot and that read are all under this runqueue's lock.
 ///
 /// One case stays undecided ([`Race::MaxCids`]): a fork or exit writes
 /// max_cids once (`__mm_update_max_cids()` under `mm_cid::lock`), so with
@@ -165,6 +174,16 @@ pub fn check_switch(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Ve
         return Verdict::Unsupported;
     }
     let sw = Switch::new(variant, pre);
+    if variant.transit_to_task()
+        && sw.prev.is_some()
+        && !invariants::walk_passed(pre.mm.mode, pre.mm.pcpu_cid, pre.prev.cid)
+    {
+        return Verdict::Mismatch(Mismatch {
+            want: None,
+            bit_clear: None,
+            walk_behind: true,
+        });
+    }
     let got = Prediction {
         prev_cid: sw.prev.map(|_| post.prev.cid),
         next_cid: sw.next.map(|_| post.next.cid),
@@ -184,6 +203,7 @@ pub fn check_switch(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Ve
             return Verdict::Mismatch(Mismatch {
                 want,
                 bit_clear: None,
+                walk_behind: false,
             })
         }
     };
@@ -191,6 +211,7 @@ pub fn check_switch(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Ve
         Some(cid) => Verdict::Mismatch(Mismatch {
             want: Some(got),
             bit_clear: Some(cid),
+            walk_behind: false,
         }),
         None => verdict,
     }

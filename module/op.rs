@@ -340,10 +340,19 @@ fn invariants(s: &OpSnap) -> Option<Owner> {
     let users = s.kept_users().iter().map(|u| (u.active != 0, u.cid));
     // By CPU number; a CPU that is not possible reads 0, which owns nothing.
     let cids: [u32; MAX_CPUS] = core::array::from_fn(|c| s.cpus[c].pcpu_cid);
+    // The CPUs whose current task is an active user with a CPU owned CID.
+    let held_curr = s
+        .possible_cpus()
+        .filter(|(_, c)| {
+            s.kept_users()
+                .iter()
+                .any(|u| u.task == c.curr && u.active != 0 && cid_on_cpu(u.cid))
+        })
+        .fold(0u64, |m, (c, _)| m | 1u64 << c.min(63));
     let finished = if cid_in_transit(s.mm.mode) {
         None
     } else {
-        transition_finished(s.mm.mode, users, &cids, s.nr_possible)
+        transition_finished(s.mm.mode, users, &cids, held_curr, s.nr_possible)
     };
     finished.or_else(|| {
         cid_accounting(

@@ -732,6 +732,12 @@ fn show_switch(
         pre.mm.pcpu_cid,
         post.mm.pcpu_cid
     )?;
+    if want.walk_behind {
+        return writeln!(
+            f,
+            "the mode reads per task, but prev and this CPU still hold its CPU owned CID: the switch back completed before its walk reached this CPU"
+        );
+    }
     match (want.bit_clear, want.want) {
         (Some(cid), _) => writeln!(
             f,

@@ -75,6 +75,7 @@ fn is_mismatch(v: Verdict) -> bool {
         v,
         Verdict::Mismatch(Mismatch {
             bit_clear: None,
+            walk_behind: false,
             ..
         })
     )
@@ -107,7 +108,8 @@ fn wrong_pcpu_is_a_mismatch() {
         check_switch(Variant::V7_3, &a, &b),
         Verdict::Mismatch(Mismatch {
             want: Some(p),
-            bit_clear: None
+            bit_clear: None,
+            walk_behind: false
         }) if p.pcpu_cid == 2
     ));
 }
@@ -212,7 +214,8 @@ fn allocated_cid_with_its_bit_clear_is_a_mismatch() {
                 next_cid: Some(2),
                 pcpu_cid: 2
             }),
-            bit_clear: Some(2)
+            bit_clear: Some(2),
+            walk_behind: false
         })
     );
 }
@@ -715,4 +718,92 @@ fn paths_of_an_agreement() {
     let Verdict::Mismatch(_) = super::check::check_switch(Variant::V7_3, &a, &a) else {
         panic!("no mismatch");
     };
+}
+
+/// CPU1 owns CID 1 and prev runs with it (per CPU mode), next owns CID 2
+/// for itself (a task the walk back already gave one), and the mode reads
+/// `mode`; the C hands nothing over: it drops CPU1's CID.
+fn walk_behind_pre(mode: u32) -> SwitchSnap {
+    let mut a = pre();
+    a.mm.mode = mode;
+    a.prev.cid = 1 | MM_CID_ONCPU;
+    a.mm.pcpu_cid = 1 | MM_CID_ONCPU;
+    a.mm.cidmask = 0b0110;
+    a
+}
+
+/// What `mm_cid_from_task()` makes of [`walk_behind_pre`]: CPU1's CID
+/// dropped, next keeps 2, with TRANSIT if the mode has it.
+fn walk_behind_post(a: &SwitchSnap) -> SwitchSnap {
+    let mut b = *a;
+    let transit = a.mm.mode & MM_CID_TRANSIT;
+    b.next.cid = 2 | transit;
+    b.mm.pcpu_cid = 2 | transit;
+    b.mm.cidmask = 0b0100;
+    b
+}
+
+fn is_walk_behind(v: Verdict) -> bool {
+    matches!(
+        v,
+        Verdict::Mismatch(Mismatch {
+            walk_behind: true,
+            ..
+        })
+    )
+}
+
+#[test]
+fn per_task_mode_with_the_cpu_cid_still_held_is_a_mismatch() {
+    // The switch back completed before its walk reached CPU1: the C did
+    // what mm_cid_from_task() does in that mode, but 7.3 never gets there.
+    let a = walk_behind_pre(0);
+    assert!(is_walk_behind(check_switch(
+        Variant::V7_3,
+        &a,
+        &walk_behind_post(&a)
+    )));
+    // The same with next taking the CPU's CID over.
+    let mut a = a;
+    a.next.cid = MM_CID_UNSET;
+    a.mm.cidmask = 0b0010;
+    let mut b = a;
+    b.next.cid = 1;
+    b.mm.pcpu_cid = 1;
+    assert!(is_walk_behind(check_switch(Variant::V7_3, &a, &b)));
+}
+
+#[test]
+fn cpu_cid_before_the_walk_or_left_by_it_agrees() {
+    // Just outside: the walk is still on its way (TRANSIT) ...
+    let a = walk_behind_pre(MM_CID_TRANSIT);
+    assert!(matches!(
+        check_switch(Variant::V7_3, &a, &walk_behind_post(&a)),
+        Verdict::Agree(_)
+    ));
+    // ... or it passed a CPU whose running task had no CID to take the
+    // CPU's (back from a failed execve() in per CPU mode): prev MM_CID_UNSET.
+    let mut a = walk_behind_pre(0);
+    a.prev.cid = MM_CID_UNSET;
+    assert!(matches!(
+        check_switch(Variant::V7_3, &a, &walk_behind_post(&a)),
+        Verdict::Agree(_)
+    ));
+    // ... or prev has a CPU owned CID of another CPU's slot is not this
+    // one's: the slot holds no CPU owned CID.
+    let mut a = walk_behind_pre(0);
+    a.mm.pcpu_cid = 1;
+    a.mm.cidmask = 0b0110;
+    assert!(!is_walk_behind(check_switch(
+        Variant::V7_3,
+        &a,
+        &walk_behind_post(&a)
+    )));
+    // Without TRANSIT on the way back the mode reads per task all along.
+    let a = walk_behind_pre(0);
+    assert!(!is_walk_behind(check_switch(
+        Variant::NoTransit,
+        &a,
+        &walk_behind_post(&a)
+    )));
 }

@@ -401,6 +401,10 @@ pub fn render(cfg: &Config, r: &Report) -> String {
                 format!("CID OUT OF RANGE: T{} sees {}", task, cid)
             }
             Violation::Fault(f) => format!("FAULT in the C code: {:?}", f),
+            Violation::WalkBehind { cpu, task } => format!(
+                "WALK BEHIND: CPU{} switches T{} out in per task mode, both still holding the CPU's CID",
+                cpu, task
+            ),
             Violation::TransitionUnfinished { mode, task, cpu } => match task {
                 Some(t) => format!(
                     "TRANSITION UNFINISHED: mode {} but T{} still owns a CID",

@@ -244,6 +244,16 @@ pub enum Violation {
         /// The CPU, when `task` is `None`.
         cpu: u8,
     },
+    /// A context switch read per task mode while the task it switches
+    /// out and its CPU still hold a CPU owned CID: the switch back
+    /// completed before its walk reached this CPU
+    /// ([`invariants::walk_passed()`]).
+    WalkBehind {
+        /// The CPU.
+        cpu: u8,
+        /// The task switched out.
+        task: u8,
+    },
     /// Per CPU mode with fewer users than the threshold of the allowed
     /// set, nothing in flight to switch back
     /// ([`invariants::mode_stuck()`]).
@@ -297,7 +307,9 @@ pub struct World {
     /// allows it; the changelog's story assumes it does not happen.
     pub preempt_walkers: bool,
     /// Report a CID with the wrong owner after `mm_cid_complete_transit()`
-    /// ([`Violation::TransitionUnfinished`]).
+    /// ([`Violation::TransitionUnfinished`]), and a switch that finds the
+    /// mode completed before the walk reached its CPU
+    /// ([`Violation::WalkBehind`]).
     pub check_transitions: bool,
     /// Report a task back in user space (running, no call in flight) that
     /// is a CID user without a CID: rseq shows it `task_mm_cid()` =
@@ -784,6 +796,19 @@ impl World {
         // The mode as this CPU sees it; the switch does not store it.
         let mode = self.s.mm_cid.mode;
         self.s.mm_cid.mode = self.weak.seen(cpu, mode);
+        if let Some(p) = prev.filter(|_| self.check_transitions && self.s.variant.transit_to_task())
+        {
+            if !invariants::walk_passed(
+                self.s.mm_cid.mode,
+                self.s.mm_cid.pcpu[cpu],
+                self.s.tasks[p].cid,
+            ) {
+                self.violation = self.violation.or(Some(Violation::WalkBehind {
+                    cpu: cpu as u8,
+                    task: p as u8,
+                }));
+            }
+        }
         if let Err(spin) = mm_cid_switch_to(&mut self.s, cpu, prev, next) {
             self.spin[cpu] = Some(spin);
         }
@@ -937,7 +962,20 @@ impl World {
     fn check_transition_finished(&self, mode: u32) -> Option<Violation> {
         let n = self.s.nr_possible_cpus as usize;
         let users = (0..self.s.nr_tasks).map(|t| (self.s.tasks[t].active, self.s.tasks[t].cid));
-        match invariants::transition_finished(mode, users, &self.s.mm_cid.pcpu[..n], u32::MAX)? {
+        let held_curr = (0..n)
+            .filter(|&c| {
+                self.s
+                    .curr(c)
+                    .is_some_and(|t| self.s.tasks[t].active && cid_on_cpu(self.s.tasks[t].cid))
+            })
+            .fold(0u64, |m, c| m | 1 << c);
+        match invariants::transition_finished(
+            mode,
+            users,
+            &self.s.mm_cid.pcpu[..n],
+            held_curr,
+            u32::MAX,
+        )? {
             invariants::Owner::Task(t) => Some(Violation::TransitionUnfinished {
                 mode,
                 task: Some(t as u8),
