@@ -991,6 +991,9 @@ static void last_user_child(const cpu_set_t *allowed, int bad_fd, int possible)
 #define FAILED_EXECS 16
 #define COMPACTIONS 10
 #define COMPACT_THREADS 4
+/* Walk-skip children a test, before its spinners start. */
+#define WALK_SKIPS 60
+#define WALK_SKIP_THREADS 16
 
 /*
  * max_cids of @users users on @allowed of @possible CPUs:
@@ -1066,6 +1069,139 @@ static void compaction_child(int allowed, int possible)
 			_exit(1);
 	}
 	_exit(0);
+}
+
+/* The threshold per CPU mode gets (mm_cid_calc_pcpu_thrs()). */
+static int pcpu_thrs_of(int users, int allowed, int possible)
+{
+	int opt = users < allowed ? users : allowed, thrs = opt - opt / 4;
+
+	if (thrs > possible / 2)
+		thrs = possible / 2;
+	return thrs > 1 ? thrs : 1;
+}
+
+/* Users a walk-skip child needs: the first count past max_cids. */
+static int walk_skip_users(int allowed, int possible)
+{
+	int users = 1;
+
+	while (users <= max_cids_of(users, allowed, possible))
+		users++;
+	return users;
+}
+
+struct skip_thread {
+	int fd[2];	/* a pipe: EOF on fd[0] says exit */
+	pid_t tid;
+};
+
+static void *skip_thread(void *arg)
+{
+	struct skip_thread *t = arg;
+	char c;
+
+	__atomic_store_n(&t->tid, gettid(), __ATOMIC_RELEASE);
+	while (read(t->fd[0], &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * The child of a walk-skip step: the branch of
+ * mm_cid_fixup_cpus_to_tasks() that finds a CPU owning no CID with an
+ * active user running on it without one, which it must leave alone
+ * (MM_CID_UNSET, de3ab9bd3133).  Main creates sleeping threads until its
+ * own clone() takes the users past max_cids: that fork switches the mm to
+ * per CPU mode with main running, so main's CID goes in transit and its
+ * CPU's slot gets a copy, no CPU owned CID (mm_cid_transit_to_cpu()).
+ * Main's failed execve() drops that CID and comes back without one (per
+ * CPU mode assigns lazily); main then spins, with no context switch,
+ * while its threads exit one by one (an exit that overlaps another is not
+ * decided), and the exit that takes the users below the threshold walks
+ * back to per task mode past main's CPU.  Exit 0 when main's CID after
+ * its next schedule-in is below the possible CPUs (until then 7.3 shows
+ * it MM_CID_UNSET: docs/failed-execve-unset.md).
+ */
+static void walk_skip_child(int bad_fd, int allowed, int possible)
+{
+	int n = walk_skip_users(allowed, possible) - 1, i;
+	struct skip_thread t[WALK_SKIP_THREADS] = { 0 };
+	struct timespec ts = { 0, 100000 };
+	pthread_t pt[WALK_SKIP_THREADS];
+	long switches = 0;
+	double end;
+
+	if (n > WALK_SKIP_THREADS)
+		_exit(3);
+	for (i = 0; i < n; i++)
+		if (pipe(t[i].fd))
+			_exit(3);
+	for (i = 0; i < n; i++) {
+		if (pthread_create(&pt[i], NULL, skip_thread, &t[i]))
+			_exit(3);
+		/* All but the last asleep before the next clone(). */
+		while (i < n - 1 && !__atomic_load_n(&t[i].tid, __ATOMIC_ACQUIRE))
+			;
+	}
+	/* Right after the switching clone(), before any context switch. */
+	if (syscall(__NR_execveat, bad_fd, "", cid_child_argv, cid_child_envp,
+		    AT_EMPTY_PATH) != -1 || errno != ENOEXEC)
+		_exit(4);
+	end = now() + 2;
+	for (i = 0; i < n && now() < end; ) {
+		pid_t tid = __atomic_load_n(&t[i].tid, __ATOMIC_ACQUIRE);
+
+		if (t[i].fd[1] >= 0 && tid) {
+			close(t[i].fd[1]);
+			t[i].fd[1] = -1;
+		}
+		if (t[i].fd[1] < 0 && syscall(__NR_tgkill, getpid(), tid, 0) && errno == ESRCH)
+			i++;
+	}
+	/* A short sleep may end before it switches: sleep until one did. */
+	for (i = 0; i < 100; i++) {
+		struct rusage ru;
+
+		getrusage(RUSAGE_THREAD, &ru);
+		if (i == 0)
+			switches = ru.ru_nvcsw;
+		else if (ru.ru_nvcsw != switches)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	_exit(my_cid() >= (uint32_t)possible);
+}
+
+/*
+ * WALK_SKIPS walk-skip children, on quiet CPUs (a spinner would preempt
+ * main), when per CPU mode can switch back (pcpu_thrs > 1); the first
+ * child that failed, or 0.
+ */
+static int walk_skips(int bad_fd, int allowed, int possible)
+{
+	int i, users = walk_skip_users(allowed, possible), rc;
+	pid_t pid;
+
+	if (users > WALK_SKIP_THREADS + 1 || pcpu_thrs_of(users, allowed, possible) < 2)
+		return 0;
+	for (i = 0; i < WALK_SKIPS; i++) {
+		pid = fork();
+		if (pid == 0)
+			walk_skip_child(bad_fd, allowed, possible);
+		rc = reap(pid);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 /* One of each caller; the first child that failed, or 0. */
@@ -1275,6 +1411,8 @@ TEST_F_TIMEOUT(callers, every_caller_keeps_promises_and_c_agrees_with_rust, 120)
 	int i, n, failed = 0;
 
 	ASSERT_EQ(0, reset_report());
+	what = "a walk-skip child: a CID at or above the possible CPUs, or no ENOEXEC";
+	failed = walk_skips(self->bad_fd, CPU_COUNT(&self->allowed), p->nr_cpus);
 	for (n = 0; n < p->nr_threads; n++) {
 		args[n] = (struct thread_arg){ p, n, (unsigned int)n + 1 };
 		if (pthread_create(&th[n], NULL, spin_thread, &args[n]))
@@ -1309,6 +1447,10 @@ TEST_F_TIMEOUT(callers, every_caller_keeps_promises_and_c_agrees_with_rust, 120)
 	EXPECT_GT(read_report("caller_after_execve"), 0);
 	EXPECT_GT(read_report("caller_after_failed_execve"), 0);
 	EXPECT_GT(read_report("caller_exit"), 0);
+	/* The walk-skip children's walk back past a running task without a CID. */
+	if (pcpu_thrs_of(walk_skip_users(CPU_COUNT(&self->allowed), p->nr_cpus),
+			 CPU_COUNT(&self->allowed), p->nr_cpus) > 1)
+		EXPECT_GT(read_report("path_fixup_cpu_curr_skip"), 0);
 	/* The last-user children's switch-in (mutant 17's precondition). */
 	if (CPU_COUNT(&self->allowed) > 1)
 		EXPECT_GT(read_report("path_from_task_drop_cpu"), 0);
