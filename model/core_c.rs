@@ -207,12 +207,14 @@ pub fn mm_cid_fixup_cpu_to_task<const C: usize, const T: usize>(s: &mut Sched<C,
 
         // Set the transition bit only on a genuine task-owned CID
         // (transit-unset: "if (!cid_in_transit(cid))" alone).
-        let genuine = cid != MM_CID_UNSET || !s.variant.fixup_skips_unset();
-        if genuine && !cid_in_transit(cid) && s.variant.transit_to_task() {
+        let unset = cid == MM_CID_UNSET && s.variant.fixup_skips_unset();
+        if !unset && !cid_in_transit(cid) && s.variant.transit_to_task() {
             s.took(Path::FixupCpuCurrTransit);
             let cid = cid_to_transit_cid(cid);
             s.tasks[t].cid = cid;
             s.mm_cid.pcpu[cpu] = cid;
+        } else if unset {
+            s.took(Path::FixupCpuCurrUnset);
         } else {
             s.took(Path::FixupCpuCurrSkip);
         }

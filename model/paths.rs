@@ -10,7 +10,7 @@
 //! (!percpu)` in `mm_update_max_cids()`, the mode test of
 //! `mm_cid_schedin()`) counts through their paths.  The empty fall-through
 //! of an `if` without `else` is no path, except where an upstream fix added
-//! the test to skip ([`Path::DropOnCpuNone`], [`Path::FixupCpuCurrSkip`]).
+//! the test to skip ([`Path::DropOnCpuNone`], [`Path::FixupCpuCurrUnset`]).
 //! The comparisons of a count with a limit (`users` with `max_cids` and
 //! with `pcpu_thrs`, a CID with `max_cids` in the schedule-in fast paths)
 //! have two more paths each: operands equal, and one apart
@@ -82,8 +82,10 @@ pub enum Path {
     FixupCpuDrop,
     /// mm_cid_fixup_cpus_to_tasks(): `rq->curr` has `cid != MM_CID_UNSET && !cid_in_transit(cid)`.
     FixupCpuCurrTransit,
-    /// mm_cid_fixup_cpus_to_tasks(): `rq->curr`'s CID is MM_CID_UNSET or in transit (de3ab9bd3133).
+    /// mm_cid_fixup_cpus_to_tasks(): `rq->curr`'s CID is in transit: left alone.
     FixupCpuCurrSkip,
+    /// mm_cid_fixup_cpus_to_tasks(): `rq->curr`'s CID is MM_CID_UNSET: left alone (de3ab9bd3133).
+    FixupCpuCurrUnset,
     /// mm_cid_transit_to_cpu(): `cid_on_task(t->mm_cid.cid)`: the CID goes to the CPU in transit.
     TransitToCpu,
     /// mm_cid_fixup_task_to_cpu(): `cid_on_task()` and `task_rq(t)->curr == t`: transit.
@@ -185,7 +187,7 @@ impl Path {
     };
 
     /// Number of paths; at most 64, the bits of [`Sched::paths`](super::state::Sched::paths).
-    pub const COUNT: usize = 63;
+    pub const COUNT: usize = 64;
 
     /// Every path, `Path::ALL[i] as usize == i`.
     pub const ALL: [Path; Path::COUNT] = [
@@ -209,6 +211,7 @@ impl Path {
         Path::FixupCpuDrop,
         Path::FixupCpuCurrTransit,
         Path::FixupCpuCurrSkip,
+        Path::FixupCpuCurrUnset,
         Path::TransitToCpu,
         Path::FixupTaskTransit,
         Path::FixupTaskUnset,
@@ -285,6 +288,7 @@ impl Path {
             Path::FixupCpuDrop => "fixup_cpu_drop",
             Path::FixupCpuCurrTransit => "fixup_cpu_curr_transit",
             Path::FixupCpuCurrSkip => "fixup_cpu_curr_skip",
+            Path::FixupCpuCurrUnset => "fixup_cpu_curr_unset",
             Path::TransitToCpu => "transit_to_cpu",
             Path::FixupTaskTransit => "fixup_task_transit",
             Path::FixupTaskUnset => "fixup_task_unset",

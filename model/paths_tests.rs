@@ -234,7 +234,13 @@ fn fixup_cpu_to_task_takes_the_curr_arms() {
     assert_eq!(taken(&mut s), Path::FixupCpuCurrSkip.bit());
     s.tasks[1].cid = UNSET;
     mm_cid_fixup_cpu_to_task(&mut s, 1);
-    assert_eq!(taken(&mut s), Path::FixupCpuCurrSkip.bit());
+    assert_eq!(taken(&mut s), Path::FixupCpuCurrUnset.bit());
+    // The variant without de3ab9bd3133 puts MM_CID_UNSET in transit.
+    s.variant = Variant::TransitUnset;
+    mm_cid_fixup_cpu_to_task(&mut s, 1);
+    assert_eq!(taken(&mut s), Path::FixupCpuCurrTransit.bit());
+    assert_eq!(s.tasks[1].cid, UNSET | TRANSIT);
+    s.variant = Variant::V7_3;
     // A CPU owned CID without a task of the mm on the CPU.
     idle(&mut s, 1);
     s.paths = 0;

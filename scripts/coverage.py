@@ -28,9 +28,15 @@ SECTION_FILES = ["kernel/sched/sched.h", "kernel/sched/core.c"]
 RACES = {
     "fixup_cpu_curr_skip":
         "the walk back to per task mode (mm_cid_fixup_cpus_to_tasks()) finds a CPU that owns "
-        "no CID running an active user whose CID is MM_CID_UNSET or in transit: a user between "
-        "sched_mm_cid_fork() or _after_execve() and its next schedule-in (per CPU mode assigns "
-        "lazily), on a CPU whose slot is empty, while another thread's exit switches the mm back",
+        "no CID running an active user whose CID is in transit: a user that switched in on that "
+        "CPU after the mode flip and before the walk reached it (mm_cid_from_task() with "
+        "MM_CID_TRANSIT), a window of one walk",
+    "fixup_cpu_curr_unset":
+        "the walk back to per task mode (mm_cid_fixup_cpus_to_tasks()) finds a CPU that owns "
+        "no CID running an active user whose CID is MM_CID_UNSET: a user between "
+        "sched_mm_cid_after_execve() in per CPU mode and its next schedule-in, on a CPU whose "
+        "slot is empty, while another thread's exit switches the mm back (the walk-skip "
+        "children build it)",
     "drop_on_cpu_none":
         "an exit that switches the mm back to per task mode on a CPU whose slot owns no CID: "
         "in per CPU mode a CPU running a user owns one from its schedule-in on, so the slot must "

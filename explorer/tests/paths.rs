@@ -59,6 +59,27 @@ fn affinity_outside_the_explorer() -> u64 {
     paths
 }
 
+/// The kselftest's walk-skip child, which the random walks do not time: the
+/// fork that passes max_cids switches the mm to per CPU mode with T0
+/// running (its CPU's slot gets a copy of its CID in transit), T0's
+/// execve() fails, and the exits walk back past T0, active without a CID
+/// on a CPU that owns none.
+fn failed_execve_walk_back() -> u64 {
+    let mut s = <Sched>::forked_by_t0(Variant::V7_3, 4, 5).expect("5 users");
+    assert!(cid_on_cpu(s.mm_cid.mode));
+    sched_mm_cid_before_execve(&mut s, 0, 0);
+    sched_mm_cid_after_execve(&mut s, 0, 0).expect("no CID needed");
+    s.paths = 0;
+    for t in 1..4 {
+        sched_mm_cid_exit(&mut s, t, t, t);
+    }
+    s.switch_in(1, 4).expect("a CPU CID");
+    sched_mm_cid_exit(&mut s, 1, 4, 4);
+    assert!(!cid_on_cpu(s.mm_cid.mode));
+    assert_eq!(s.tasks[0].cid, MM_CID_UNSET);
+    s.paths
+}
+
 fn names(mask: u64) -> Vec<&'static str> {
     Path::in_mask(mask).map(Path::name).collect()
 }
@@ -66,7 +87,8 @@ fn names(mask: u64) -> Vec<&'static str> {
 #[test]
 fn v7_3_takes_every_path_but_the_unreachable_ones() {
     let unreachable = Path::UNREACHABLE_ON_V7_3;
-    let taken = walked(Variant::V7_3, 100) | affinity_outside_the_explorer();
+    let taken =
+        walked(Variant::V7_3, 100) | affinity_outside_the_explorer() | failed_execve_walk_back();
     let want = Path::MASK & !unreachable;
     assert_eq!(
         names(want & !taken),
