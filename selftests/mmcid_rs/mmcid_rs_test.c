@@ -13,12 +13,14 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/rseq.h>
@@ -1204,6 +1206,121 @@ static int walk_skips(int bad_fd, int allowed, int possible)
 	return 0;
 }
 
+/* Walk-behind children a test, and the walks back each makes. */
+#define WALK_BEHINDS 20
+#define WALK_BEHIND_ROUNDS 10
+
+/* The highest CPU of @set, or -1. */
+static int last_cpu(const cpu_set_t *set)
+{
+	int cpu, last = -1;
+
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, set))
+			last = cpu;
+	return last;
+}
+
+/* A skip_thread that first leaves for @arg's CPUs. */
+struct behind_thread {
+	struct skip_thread t;
+	const cpu_set_t *cpus;
+};
+
+static void *behind_thread(void *arg)
+{
+	struct behind_thread *b = arg;
+
+	sched_setaffinity(0, sizeof(*b->cpus), b->cpus);
+	return skip_thread(&b->t);
+}
+
+/*
+ * The child of a walk-behind step: context switches of a user on a CPU
+ * that the walk back to per task mode has not reached yet.  Main runs on
+ * the highest allowed CPU, which mm_cid_fixup_cpus_to_tasks() walks last
+ * of them, and yields to a process of another mm pinned there, so each
+ * yield switches it out and in; its threads sleep on the other CPUs.  A
+ * round: main creates threads until the users pass max_cids (per CPU
+ * mode, main's CPU owns a CID from main's next schedule-in), then lets
+ * them exit one by one, yielding all along; the exit that takes the users
+ * below the threshold walks back from another CPU.  A switch of main
+ * before the walk reaches its CPU takes the CPU's CID in transit
+ * (mm_cid_from_task(), from_task_take_cpu), and a switch out before that
+ * sees the walk still behind (mutant 26 ends the transition first).
+ * Exit 0 when main's CID stayed below the possible CPUs.
+ */
+static void walk_behind_child(const cpu_set_t *allowed, int possible)
+{
+	int n = walk_skip_users(CPU_COUNT(allowed), possible) - 1, r, i;
+	struct behind_thread t[WALK_SKIP_THREADS];
+	pthread_t pt[WALK_SKIP_THREADS];
+	int last = last_cpu(allowed);
+	cpu_set_t others = *allowed;
+	pid_t rival;
+	int rc = 0;
+
+	if (n > WALK_SKIP_THREADS)
+		_exit(3);
+	CPU_CLR(last, &others);
+	pin(last);
+	rival = fork();
+	if (rival == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			sched_yield();
+	}
+	if (rival < 0)
+		_exit(3);
+	for (r = 0; r < WALK_BEHIND_ROUNDS && !rc; r++) {
+		for (i = 0; i < n; i++) {
+			t[i] = (struct behind_thread){ .cpus = &others };
+			if (pipe(t[i].t.fd) || pthread_create(&pt[i], NULL, behind_thread, &t[i]))
+				_exit(3);
+		}
+		for (i = 0; i < n; i++) {
+			pid_t tid;
+
+			while (!(tid = __atomic_load_n(&t[i].t.tid, __ATOMIC_ACQUIRE)))
+				sched_yield();
+			close(t[i].t.fd[1]);
+			while (!syscall(__NR_tgkill, getpid(), tid, 0) || errno != ESRCH)
+				sched_yield();
+			pthread_join(pt[i], NULL);
+			close(t[i].t.fd[0]);
+		}
+		if (my_cid() >= (uint32_t)possible)
+			rc = 1;
+	}
+	kill(rival, SIGKILL);
+	reap(rival);
+	_exit(rc);
+}
+
+/*
+ * WALK_BEHINDS walk-behind children, when per CPU mode can switch back
+ * (pcpu_thrs > 1) and main has a CPU of its own; the first child that
+ * failed, or 0.
+ */
+static int walk_behinds(const cpu_set_t *allowed, int possible)
+{
+	int i, users = walk_skip_users(CPU_COUNT(allowed), possible), rc;
+	pid_t pid;
+
+	if (CPU_COUNT(allowed) < 2 || users > WALK_SKIP_THREADS + 1 ||
+	    pcpu_thrs_of(users, CPU_COUNT(allowed), possible) < 2)
+		return 0;
+	for (i = 0; i < WALK_BEHINDS; i++) {
+		pid = fork();
+		if (pid == 0)
+			walk_behind_child(allowed, possible);
+		rc = reap(pid);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* One of each caller; the first child that failed, or 0. */
 static int callers_once(struct pattern *p, int bad_fd, char *stack, size_t stack_size,
 			const cpu_set_t *allowed, const char **what)
@@ -1413,6 +1530,10 @@ TEST_F_TIMEOUT(callers, every_caller_keeps_promises_and_c_agrees_with_rust, 120)
 	ASSERT_EQ(0, reset_report());
 	what = "a walk-skip child: a CID at or above the possible CPUs, or no ENOEXEC";
 	failed = walk_skips(self->bad_fd, CPU_COUNT(&self->allowed), p->nr_cpus);
+	if (!failed) {
+		what = "a walk-behind child: a CID at or above the possible CPUs";
+		failed = walk_behinds(&self->allowed, p->nr_cpus);
+	}
 	for (n = 0; n < p->nr_threads; n++) {
 		args[n] = (struct thread_arg){ p, n, (unsigned int)n + 1 };
 		if (pthread_create(&th[n], NULL, spin_thread, &args[n]))
@@ -1450,7 +1571,7 @@ TEST_F_TIMEOUT(callers, every_caller_keeps_promises_and_c_agrees_with_rust, 120)
 	/* The walk-skip children's walk back past a running task without a CID. */
 	if (pcpu_thrs_of(walk_skip_users(CPU_COUNT(&self->allowed), p->nr_cpus),
 			 CPU_COUNT(&self->allowed), p->nr_cpus) > 1)
-		EXPECT_GT(read_report("path_fixup_cpu_curr_skip"), 0);
+		EXPECT_GT(read_report("path_fixup_cpu_curr_unset"), 0);
 	/* The last-user children's switch-in (mutant 17's precondition). */
 	if (CPU_COUNT(&self->allowed) > 1)
 		EXPECT_GT(read_report("path_from_task_drop_cpu"), 0);
