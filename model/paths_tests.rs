@@ -146,13 +146,8 @@ fn fork_in_cpu_mode_leaves_the_child_without_cid() {
 
 /// Per CPU mode on 4 CPUs with T0 and T1 on CPUs 0 and 1, threshold 2.
 fn cpu_mode_pair() -> Sched {
-    let mut s = task_mode(Variant::V7_3, 4, 2);
-    s.mm_cid.mode = ONCPU;
-    s.mm_cid.pcpu_thrs = 2;
-    for c in 0..2 {
-        s.mm_cid.pcpu[c] = c as u32 | ONCPU;
-        s.tasks[c].cid = c as u32 | ONCPU;
-    }
+    let mut s = <Sched>::per_cpu_pair(Variant::V7_3, 4).unwrap();
+    s.paths = 0;
     s
 }
 

@@ -4,6 +4,7 @@
 //! the explorer's scenarios and the tests start from.  The one place where
 //! a [`Sched`] is filled other than by the mirrored C functions.
 
+use super::bits::MM_CID_ONCPU;
 use super::core_c::{mm_init_cid, sched_mm_cid_fork};
 use super::sched::{mm_cid_switch_to, Spin};
 use super::state::{Sched, TaskId};
@@ -88,6 +89,20 @@ impl<const C: usize, const T: usize> Sched<C, T> {
         let prev = self.curr(cpu);
         self.set_curr(cpu, None);
         mm_cid_switch_to(self, cpu, prev, None)
+    }
+
+    /// Per CPU mode on `cpus` CPUs, T0 and T1 running on CPUs 0 and 1 with
+    /// their CPUs' CIDs 0 and 1, switch back threshold 2: the state an exit
+    /// of T1 walks back from.  Written, not run: for tests.
+    pub fn per_cpu_pair(variant: Variant, cpus: u32) -> Option<Self> {
+        let mut s = Self::forked_by_t0(variant, cpus, 2)?;
+        s.mm_cid.mode = MM_CID_ONCPU;
+        s.mm_cid.pcpu_thrs = 2;
+        for c in 0..2 {
+            s.mm_cid.pcpu[c] = c as u32 | MM_CID_ONCPU;
+            s.tasks[c].cid = c as u32 | MM_CID_ONCPU;
+        }
+        Some(s)
     }
 
     /// A process of `n` threads on `cpus` CPUs: T0 the first user on CPU0,

@@ -551,13 +551,7 @@ fn exit_of_last_user_keeps_cid_for_execve() {
 
 #[test]
 fn exit_below_threshold_switches_back_to_task_mode() {
-    let mut s = task_mode(Variant::V7_3, 4, 2);
-    s.mm_cid.mode = ONCPU;
-    s.mm_cid.pcpu_thrs = 2;
-    for c in 0..2 {
-        s.mm_cid.pcpu[c] = c as u32 | ONCPU;
-        s.tasks[c].cid = c as u32 | ONCPU;
-    }
+    let mut s = <Sched>::per_cpu_pair(Variant::V7_3, 4).unwrap();
     assert_eq!(
         sched_mm_cid_exit_locked(&mut s, 1, 1, 1),
         ExitNext::CpusToTasks
@@ -768,13 +762,7 @@ fn walk_passed_after_the_walk_back_and_not_when_the_mode_completes_first() {
     // Per CPU mode, T0 runs on CPU0 with CPU0's CID; T1's exit switches
     // back.  A switch out of T0 checks walk_passed() with the mode it reads.
     let per_cpu = || {
-        let mut s = task_mode(Variant::V7_3, 4, 2);
-        s.mm_cid.mode = ONCPU;
-        s.mm_cid.pcpu_thrs = 2;
-        for c in 0..2 {
-            s.mm_cid.pcpu[c] = c as u32 | ONCPU;
-            s.tasks[c].cid = c as u32 | ONCPU;
-        }
+        let mut s = <Sched>::per_cpu_pair(Variant::V7_3, 4).unwrap();
         assert_eq!(
             sched_mm_cid_exit_locked(&mut s, 1, 1, 1),
             ExitNext::CpusToTasks
