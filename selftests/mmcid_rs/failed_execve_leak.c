@@ -15,8 +15,9 @@
  *   main, pinned to CPU B: makes T and U on CPU A (3 users past max_cids
  *   2: per CPU mode), runs on B (B owns a CID), joins U, then
  *   execveat()s a file whose first bytes are not printable: every binfmt
- *   refuses it and search_binary_handler() waits for request_module()
- *   before it fails (ENOEXEC), a window of milliseconds;
+ *   refuses it and execve() fails with ENOEXEC after sched_exec(),
+ *   prepare_binprm()'s read of the first page and each load_binary(), a
+ *   window of microseconds (7.3 calls no request_module() there);
  *   T, told that main is about to exec, waits a few hundred microseconds
  *   and exits: the last user while main is in the window.
  *
