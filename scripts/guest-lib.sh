@@ -42,9 +42,30 @@ trace_findings() {
 	grep -v '^#' "$TRACE/trace" 2>/dev/null
 }
 
-# The kernel's warnings, oopses and lockdep reports in dmesg, if any.
+# The kernel's warnings, oopses and lockdep reports in dmesg, if any;
+# splats_in: the same in the text on stdin.
+splats_in() {
+	grep -E 'WARNING:|BUG:|Oops|circular locking|cut here|general protection'
+}
 dmesg_splats() {
-	dmesg | grep -E 'WARNING:|BUG:|Oops|circular locking|cut here|general protection'
+	dmesg | splats_in
+}
+
+# unload_race_only: true when the only splats in the dmesg text on stdin
+# are the kernel's own warning at an open of one of the module's debugfs
+# files that raced a successful rmmod (docs/debug.md, "An open racing the
+# unload"): full_proxy_open_regular()'s WARNING, each with its message
+# naming a file of the module.  Prints how many there were.
+unload_race_only() {
+	local text n other named
+	text=$(cat)
+	n=$(printf '%s\n' "$text" | grep -cE 'WARNING: fs/debugfs/file\.c:[0-9]+ at full_proxy_open_regular\+')
+	other=$(printf '%s\n' "$text" | splats_in |
+		grep -vE 'WARNING: fs/debugfs/file\.c:[0-9]+ at full_proxy_open_regular\+|-+\[ cut here \]-+$' | grep -c .)
+	named=$(printf '%s\n' "$text" |
+		grep -cE '\] debugfs file owner did not clean up at exit: (status|report|live_lock|reset)$')
+	echo "$n"
+	[ "$n" -gt 0 ] && [ "$other" = 0 ] && [ "$named" = "$n" ]
 }
 
 # "key value" from the module's machine-readable report.

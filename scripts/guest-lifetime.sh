@@ -107,7 +107,14 @@ tries=$(rmmod_until 400) && got="unloaded after $tries tries" || got="still load
 kill $pids 2>/dev/null
 wait 2>/dev/null
 sleep 0.2
-why=$(clean) && ok=ok || ok=FAIL
+# The one splat allowed: the kernel's warning at an open that raced the
+# rmmod which succeeded (unload_race_only), only once the module is gone.
+if loaded || [ -e "$D" ] || ! races=$(dmesg | unload_race_only); then
+	why=$(clean) && ok=ok || ok=FAIL
+else
+	why="dmesg: only the kernel's warning at an open racing the rmmod ($races, docs/debug.md)"
+	ok=ok
+fi
 row "rmmod retried while 6 loops open and read or write every file" "$got; ${why:-dmesg clean}" "$ok"
 unload_all
 
