@@ -108,6 +108,8 @@ refused "not ''" $S/mutants.sh --cpus 4,,8
 refused "from 1 to 100, not '0'" $S/mutants.sh --seconds 0
 refused "999" $S/mutants.sh --only 999
 refused "not '0'" $S/bench-module.sh --rounds 0
+refused "unknown --bench 'bogus'" $S/bench-module.sh --bench bogus
+refused "Usage" $S/setup-deps.sh --bogus
 refused "not 'x'" $S/bench-explorer.sh --runs x
 refused "no such header" $S/bindgen.sh --header /nonexistent.h
 refused "unknown argument" $S/bindgen.sh --bogus

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The module's overhead: boot a guest that runs scripts/guest-bench.sh
-# (pipe ping-pong between two threads on one vCPU, without the module and
-# with it in each setting, taking turns) and print its table; --record
-# appends the table to docs/measurements.md.
+# (a context switch workload without the module and with it in each
+# setting, taking turns) and print its table; --record appends the table
+# to docs/measurements.md.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -12,17 +12,25 @@ ROUNDS=15
 SECS=2
 CPUS=4
 TCG_THREAD=multi
+BENCH=pingpong
 RECORD=0
 
 usage() {
 	cat <<EOF
-Usage: $0 [--rounds N] [--seconds S] [--cpus N] [--tcg-thread T] [--record] [SETTING...]
+Usage: $0 [--bench B] [--rounds N] [--seconds S] [--cpus N] [--tcg-thread T] [--record] [SETTING...]
 
 Builds (or reuses) the kernel, the module and selftests/mmcid_rs/pingpong,
 boots one guest and runs scripts/guest-bench.sh in it: N rounds in which
 the run without the module and each SETTING take turns, S seconds each;
 every cell is the median of its N runs.
 
+  --bench B        the workload (default ${BENCH}):
+                   pingpong   selftests/mmcid_rs/pingpong, two threads of
+                              one process on one vCPU bounce a byte
+                   pipe       perf bench sched pipe, two processes, one vCPU
+                   messaging  perf bench sched messaging (hackbench), 4
+                              groups of 20 senders and 20 receivers
+                   (pipe and messaging install Debian's linux-perf)
   --rounds N       rounds (default ${ROUNDS})
   --seconds S      seconds per run (default ${SECS})
   --cpus N         guest vCPUs (default ${CPUS})
@@ -41,6 +49,7 @@ ARGS="$*"
 SETTINGS=()
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--bench) BENCH=${2:?}; shift 2 ;;
 	--rounds) ROUNDS=${2:?}; shift 2 ;;
 	--seconds) SECS=${2:?}; shift 2 ;;
 	--cpus) CPUS=${2:?}; shift 2 ;;
@@ -54,6 +63,11 @@ done
 need_number --rounds "${ROUNDS}" 1 1000
 need_number --seconds "${SECS}" 1 3600
 need_number --cpus "${CPUS}" 1 "${MMCID_MAX_CPUS}"
+case "${BENCH}" in
+pingpong) DEPS=() ;;
+pipe|messaging) DEPS=(--perf) ;;
+*) die "unknown --bench '${BENCH}'; want pingpong, pipe or messaging" ;;
+esac
 for s in "${SETTINGS[@]}"; do
 	case "${s}" in
 	filtered|all|nowatch|filtered_nowatch) ;;
@@ -61,7 +75,7 @@ for s in "${SETTINGS[@]}"; do
 	esac
 done
 
-step "bench: dependencies" "${MMCID_TOP}/scripts/setup-deps.sh"
+step "bench: dependencies" "${MMCID_TOP}/scripts/setup-deps.sh" "${DEPS[@]}"
 if [ -n "${KDIR:-}" ]; then
 	"${MMCID_TOP}/scripts/check-kdir.sh" "${KDIR}"
 	KERNEL=(--kernel "${KDIR}")
@@ -76,16 +90,19 @@ step "bench: test programs" make -s -C "${MMCID_TOP}/selftests/mmcid_rs" \
 
 out=$(mktemp)
 trap 'rm -f "${out}"' EXIT
-# Each run takes S seconds; insmod, rmmod and the boot take the rest.
+# Each run takes about S seconds (perf's loops are set from a run without
+# the module, and the module slows them); insmod, rmmod and the boot take
+# the rest.
 runs=$((${#SETTINGS[@]} > 0 ? ${#SETTINGS[@]} + 1 : 5))
-limit=$((120 + ROUNDS * runs * (SECS + 3)))
-log "bench: ${ROUNDS} rounds of ${SECS} s on ${CPUS} vCPUs (limit ${limit} s)"
+limit=$((120 + ROUNDS * runs * (2 * SECS + 3)))
+log "bench: ${BENCH}, ${ROUNDS} rounds of ${SECS} s on ${CPUS} vCPUs (limit ${limit} s)"
 "${MMCID_TOP}/scripts/run-vng.sh" "${KERNEL[@]}" --no-watcher --cpus "${CPUS}" --tcg-thread "${TCG_THREAD}" \
-	--timeout "${limit}" -- ./scripts/guest-bench.sh "${ROUNDS}" "${SECS}" "${SETTINGS[@]}" |
+	--timeout "${limit}" -- env MMCID_RS_BENCH="${BENCH}" \
+	./scripts/guest-bench.sh "${ROUNDS}" "${SECS}" "${SETTINGS[@]}" |
 	tee "${out}" || die "the bench guest failed (see its console log above); nothing recorded"
 table=$(grep -E '^\||^mmcid_rs: bench: ' "${out}") ||
 	die "no table in the guest's output; nothing recorded"
 if [ "${RECORD}" = 1 ]; then
-	record_measurement "Module overhead, ${ROUNDS} rounds of ${SECS} s on ${CPUS} vCPUs (${TCG_THREAD}-threaded TCG)" \
+	record_measurement "Module overhead, ${BENCH}, ${ROUNDS} rounds of ${SECS} s on ${CPUS} vCPUs (${TCG_THREAD}-threaded TCG)" \
 		"scripts/bench-module.sh ${ARGS}" "${table}"
 fi

@@ -1,24 +1,74 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs inside the guest: context switch rate (pipe ping-pong between two
-# threads on one CPU) without the module, with it filtered to another
-# process, with it checking everything, the same without the live lock
-# watchdog, and filtered out without the watchdog.  The settings take
-# turns, RUNS rounds of them, so that drift during the boot spreads over
-# all of them; median of each.
+# Runs inside the guest: a workload's rate without the module, with it
+# filtered to another process, with it checking everything, the same
+# without the live lock watchdog, and filtered out without the watchdog.
+# The settings take turns, RUNS rounds of them, so that drift during the
+# boot spreads over all of them; median of each.
 #
 # Usage: guest-bench.sh [RUNS [SECS [SETTING...]]], SETTING one of
 # filtered, all, nowatch, filtered_nowatch (default: all four; the run
-# without the module always takes part).
+# without the module always takes part).  MMCID_RS_BENCH names the
+# workload (default pingpong):
+#
+#   pingpong    selftests/mmcid_rs/pingpong: two threads of one process on
+#               one CPU bounce a byte through two pipes
+#   pipe        perf bench sched pipe on one CPU: the same between two
+#               processes, the kernel's own benchmark of it
+#   messaging   perf bench sched messaging (hackbench): 4 groups of 20
+#               senders and 20 receivers, processes, on every CPU
 set -eu
 
 RUNS=${1:-5}
 SECS=${2:-2}
 [ $# -gt 2 ] && shift 2 || set -- filtered all nowatch filtered_nowatch
+BENCH=${MMCID_RS_BENCH:-pingpong}
 PP=./selftests/mmcid_rs/pingpong
 KO=./mmcid-rs.ko
 OUT=$(mktemp -d)
+GROUPS_=4
+
+# per_second N SECONDS: N / SECONDS, rounded
+per_second() {
+	awk -v n="$1" -v t="$2" 'BEGIN { if (t <= 0) exit 1; printf "%d\n", n / t + 0.5 }'
+}
+
+# rate [LOOPS]: one run of the workload, LOOPS of its loops (perf's);
+# prints its rate, higher is better.
+rate() {
+	case "$BENCH" in
+	pingpong) "$PP" "$SECS" ;;
+	pipe) per_second "$1" "$(taskset -c 0 perf bench --format=simple sched pipe -l "$1")" ;;
+	messaging) per_second $((GROUPS_ * 20 * 20 * $1)) \
+		"$(perf bench --format=simple sched messaging -g "$GROUPS_" -l "$1" | tail -1)" ;;
+	esac
+}
+
+# unit: what rate() counts
+unit() {
+	case "$BENCH" in
+	pingpong) echo "round trips/s (pingpong, threads, one vCPU)" ;;
+	pipe) echo "round trips/s (perf bench sched pipe, processes, one vCPU)" ;;
+	messaging) echo "messages/s (perf bench sched messaging, $GROUPS_ groups)" ;;
+	esac
+}
+
+case "$BENCH" in
+pingpong) LOOPS= ;;
+pipe|messaging)
+	command -v perf >/dev/null || { echo "guest-bench.sh: no perf (Debian's linux-perf)" >&2; exit 2; }
+	# perf runs a number of loops, not a time: as many as SECS take
+	# without the module, from a short run.
+	if [ "$BENCH" = messaging ]; then
+		r=$(rate 20) && LOOPS=$((r * SECS / (GROUPS_ * 400)))
+	else
+		r=$(rate 2000) && LOOPS=$((r * SECS))
+	fi
+	[ "$LOOPS" -gt 0 ] || LOOPS=1 ;;
+*) echo "guest-bench.sh: unknown MMCID_RS_BENCH '$BENCH'; want pingpong, pipe or messaging" >&2
+   exit 2 ;;
+esac
 
 median() {
 	sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
@@ -29,7 +79,7 @@ one() {
 	setting=$1
 	shift
 	[ "$setting" = none ] || insmod "$KO" "$@"
-	"$PP" "$SECS" >>"$OUT/$setting"
+	rate $LOOPS >>"$OUT/$setting"
 	if [ "$setting" = all ]; then
 		sed -n 's/^agreed //p' /sys/kernel/debug/mmcid_rs/report >"$OUT/agreed"
 	fi
@@ -74,7 +124,7 @@ pct() {
 spread() {
 	sort -n "$OUT/$1" | awk 'NR == 1 {lo = $1} END {print lo "-" $1}'
 }
-echo "| module | round trips/s (median of $RUNS x ${SECS} s, settings in turn) | vs. unloaded | runs (min-max) |"
+echo "| module | $(unit) (median of $RUNS x ${SECS} s, settings in turn) | vs. unloaded | runs (min-max) |"
 echo "|---|---|---|---|"
 echo "| not loaded | $base | | $(spread none) |"
 for setting; do

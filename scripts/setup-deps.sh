@@ -8,7 +8,7 @@ set -euo pipefail
 
 usage() {
 	cat <<EOF
-Usage: $0 [--help]
+Usage: $0 [--perf] [--help]
 
 Installs, as root and only where missing:
   - Debian packages for a Rust kernel build (libclang-${LLVM_VERSION}, flex, bison, ...)
@@ -16,13 +16,17 @@ Installs, as root and only where missing:
     ${APT_DIR}; /etc/apt is not touched)
   - rustup's rust-src component, bindgen-cli ${BINDGEN_VERSION} (into ${TOOLS_DIR})
   - virtme-ng ${VIRTME_NG_VERSION} in a venv (${VENV_DIR})
+  - with --perf, also linux-perf (perf bench, for scripts/bench-module.sh
+    --bench pipe or messaging; the guest runs the host's)
 
 Environment: MMCID_CACHE (default ~/.cache/mmcid-rs).
 EOF
 }
 
+PERF=0
 case "${1:-}" in
 -h|--help) usage; exit 0 ;;
+--perf) PERF=1 ;;
 "") ;;
 *) usage >&2; exit 2 ;;
 esac
@@ -34,6 +38,7 @@ DEB_PACKAGES=(
 	python3 python3-venv python3-pip
 	busybox-static udev iproute2 procps ca-certificates
 )
+[ "${PERF}" = 0 ] || DEB_PACKAGES+=(linux-perf)
 
 missing_debs() {
 	local p
