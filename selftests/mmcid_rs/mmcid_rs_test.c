@@ -388,6 +388,30 @@ static bool all_checked(const char *const *need)
 }
 
 /*
+ * A path counts as tested once this many checks in agreement took it
+ * (module/reach.rs, TESTED).  The steps that drive a rare path go on past
+ * their number while its count since the load is below that, until
+ * @deadline: make run's workload steered until the verdict can say the
+ * path was tested, and never failed for it.  Without the module's report
+ * nothing is steered.
+ */
+#define TESTED 100
+
+static bool below_tested(const char *const *paths, time_t deadline)
+{
+	long v;
+
+	if (time(NULL) >= deadline)
+		return false;
+	for (; paths && *paths; paths++) {
+		v = read_report(*paths);
+		if (v >= 0 && v < TESTED)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Rounds for @seconds, and on until each report key of @need (a NULL
  * terminated list, or NULL) is above 0, for at most grace() more:
  * on many CPUs under emulation a round takes long, and a test that ran
@@ -995,6 +1019,7 @@ static void last_user_child(const cpu_set_t *allowed, int bad_fd, int possible)
 #define COMPACT_THREADS 4
 /* Walk-skip children a test, before its spinners start. */
 #define WALK_SKIPS 60
+#define WALK_SKIPS_MAIN_EXITS 20
 #define WALK_SKIP_THREADS 16
 
 /*
@@ -1096,14 +1121,47 @@ static int walk_skip_users(int allowed, int possible)
 struct skip_thread {
 	int fd[2];	/* a pipe: EOF on fd[0] says exit */
 	pid_t tid;
+	/* The finisher, in a child whose main exits: main and the possible CPUs. */
+	pthread_t main;
+	int possible;
 };
 
+/* Sleep until this thread was switched out (a short sleep may end before it switches). */
+static void switch_once(void)
+{
+	struct timespec ts = { 0, 100000 };
+	struct rusage ru;
+	long switches = -1;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		getrusage(RUSAGE_THREAD, &ru);
+		if (switches < 0)
+			switches = ru.ru_nvcsw;
+		else if (ru.ru_nvcsw != switches)
+			break;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * A sleeping thread of a walk-skip or walk-behind child, which exits at
+ * EOF on its pipe.  The finisher instead waits in pthread_join() for main,
+ * which the kernel wakes from main's exit_mm(), after its
+ * sched_mm_cid_exit(); then it ends the process: exit 0 when its own CID
+ * after a schedule-in is below the possible CPUs.
+ */
 static void *skip_thread(void *arg)
 {
 	struct skip_thread *t = arg;
 	char c;
 
 	__atomic_store_n(&t->tid, gettid(), __ATOMIC_RELEASE);
+	if (t->possible) {
+		pthread_join(t->main, NULL);
+		switch_once();
+		_exit(my_cid() >= (uint32_t)t->possible);
+	}
 	while (read(t->fd[0], &c, 1) < 0 && errno == EINTR)
 		;
 	return NULL;
@@ -1132,14 +1190,19 @@ static double now(void)
  * back to per task mode past main's CPU.  Exit 0 when main's CID after
  * its next schedule-in is below the possible CPUs (until then 7.3 shows
  * it MM_CID_UNSET: docs/failed-execve-unset.md).
+ *
+ * With @main_exits, main stops letting threads go when the users are at
+ * the threshold and exits itself, still without a context switch: its
+ * sched_mm_cid_exit() switches the mm back on a CPU whose slot owns no
+ * CID (mm_drop_cid_on_cpu() has nothing to drop: drop_on_cpu_none,
+ * 1e83ccd5921a) and walks back from there.  The last thread, waiting for
+ * main, then ends the process with the exit status.
  */
-static void walk_skip_child(int bad_fd, int allowed, int possible)
+static void walk_skip_child(int bad_fd, int allowed, int possible, bool main_exits)
 {
-	int n = walk_skip_users(allowed, possible) - 1, i;
+	int n = walk_skip_users(allowed, possible) - 1, i, go = n;
 	struct skip_thread t[WALK_SKIP_THREADS] = { 0 };
-	struct timespec ts = { 0, 100000 };
 	pthread_t pt[WALK_SKIP_THREADS];
-	long switches = 0;
 	double end;
 
 	if (n > WALK_SKIP_THREADS)
@@ -1147,6 +1210,12 @@ static void walk_skip_child(int bad_fd, int allowed, int possible)
 	for (i = 0; i < n; i++)
 		if (pipe(t[i].fd))
 			_exit(3);
+	if (main_exits) {
+		/* Main and n - go threads stay: the threshold's count of users. */
+		go = n + 1 - pcpu_thrs_of(n + 1, allowed, possible);
+		t[n - 1].main = pthread_self();
+		t[n - 1].possible = possible;
+	}
 	for (i = 0; i < n; i++) {
 		if (pthread_create(&pt[i], NULL, skip_thread, &t[i]))
 			_exit(3);
@@ -1159,7 +1228,7 @@ static void walk_skip_child(int bad_fd, int allowed, int possible)
 		    AT_EMPTY_PATH) != -1 || errno != ENOEXEC)
 		_exit(4);
 	end = now() + 2;
-	for (i = 0; i < n && now() < end; ) {
+	for (i = 0; i < go && now() < end; ) {
 		pid_t tid = __atomic_load_n(&t[i].tid, __ATOMIC_ACQUIRE);
 
 		if (t[i].fd[1] >= 0 && tid) {
@@ -1169,41 +1238,47 @@ static void walk_skip_child(int bad_fd, int allowed, int possible)
 		if (t[i].fd[1] < 0 && syscall(__NR_tgkill, getpid(), tid, 0) && errno == ESRCH)
 			i++;
 	}
-	/* A short sleep may end before it switches: sleep until one did. */
-	for (i = 0; i < 100; i++) {
-		struct rusage ru;
-
-		getrusage(RUSAGE_THREAD, &ru);
-		if (i == 0)
-			switches = ru.ru_nvcsw;
-		else if (ru.ru_nvcsw != switches)
-			break;
-		nanosleep(&ts, NULL);
-	}
+	/*
+	 * The thread's own exit, no context switch before do_exit():
+	 * pthread_exit() would first unwind, loading libgcc_s on first use.
+	 */
+	if (main_exits)
+		syscall(SYS_exit, 0);
+	switch_once();
 	_exit(my_cid() >= (uint32_t)possible);
 }
 
-/*
- * WALK_SKIPS walk-skip children, on quiet CPUs (a spinner would preempt
- * main), when per CPU mode can switch back (pcpu_thrs > 1); the first
- * child that failed, or 0.
- */
-static int walk_skips(int bad_fd, int allowed, int possible)
+/* The paths the walk-skip children drive, main spinning or exiting: steered to TESTED. */
+static const char *const walk_skip_paths[] = { "path_fixup_cpu_curr_unset", NULL };
+static const char *const main_exits_paths[] = { "path_drop_on_cpu_none", NULL };
+
+/* A walk-skip child, reaped: 0 when it passed. */
+static int walk_skip(int bad_fd, int allowed, int possible, bool main_exits)
 {
-	int i, users = walk_skip_users(allowed, possible), rc;
-	pid_t pid;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		walk_skip_child(bad_fd, allowed, possible, main_exits);
+	return reap(pid);
+}
+
+/*
+ * WALK_SKIPS walk-skip children, then WALK_SKIPS_MAIN_EXITS whose main
+ * exits, on quiet CPUs (a spinner would preempt main), when per CPU mode
+ * can switch back (pcpu_thrs > 1), each kind on while its path is below
+ * TESTED, until @deadline; the first child that failed, or 0.
+ */
+static int walk_skips(int bad_fd, int allowed, int possible, time_t deadline)
+{
+	int i, users = walk_skip_users(allowed, possible), rc = 0;
 
 	if (users > WALK_SKIP_THREADS + 1 || pcpu_thrs_of(users, allowed, possible) < 2)
 		return 0;
-	for (i = 0; i < WALK_SKIPS; i++) {
-		pid = fork();
-		if (pid == 0)
-			walk_skip_child(bad_fd, allowed, possible);
-		rc = reap(pid);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	for (i = 0; !rc && (i < WALK_SKIPS || below_tested(walk_skip_paths, deadline)); i++)
+		rc = walk_skip(bad_fd, allowed, possible, false);
+	for (i = 0; !rc && (i < WALK_SKIPS_MAIN_EXITS || below_tested(main_exits_paths, deadline)); i++)
+		rc = walk_skip(bad_fd, allowed, possible, true);
+	return rc;
 }
 
 /* Walk-behind children a test, and the walks back each makes. */
@@ -1297,12 +1372,16 @@ static void walk_behind_child(const cpu_set_t *allowed, int possible)
 	_exit(rc);
 }
 
+/* The paths a walk-behind child drives: steered to TESTED. */
+static const char *const walk_behind_paths[] = { "path_from_task_take_cpu", NULL };
+
 /*
  * WALK_BEHINDS walk-behind children, when per CPU mode can switch back
- * (pcpu_thrs > 1) and main has a CPU of its own; the first child that
- * failed, or 0.
+ * (pcpu_thrs > 1) and main has a CPU of its own, and more while their
+ * path is below TESTED, until @deadline; the first child that failed, or
+ * 0.
  */
-static int walk_behinds(const cpu_set_t *allowed, int possible)
+static int walk_behinds(const cpu_set_t *allowed, int possible, time_t deadline)
 {
 	int i, users = walk_skip_users(CPU_COUNT(allowed), possible), rc;
 	pid_t pid;
@@ -1310,7 +1389,7 @@ static int walk_behinds(const cpu_set_t *allowed, int possible)
 	if (CPU_COUNT(allowed) < 2 || users > WALK_SKIP_THREADS + 1 ||
 	    pcpu_thrs_of(users, CPU_COUNT(allowed), possible) < 2)
 		return 0;
-	for (i = 0; i < WALK_BEHINDS; i++) {
+	for (i = 0; i < WALK_BEHINDS || below_tested(walk_behind_paths, deadline); i++) {
 		pid = fork();
 		if (pid == 0)
 			walk_behind_child(allowed, possible);
@@ -1529,10 +1608,11 @@ TEST_F_TIMEOUT(callers, every_caller_keeps_promises_and_c_agrees_with_rust, 120)
 
 	ASSERT_EQ(0, reset_report());
 	what = "a walk-skip child: a CID at or above the possible CPUs, or no ENOEXEC";
-	failed = walk_skips(self->bad_fd, CPU_COUNT(&self->allowed), p->nr_cpus);
+	failed = walk_skips(self->bad_fd, CPU_COUNT(&self->allowed), p->nr_cpus,
+			    start + self->seconds / 2);
 	if (!failed) {
 		what = "a walk-behind child: a CID at or above the possible CPUs";
-		failed = walk_behinds(&self->allowed, p->nr_cpus);
+		failed = walk_behinds(&self->allowed, p->nr_cpus, start + self->seconds / 2);
 	}
 	/*
 	 * The rounds get their seconds after the children, whose time comes
