@@ -12,7 +12,7 @@ PRINT_DIR=0
 
 usage() {
 	cat <<EOF
-Usage: $0 [--flavour v7.3|pre-fix|affinity-switchback|failed-execve-fix|debug|kcsan|gcov] [--print-dir] [--help]
+Usage: $0 [--flavour v7.3|pre-fix|affinity-switchback|failed-execve-fix|bounded-cid-wait|debug|kcsan|gcov] [--print-dir] [--help]
 
   --flavour F   v7.3: the source as shipped (default).
                 pre-fix: with patches/pre-fix/*.patch applied, which revert
@@ -25,6 +25,9 @@ Usage: $0 [--flavour v7.3|pre-fix|affinity-switchback|failed-execve-fix|debug|kc
                 leaks (docs/failed-execve-leak.md) and the MM_CID_UNSET it
                 shows user space (docs/failed-execve-unset.md); no model
                 variant.
+                bounded-cid-wait: with patches/bounded-cid-wait/*.patch
+                applied, a patch under review that bounds mm_get_cid()'s
+                busy wait (docs/patch-workflow.md); no model variant.
                 debug: v7.3 with scripts/debug.config merged last (lockdep,
                 atomic sleep, preempt, KFENCE, UBSAN, debugobjects,
                 kmemleak, lkdtm; docs/debug.md).
@@ -51,8 +54,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "${FLAVOUR}" in
-v7.3|pre-fix|affinity-switchback|failed-execve-fix|debug|kcsan|gcov) ;;
-*) die "unknown flavour '${FLAVOUR}' (want v7.3, pre-fix, affinity-switchback, failed-execve-fix, debug, kcsan or gcov)" ;;
+v7.3|pre-fix|affinity-switchback|failed-execve-fix|bounded-cid-wait|debug|kcsan|gcov) ;;
+*) die "unknown flavour '${FLAVOUR}' (want v7.3, pre-fix, affinity-switchback, failed-execve-fix, bounded-cid-wait, debug, kcsan or gcov)" ;;
 esac
 
 # What the guest does without (merged first), then what the module and

@@ -140,9 +140,8 @@ source_version() {
 }
 
 # kernel_tree FLAVOUR VERSION: where this checkout builds FLAVOUR ("v7.3",
-# "pre-fix", "affinity-switchback", "failed-execve-fix", "debug", "kcsan"
-# or "gcov") of source
-# VERSION, keyed by the version, the hash of what configures it (vng's
+# "pre-fix", "affinity-switchback", "failed-execve-fix", "bounded-cid-wait",
+# "debug", "kcsan" or "gcov") of source VERSION, keyed by the version, the hash of what configures it (vng's
 # version, scripts/trim.config and selftests/mmcid_rs/config) and, for
 # another flavour, of its fragment (scripts/FLAVOUR.config) and its
 # patches (patches/FLAVOUR/), whichever it has.
