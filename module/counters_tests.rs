@@ -46,7 +46,10 @@ fn unknown_keys(text: &str) -> Vec<String> {
 
 /// The kselftest and every script, as text.
 fn readers() -> Vec<(std::path::PathBuf, String)> {
-    let top = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // At run time: a test binary cargo reuses may have been built from
+    // another checkout of the tree (the target directory is shared).
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+    let top = std::path::Path::new(&dir).join("..");
     let mut files = std::vec![top.join("selftests/mmcid_rs/mmcid_rs_test.c")];
     for e in std::fs::read_dir(top.join("scripts")).unwrap() {
         let p = e.unwrap().path();
