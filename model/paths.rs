@@ -337,7 +337,14 @@ impl Path {
 
     /// The paths whose bits are set in `mask`, in [`Path::ALL`] order.
     pub fn in_mask(mask: u64) -> impl Iterator<Item = Path> {
-        Path::ALL.into_iter().filter(move |p| mask & p.bit() != 0)
+        // Set bits only, lowest first: a check counts its run's few paths
+        // on every context switch.
+        let mut m = mask & Path::MASK;
+        core::iter::from_fn(move || {
+            let i = m.trailing_zeros() as usize;
+            m &= m.wrapping_sub(1);
+            Path::ALL.get(i).copied()
+        })
     }
 }
 

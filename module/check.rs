@@ -191,12 +191,20 @@ pub fn check_switch(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Ve
     };
     let modes = Values::mode_path(variant, pre.mm.mode, post.mm.mode);
     let max_cids = Values::pre_post(pre.mm.max_cids, post.mm.max_cids);
-    let any_max_cids = Values::any_max_cids(pre.nr_possible);
     let several = pre.mm.users.abs_diff(post.mm.users) >= 2;
     let mut want = None;
     let verdict = match sw.search(&modes, &max_cids, got, &mut want) {
         Some(a) => Verdict::Agree(a),
-        None if several && sw.search(&modes, &any_max_cids, got, &mut None).is_some() => {
+        None if several
+            && sw
+                .search(
+                    &modes,
+                    &Values::any_max_cids(pre.nr_possible),
+                    got,
+                    &mut None,
+                )
+                .is_some() =>
+        {
             Verdict::Raced(Race::MaxCids)
         }
         None => {
@@ -271,11 +279,17 @@ fn pinned(s: &SwitchSched, cpu: usize, tasks: [Option<TaskId>; 2]) -> u64 {
     (own | theirs) & s.mm_cid.cidmask
 }
 
+/// Most values [`Values::new`] lists: a whole turn of the mode's cycle.
+const LISTED: usize = 4;
+
 /// The values a field may have had at the C's reads, in the order other
 /// CPUs wrote them; the first is the first snapshot's.
 struct Values {
-    v: [u32; MAX_CPUS + 1],
+    /// The values, or with `every` none: value `i` is `i`.
+    v: [u32; LISTED],
     len: usize,
+    /// Every value in `0..len` ([`Values::any_max_cids`]).
+    every: bool,
     /// Reads see them in this order (a later read never sees an earlier
     /// value); otherwise in any order.
     ordered: bool,
@@ -284,15 +298,25 @@ struct Values {
 impl Values {
     fn new(vals: impl Iterator<Item = u32>, ordered: bool) -> Self {
         let mut s = Self {
-            v: [0; MAX_CPUS + 1],
+            v: [0; LISTED],
             len: 0,
+            every: false,
             ordered,
         };
-        for x in vals.take(MAX_CPUS + 1) {
+        for x in vals.take(LISTED) {
             s.v[s.len] = x;
             s.len += 1;
         }
         s
+    }
+
+    /// Value `i`.
+    fn at(&self, i: usize) -> u32 {
+        if self.every {
+            i as u32
+        } else {
+            self.v[i]
+        }
     }
 
     /// `pre`, then `post` if it differs.
@@ -301,9 +325,15 @@ impl Values {
         Self::new([Some(pre), post].into_iter().flatten(), true)
     }
 
-    /// Every max_cids `__mm_update_max_cids()` can write.
+    /// Every max_cids `__mm_update_max_cids()` can write.  Built only when
+    /// the snapshots' values explain nothing: a rare, slow path.
     fn any_max_cids(nr_possible: u32) -> Self {
-        Self::new(0..=nr_possible, false)
+        Self {
+            v: [0; LISTED],
+            len: nr_possible as usize + 1,
+            every: true,
+            ordered: false,
+        }
     }
 
     /// The modes from `pre` to `post` along the cycle that forks and exits
@@ -347,7 +377,7 @@ impl Values {
 
     /// Does an earlier value give the same `test` as value `i`?
     fn repeats<T: PartialEq>(&self, i: usize, test: impl Fn(u32) -> T) -> bool {
-        self.v[..i].iter().any(|&x| test(x) == test(self.v[i]))
+        (0..i).any(|j| test(self.at(j)) == test(self.at(i)))
     }
 
     /// Indices a read may take once the read before it took `i`.
@@ -495,16 +525,16 @@ impl Switch {
                 for i3 in span(modes, i1, inn) {
                     for j4 in span(max_cids, j2, inn) {
                         let reads = Reads {
-                            out_mode: modes.v[i1],
-                            out_max_cids: max_cids.v[j2],
-                            in_mode: modes.v[i3],
-                            in_max_cids: max_cids.v[j4],
+                            out_mode: modes.at(i1),
+                            out_max_cids: max_cids.at(j2),
+                            in_mode: modes.at(i3),
+                            in_max_cids: max_cids.at(j4),
                         };
                         let Some((path, other_cid, paths)) = self.allocations(reads, got, want)
                         else {
                             continue;
                         };
-                        let (mode, max) = (modes.v[0], max_cids.v[0]);
+                        let (mode, max) = (modes.at(0), max_cids.at(0));
                         return Some(Agreement {
                             kind: kind(got.next_cid.filter(|_| inn)),
                             path,
@@ -583,32 +613,50 @@ impl Switch {
             }
             s.replay_alloc = Some(r);
         }
-        let before = s;
+        // What path() reads of the state mm_cid_schedin() starts from.
+        let from = SchedinFrom {
+            next: self
+                .next
+                .filter(|&t| s.tasks[t].active)
+                .map(|t| s.tasks[t].cid),
+            cpu_cid: s.mm_cid.pcpu[cpu],
+            allocs: s.cid_allocs,
+        };
         if let Some(next) = self.next {
             mm_cid_schedin(&mut s, cpu, next).ok()?;
         }
-        let allocated = s.cid_allocs > before.cid_allocs;
+        let allocated = s.cid_allocs > from.allocs;
         Some(Outcome {
             got: Prediction {
                 prev_cid: self.prev.map(|t| s.tasks[t].cid),
                 next_cid: self.next.map(|t| s.tasks[t].cid),
                 pcpu_cid: s.mm_cid.pcpu[cpu],
             },
-            path: path(&before, self.next, cpu, reads, allocated),
+            path: path(&from, reads, allocated),
             paths: s.paths,
             allocated,
         })
     }
 }
 
-/// The way `mm_cid_schedin()` went from `s`, by the tests with which
+/// What `mm_cid_schedin()` started from, as [`path`] needs it.
+struct SchedinFrom {
+    /// next's CID, if next is an active task of this mm.
+    next: Option<u32>,
+    /// This CPU's `pcpu->cid`.
+    cpu_cid: u32,
+    /// [`Sched::cid_allocs`] before it.
+    allocs: u32,
+}
+
+/// The way `mm_cid_schedin()` went from `from`, by the tests with which
 /// `mm_cid_from_cpu()` and `mm_cid_from_task()` choose it, and whether it
 /// `allocated`.
-fn path(s: &SwitchSched, next: Option<TaskId>, cpu: usize, reads: Reads, allocated: bool) -> Path {
-    let Some(t) = next.filter(|&t| s.tasks[t].active) else {
+fn path(from: &SchedinFrom, reads: Reads, allocated: bool) -> Path {
+    let Some(tcid) = from.next else {
         return Path::Out;
     };
-    let (tcid, cpu_cid) = (s.tasks[t].cid, s.mm_cid.pcpu[cpu]);
+    let cpu_cid = from.cpu_cid;
     // "Optimize for the common case": the CID of the mode's owner, if the
     // fast path takes it.
     let owned = if cid_on_cpu(reads.in_mode) {
