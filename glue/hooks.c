@@ -48,11 +48,13 @@ static DEFINE_PER_CPU(struct mmcid_pending, mmcid_pending);
 /*
  * Each CPU's switches, for the fork and exit checks: @seq is odd from the
  * sched_switch tracepoint to finish_task_switch() (mm_cid_switch_to() runs
- * in between), @curr is rq->curr as the tracepoint saw it.
+ * in between), @curr is rq->curr as the tracepoint saw it, @mm the mms of
+ * prev and next of the switch @seq last went odd for, written before it.
  */
 struct mmcid_cpu_track {
 	unsigned long seq;
 	struct task_struct *curr;
+	struct mm_struct *mm[2];
 };
 
 static DEFINE_PER_CPU(struct mmcid_cpu_track, mmcid_track);
@@ -167,6 +169,16 @@ static void probe_sched_switch(void *data, bool preempt,
 	p->watched = false;
 	if (ours || prev->tgid == pid)
 		switch_begin(p, prev, next, ours);
+	/*
+	 * The mms the switch may write (mm_cid_schedout() touches prev->mm's
+	 * state only, mm_cid_schedin() next->mm's), after the last even
+	 * value and before the new odd one: a snapshot that reads them
+	 * between two equal odd values reads this switch's (snap_seq_end()).
+	 */
+	smp_wmb();
+	WRITE_ONCE(k->mm[0], prev->mm);
+	WRITE_ONCE(k->mm[1], next->mm);
+	smp_wmb();
 	/*
 	 * A new odd value, then what the switch changes: from here to
 	 * finish_task_switch(), mm_cid_switch_to() writes.  switch_begin()
@@ -306,18 +318,38 @@ static void snap_seq_begin(struct mmcid_op_snap *s)
 	smp_rmb();	/* pairs with the switch hooks' smp_wmb() */
 }
 
-static void snap_seq_end(struct mmcid_op_snap *s)
+/*
+ * A CPU is stable for @mm when no context switch that may write @mm's
+ * state ran on it while the snapshot was read: its sequence is unchanged,
+ * and even, or odd for a switch whose prev and next are both of other mms
+ * (mm_cid_switch_to() writes prev->mm's and next->mm's CIDs, bitmap and
+ * this CPU's slot, and the tasks' own CIDs; nothing of any other mm).
+ * Such a CPU's @curr is prev or next: no user of @mm either way.
+ */
+static void snap_seq_end(struct mmcid_op_snap *s, struct mm_struct *mm)
 {
+	u64 elsewhere = 0;
 	int cpu;
 
-	smp_rmb();	/* the snapshot before the sequences again */
+	smp_rmb();	/* the snapshot before the switches' mms */
+	for_each_possible_cpu(cpu) {
+		struct mmcid_cpu_track *k = per_cpu_ptr(&mmcid_track, cpu);
+
+		if (cpu >= MMCID_MAX_CPUS)
+			break;
+		if ((s->cpus[cpu].seq & 1) && READ_ONCE(k->mm[0]) != mm &&
+		    READ_ONCE(k->mm[1]) != mm)
+			elsewhere |= BIT_ULL(cpu);
+	}
+	smp_rmb();	/* the mms before the sequences again */
 	for_each_possible_cpu(cpu) {
 		unsigned long seq = s->cpus[cpu].seq;
 
 		if (cpu >= MMCID_MAX_CPUS)
 			break;
-		s->cpus[cpu].stable = !(seq & 1) &&
-			READ_ONCE(per_cpu_ptr(&mmcid_track, cpu)->seq) == seq;
+		s->cpus[cpu].stable =
+			READ_ONCE(per_cpu_ptr(&mmcid_track, cpu)->seq) == seq &&
+			(!(seq & 1) || (elsewhere & BIT_ULL(cpu)));
 	}
 }
 
@@ -400,7 +432,7 @@ static void snap_mm_state(struct mmcid_op_snap *s, struct task_struct *t,
 	}
 	s->nr_users = n;
 	snap_cpus(s, mm);
-	snap_seq_end(s);
+	snap_seq_end(s, mm);
 }
 
 /*

@@ -80,7 +80,7 @@ struct mmcid_cpu_snap {
 	__u64 curr;		/* task it last switched to; 0: none seen since load */
 	__u64 seq;
 	__u32 pcpu_cid;		/* per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid */
-	__u32 stable;		/* 1: @seq even and unchanged while this was read */
+	__u32 stable;		/* 1: no switch of the mm ran while this was read */
 };
 
 /*

@@ -154,7 +154,7 @@ pub struct mmcid_cpu_snap {
     pub seq: __u64,
     #[doc = " per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid"]
     pub pcpu_cid: __u32,
-    #[doc = " 1: @seq even and unchanged while this was read"]
+    #[doc = " 1: no switch of the mm ran while this was read"]
     pub stable: __u32,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]

@@ -133,7 +133,7 @@ report_keys! {
     NotConsistentDeferred = "not_consistent_deferred",
     /// ... more users than a snapshot holds.
     NotConsistentUsers = "not_consistent_users",
-    /// ... a CPU was inside a context switch.
+    /// ... a CPU was inside a context switch of the mm.
     NotConsistentCpuInSwitch = "not_consistent_cpu_in_switch",
     /// Snapshots with a CID owned twice, leaked, out of range or with the
     /// wrong owner for the mode.

@@ -286,8 +286,9 @@ fn find(s: &[UserSnap], task: u64) -> Option<usize> {
     s.iter().position(|u| u.task == task)
 }
 
-/// A CPU that ran no context switch from `pre` to `post`, and whose current
-/// task is known.
+/// A CPU that ran no context switch from `pre` to `post`, or stayed inside
+/// one switch of other mms throughout (both stable, the same sequence),
+/// and whose current task is known.
 fn cpu_undisturbed(pre: &CpuSnap, post: &CpuSnap) -> bool {
     pre.stable != 0 && post.stable != 0 && pre.seq == post.seq && pre.curr != 0
 }
@@ -303,7 +304,8 @@ pub enum Inconsistent {
     Deferred,
     /// More users than the snapshot holds.
     Users,
-    /// A CPU was inside a context switch.
+    /// A CPU was inside a context switch of the mm (glue/hooks.c,
+    /// `snap_seq_end()`).
     CpuInSwitch,
 }
 
