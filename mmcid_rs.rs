@@ -40,6 +40,8 @@ pub mod op;
 pub mod reach;
 #[path = "module/report.rs"]
 pub mod report;
+#[path = "module/room.rs"]
+pub mod room;
 #[path = "module/stall.rs"]
 pub mod stall;
 
@@ -144,8 +146,19 @@ pub unsafe extern "C" fn mmcid_rs_check_switch(
 ) {
     // SAFETY: the caller passes two valid snapshots (function contract).
     let (pre, post) = unsafe { (&*pre, &*post) };
-    report::record(check::check_switch(variant(), pre, post), pre, post);
+    // SAFETY: glue/hooks.c calls this from finish_task_switch() on
+    // `pre.cpu` (both snapshots read smp_processor_id() there) with
+    // interrupts off, so no other switch check runs on that CPU until it
+    // returns.
+    let v = match unsafe { SWITCH_ROOM.get(pre.cpu as usize) } {
+        Some(s) => check::check_switch(variant(), pre, post, s),
+        None => check::Verdict::Unsupported,
+    };
+    report::record(v, pre, post);
 }
+
+/// Room for the model of the switch checks, one per CPU.
+static SWITCH_ROOM: check::PerCpuSwitchSched = check::PerCpuSwitchSched::new();
 
 /// Called by glue/hooks.c when `sched_mm_cid_fork()` returns.
 ///
@@ -170,8 +183,11 @@ fn check_op(o: op::Op, pre: &ffi::OpSnap, post: &ffi::OpSnap) {
     // each other: a kprobe that hits while a kprobe handler runs on the
     // same CPU (an affinity change from a wakeup in an interrupt, through
     // select_fallback_rq()) is counted as missed, not run.
-    let s = unsafe { OP_ROOM.get(post.cpu as usize) };
-    report::record_op(o, op::check(variant(), o, pre, post, s), pre, post);
+    let c = match unsafe { OP_ROOM.get(post.cpu as usize) } {
+        Some(s) => op::check(variant(), o, pre, post, s),
+        None => op::unsupported(pre, post),
+    };
+    report::record_op(o, c, pre, post);
 }
 
 /// Called by glue/hooks.c when `sched_mm_cid_exit()` returns.

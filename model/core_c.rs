@@ -580,4 +580,45 @@ impl<const C: usize, const T: usize> Sched<C, T> {
         self.possible = possible;
         mm_init_cid(self, possible);
     }
+
+    /// [`Sched::reset`], for a `Sched` that `reset()` or this left with the
+    /// same `possible` and that was since written only at `cpu`'s entries
+    /// of the per-CPU arrays (loading that CPU, switches on it): the same
+    /// state, without writing every CPU's entries.  The switch check runs
+    /// the model of one CPU on each context switch (module/check.rs).
+    pub fn reset_on(&mut self, cpu: usize, variant: Variant, possible: u64) {
+        let masked = match possible & (u64::MAX >> (64 - C)) {
+            0 => 1,
+            m => m,
+        };
+        if self.possible != masked || cpu >= C {
+            return self.reset(variant, possible);
+        }
+        // No `..`: a new field must be reset here too.
+        let Self {
+            variant: v,
+            nr_possible_cpus: _,
+            possible: _,
+            mm_cid,
+            nr_tasks,
+            tasks,
+            rq_curr,
+            fault,
+            cid_allocs,
+            replay_alloc,
+            paths,
+        } = self;
+        *v = variant;
+        mm_cid.pcpu[cpu] = Self::EMPTY.mm_cid.pcpu[cpu];
+        mm_cid.user_list = Self::EMPTY.mm_cid.user_list;
+        *nr_tasks = 0;
+        *tasks = Self::EMPTY.tasks;
+        rq_curr[cpu] = None;
+        *fault = None;
+        *cid_allocs = 0;
+        *replay_alloc = None;
+        *paths = 0;
+        // mm_init_cid() writes every other field of mm_cid.
+        mm_init_cid(self, masked);
+    }
 }

@@ -41,6 +41,17 @@ impl<const C: usize, const T: usize> Sched<C, T> {
     /// becomes the first `nr_cpus_allowed` CPUs.
     pub fn load_mm(&mut self, variant: Variant, possible: u64, m: &MmRead) {
         self.reset(variant, possible);
+        self.set_mm(m);
+    }
+
+    /// [`Sched::load_mm`] through [`Sched::reset_on`]: for a `Sched` that
+    /// held only the state of CPU `cpu` since it was last loaded.
+    pub fn load_mm_on(&mut self, cpu: usize, variant: Variant, possible: u64, m: &MmRead) {
+        self.reset_on(cpu, variant, possible);
+        self.set_mm(m);
+    }
+
+    fn set_mm(&mut self, m: &MmRead) {
         let mc = &mut self.mm_cid;
         mc.mode = m.mode;
         mc.max_cids = m.max_cids;

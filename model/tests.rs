@@ -797,3 +797,32 @@ fn walk_passed_after_the_walk_back_and_not_when_the_mode_completes_first() {
     assert_eq!(finished(&s, 0), None);
     assert_eq!(finished(&s, 0b1), Some(invariants::Owner::Cpu(0)));
 }
+
+/// `reset_on()` of a `Sched` that only CPU 2's switches wrote leaves what
+/// `reset()` does, and falls back to it for another `possible`.
+#[test]
+fn reset_on_one_cpu_is_reset() {
+    let variant = Variant::V7_3;
+    let possible = 0b1101_u64;
+    let fresh = <Sched>::with_possible(variant, possible);
+    let mut s = fresh;
+    let m = MmRead {
+        mode: MM_CID_ONCPU,
+        max_cids: 3,
+        users: 2,
+        cidmask: 0b101,
+        ..MmRead::default()
+    };
+    s.load_mm(variant, possible, &m);
+    let a = s.load_task(2, 2 | MM_CID_ONCPU, true).unwrap();
+    let b = s.load_task(2, MM_CID_UNSET, true).unwrap();
+    s.mm_cid.user_list.add_head(a);
+    s.load_cpu(2, 2 | MM_CID_ONCPU, Some(a));
+    s.replay_alloc = Some(1);
+    run(&mut s, 2, b).unwrap();
+    assert_ne!(s, fresh);
+    s.reset_on(2, Variant::NoTransit, possible);
+    assert_eq!(s, <Sched>::with_possible(Variant::NoTransit, possible));
+    s.reset_on(0, variant, 0b11);
+    assert_eq!(s, <Sched>::with_possible(variant, 0b11));
+}

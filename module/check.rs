@@ -14,6 +14,7 @@
 use super::ffi::SwitchSnap;
 use super::model::invariants;
 use super::model::*;
+use super::room::PerCpuSched;
 
 /// What a context switch did with the CID of the task switched in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,12 +169,20 @@ const NEXT: TaskId = 1;
 /// (`mm_update_cpus_allowed()` also writes max_cids) next to one, leave no
 /// trace: the check assumes they do not happen within one switch, and
 /// would call a switch that read such a value a mismatch.
-pub fn check_switch(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Verdict {
+///
+/// `s` is room for the model: each CPU's own, or any for one CPU's
+/// switches (see [`Sched::reset_on`]).
+pub fn check_switch(
+    variant: Variant,
+    pre: &SwitchSnap,
+    post: &SwitchSnap,
+    s: &mut SwitchSched,
+) -> Verdict {
     let cpu = pre.cpu as usize;
     if !cpu_in(pre.possible, cpu) || pre.possible.count_ones() != pre.nr_possible {
         return Verdict::Unsupported;
     }
-    let sw = Switch::new(variant, pre);
+    let mut sw = Switch::new(variant, pre, s);
     if variant.transit_to_task()
         && sw.prev.is_some()
         && !invariants::walk_passed(pre.mm.mode, pre.mm.pcpu_cid, pre.prev.cid)
@@ -430,12 +439,18 @@ struct Outcome {
 
 /// The model a switch check runs: every CPU the module loads on, prev and
 /// next.
-type SwitchSched = Sched<MAX_CPUS, 2>;
+pub type SwitchSched = Sched<MAX_CPUS, 2>;
+
+/// One [`SwitchSched`] per CPU, for the checks of its switches.
+pub type PerCpuSwitchSched = PerCpuSched<MAX_CPUS, 2>;
 
 /// One switch as the model sees it: the first snapshot's mm with prev in
-/// slot [`PREV`] and next in slot [`NEXT`].
-struct Switch {
-    s: SwitchSched,
+/// slot [`PREV`] and next in slot [`NEXT`], loaded into `s` afresh for
+/// each run.
+struct Switch<'a> {
+    s: &'a mut SwitchSched,
+    pre: &'a SwitchSnap,
+    variant: Variant,
     cpu: usize,
     /// [`PREV`] if prev has this mm.
     prev: Option<TaskId>,
@@ -443,13 +458,27 @@ struct Switch {
     next: Option<TaskId>,
 }
 
-impl Switch {
-    fn new(variant: Variant, pre: &SwitchSnap) -> Self {
-        let cpu = pre.cpu as usize;
-        let mut s = SwitchSched::EMPTY;
-        let m = &pre.mm;
-        s.load_mm(
+impl<'a> Switch<'a> {
+    fn new(variant: Variant, pre: &'a SwitchSnap, s: &'a mut SwitchSched) -> Self {
+        let mine = |t: &super::ffi::TaskSnap| t.mm == pre.mm.mm;
+        Self {
+            s,
+            pre,
             variant,
+            cpu: pre.cpu as usize,
+            prev: mine(&pre.prev).then_some(PREV),
+            next: mine(&pre.next).then_some(NEXT),
+        }
+    }
+
+    /// Make the model the first snapshot: written where a switch on this
+    /// CPU writes, not copied whole (a run changes it).
+    fn load(&mut self) {
+        let (pre, cpu) = (self.pre, self.cpu);
+        let m = &pre.mm;
+        self.s.load_mm_on(
+            cpu,
+            self.variant,
             pre.possible,
             &MmRead {
                 mode: m.mode,
@@ -459,29 +488,20 @@ impl Switch {
                 ..MmRead::default()
             },
         );
-        let mine = |t: &super::ffi::TaskSnap| t.mm == pre.mm.mm;
         for t in [&pre.prev, &pre.next] {
-            s.load_task(cpu, t.cid, t.active != 0);
+            self.s.load_task(cpu, t.cid, t.active != 0);
         }
-        let next = mine(&pre.next).then_some(NEXT);
-        s.load_cpu(cpu, m.pcpu_cid, next);
-        Self {
-            s,
-            cpu,
-            prev: mine(&pre.prev).then_some(PREV),
-            next,
-        }
+        self.s.load_cpu(cpu, m.pcpu_cid, self.next);
     }
 
     /// Does `mm_cid_schedout()` read the mode and max_cids?
     fn reads_out(&self) -> bool {
-        self.prev
-            .is_some_and(|t| cid_in_transit(self.s.tasks[t].cid))
+        self.prev.is_some() && cid_in_transit(self.pre.prev.cid)
     }
 
     /// Does `mm_cid_schedin()` read them?
     fn reads_in(&self) -> bool {
-        self.next.is_some_and(|t| self.s.tasks[t].active)
+        self.next.is_some() && self.pre.next.active != 0
     }
 
     /// Run the model for every reading of `modes` and `max_cids` the C may
@@ -490,7 +510,7 @@ impl Switch {
     /// gives `got` did.  `want` gets the first prediction found, if it has
     /// none.
     fn search(
-        &self,
+        &mut self,
         modes: &Values,
         max_cids: &Values,
         got: Prediction,
@@ -511,7 +531,7 @@ impl Switch {
         // compares prev's CID with max_cids: a value that does the same as
         // an earlier one gives nothing new, as the reads after the earlier
         // one may take every value the reads after it may.
-        let cid = cid_from_transit_cid(self.s.tasks[PREV].cid);
+        let cid = cid_from_transit_cid(self.pre.prev.cid);
         let mode_test = |m: u32| (cid_in_transit(m), cid_on_cpu(m));
         let max_test = |m: u32| cid < m;
         for i1 in span(modes, 0, out) {
@@ -557,7 +577,7 @@ impl Switch {
     /// gives `got`, the path, whether its allocation differs from the
     /// snapshot's, and the branches it took.
     fn allocations(
-        &self,
+        &mut self,
         reads: Reads,
         got: Prediction,
         want: &mut Option<Prediction>,
@@ -576,7 +596,7 @@ impl Switch {
             _ => {}
         }
         let spun = first.is_none();
-        for r in 0..self.s.nr_possible_cpus {
+        for r in 0..self.pre.nr_possible {
             match self.run(reads, Alloc::Cid(r)) {
                 Some(o) if note(&o) => {
                     let path = match o.path {
@@ -594,13 +614,13 @@ impl Switch {
     /// `mm_cid_switch_to()` on the model, with the C's `reads` and its
     /// allocation returning `alloc`; `None` when it spins in
     /// `mm_get_cid()` (nothing free).
-    fn run(&self, reads: Reads, alloc: Alloc) -> Option<Outcome> {
-        let (mut s, cpu) = (self.s, self.cpu);
-        s.paths = 0;
+    fn run(&mut self, reads: Reads, alloc: Alloc) -> Option<Outcome> {
+        self.load();
+        let (s, cpu) = (&mut *self.s, self.cpu);
         if let Some(prev) = self.prev {
             s.mm_cid.mode = reads.out_mode;
             s.mm_cid.max_cids = reads.out_max_cids;
-            mm_cid_schedout(&mut s, cpu, prev);
+            mm_cid_schedout(s, cpu, prev);
         }
         s.mm_cid.mode = reads.in_mode;
         s.mm_cid.max_cids = reads.in_max_cids;
@@ -608,7 +628,7 @@ impl Switch {
         // the bitmap it allocates from is this one.
         if let Alloc::Cid(r) = alloc {
             // Owned on this runqueue: never free for the C's search.
-            if pinned(&s, cpu, [self.prev, self.next]) & bit(r) != 0 {
+            if pinned(s, cpu, [self.prev, self.next]) & bit(r) != 0 {
                 return None;
             }
             s.replay_alloc = Some(r);
@@ -623,7 +643,7 @@ impl Switch {
             allocs: s.cid_allocs,
         };
         if let Some(next) = self.next {
-            mm_cid_schedin(&mut s, cpu, next).ok()?;
+            mm_cid_schedin(s, cpu, next).ok()?;
         }
         let allocated = s.cid_allocs > from.allocs;
         Some(Outcome {

@@ -31,6 +31,9 @@ pub mod counters;
 #[path = "op.rs"]
 pub mod op;
 
+#[path = "room.rs"]
+pub mod room;
+
 // Its counters are a static, which loom's atomics cannot build in const.
 #[cfg(not(loom))]
 #[path = "reach.rs"]

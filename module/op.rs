@@ -30,7 +30,7 @@
 use super::ffi::{CpuSnap, OpSnap, UserSnap, OP_USERS};
 use super::model::invariants::{cid_accounting, counters_consistent, transition_finished, Owner};
 use super::model::*;
-use core::cell::UnsafeCell;
+use super::room::PerCpuSched;
 
 /// The model a fork or exit check runs: every CPU the module loads on,
 /// every user a snapshot holds, current and the task.  About 2.8 KiB: the
@@ -38,33 +38,7 @@ use core::cell::UnsafeCell;
 pub type OpSched = Sched<MAX_CPUS, { OP_USERS + 2 }>;
 
 /// One [`OpSched`] per CPU, for checks that run with preemption disabled.
-pub struct PerCpuOpSched([UnsafeCell<OpSched>; MAX_CPUS]);
-
-// SAFETY: a slot is only reached through `get()`, whose callers guarantee
-// that one thread at a time uses each slot.
-unsafe impl Sync for PerCpuOpSched {}
-
-impl PerCpuOpSched {
-    /// Empty slots, for a static.
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
-        Self([const { UnsafeCell::new(OpSched::EMPTY) }; MAX_CPUS])
-    }
-
-    /// The slot of `cpu` (the last one for a larger number).
-    ///
-    /// # Safety
-    ///
-    /// The caller runs on `cpu` with preemption disabled until it drops
-    /// the reference, and nothing else on that CPU calls this meanwhile.
-    #[allow(clippy::mut_from_ref)]
-    pub unsafe fn get(&self, cpu: usize) -> &mut OpSched {
-        let slot = &self.0[cpu.min(MAX_CPUS - 1)];
-        // SAFETY: the caller is the only user of this CPU's slot until it
-        // drops the reference (function contract).
-        unsafe { &mut *slot.get() }
-    }
-}
+pub type PerCpuOpSched = PerCpuSched<MAX_CPUS, { OP_USERS + 2 }>;
 
 /// Which C call a check covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -263,6 +237,18 @@ pub enum Accounting {
     NotConsistent(Inconsistent),
     /// Broken at the entry (`false`) or the return (`true`).
     Violation(bool, Owner),
+}
+
+/// A check without a model to compare with (a CPU past [`MAX_CPUS`]):
+/// the invariants only.
+pub fn unsupported(pre: &OpSnap, post: &OpSnap) -> OpCheck {
+    OpCheck {
+        verdict: OpVerdict::Unsupported,
+        compared: 0,
+        skipped: 0,
+        accounting: accounting(pre, post),
+        paths: 0,
+    }
 }
 
 /// Everything one fork or exit check found.
@@ -758,14 +744,7 @@ pub fn check_op(
 ///
 /// `s` is room for the model runs (see [`OpSched`]).
 pub fn check(variant: Variant, op: Op, pre: &OpSnap, post: &OpSnap, s: &mut OpSched) -> OpCheck {
-    let accounting = accounting(pre, post);
-    let mut out = OpCheck {
-        verdict: OpVerdict::Unsupported,
-        compared: 0,
-        skipped: 0,
-        accounting,
-        paths: 0,
-    };
+    let mut out = unsupported(pre, post);
     if op == Op::Fork && pre.cur.mm != pre.mm.mm {
         if let Some(d) = fresh_mm(variant, pre, s) {
             out.verdict = OpVerdict::Mismatch(OpKind::FirstUser, d);

@@ -39,11 +39,37 @@ fn pre() -> SwitchSnap {
     }
 }
 
+extern crate std;
+
+std::thread_local! {
+    /// Rooms a test keeps across its checks, one per CPU number, as the
+    /// module keeps one per CPU.
+    static USED: core::cell::RefCell<[SwitchSched; 16]> =
+        const { core::cell::RefCell::new([SwitchSched::EMPTY; 16]) };
+}
+
+/// [`super::check::check_switch`] in a fresh room and in the room of
+/// `pre.cpu` the checks before left (they must agree).
+fn checked_twice(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Verdict {
+    let fresh = super::check::check_switch(variant, pre, post, &mut room());
+    let used = USED.with(|r| {
+        let rooms = &mut *r.borrow_mut();
+        let s = &mut rooms[pre.cpu as usize % 16];
+        super::check::check_switch(variant, pre, post, s)
+    });
+    assert_eq!(fresh, used, "a used room changes the verdict");
+    fresh
+}
+
+fn room() -> SwitchSched {
+    SwitchSched::EMPTY
+}
+
 /// [`super::check::check_switch`] with the paths of an agreement left
 /// out, which the tests below do not spell; `paths_of_an_agreement`
 /// checks them.
 fn check_switch(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Verdict {
-    match super::check::check_switch(variant, pre, post) {
+    match checked_twice(variant, pre, post) {
         Verdict::Agree(a) => Verdict::Agree(Agreement { paths: 0, ..a }),
         v => v,
     }
@@ -706,7 +732,7 @@ fn paths_of_an_agreement() {
     let a = pre();
     let mut b = a;
     b.mm.pcpu_cid = 2;
-    let Verdict::Agree(got) = super::check::check_switch(Variant::V7_3, &a, &b) else {
+    let Verdict::Agree(got) = checked_twice(Variant::V7_3, &a, &b) else {
         panic!("no agreement");
     };
     assert!(
@@ -715,7 +741,7 @@ fn paths_of_an_agreement() {
         got.paths
     );
     // A mismatch counts no path.
-    let Verdict::Mismatch(_) = super::check::check_switch(Variant::V7_3, &a, &a) else {
+    let Verdict::Mismatch(_) = checked_twice(Variant::V7_3, &a, &a) else {
         panic!("no mismatch");
     };
 }
@@ -806,4 +832,51 @@ fn cpu_cid_before_the_walk_or_left_by_it_agrees() {
         &a,
         &walk_behind_post(&a)
     )));
+}
+
+/// A room used by many checks of one CPU, of any outcome, gives each
+/// check the verdict a fresh one does: random snapshots on three CPUs of
+/// machines of 1 to 12 possible CPUs, holes and all.
+#[test]
+fn used_rooms_change_no_verdict() {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let flags = [0, MM_CID_ONCPU, MM_CID_TRANSIT, MM_CID_UNSET];
+    let modes = [
+        0,
+        MM_CID_ONCPU,
+        MM_CID_ONCPU | MM_CID_TRANSIT,
+        MM_CID_TRANSIT,
+    ];
+    let mut agreed = 0;
+    for _ in 0..20_000 {
+        let mut a = pre();
+        a.cpu = next(3) as u32;
+        a.possible = (next(0xfff) | 0b111) as u64;
+        a.nr_possible = a.possible.count_ones();
+        let cid = |r: u64| (r % 8) as u32;
+        a.prev.cid = cid(next(8)) | flags[next(4) as usize];
+        a.next.cid = cid(next(8)) | flags[next(4) as usize];
+        a.next.active = next(2) as u32;
+        a.prev.mm = if next(4) == 0 { 0x5000 } else { MM };
+        a.mm.mode = modes[next(4) as usize];
+        a.mm.max_cids = 1 + next(u64::from(a.nr_possible)) as u32;
+        a.mm.pcpu_cid = cid(next(8)) | flags[next(4) as usize];
+        a.mm.cidmask = next(0x100);
+        let mut b = a;
+        b.prev.cid = cid(next(8)) | flags[next(4) as usize];
+        b.next.cid = [a.next.cid, b.prev.cid, a.mm.pcpu_cid][next(3) as usize];
+        b.mm.pcpu_cid = [a.mm.pcpu_cid, b.next.cid][next(2) as usize];
+        b.mm.cidmask = [a.mm.cidmask, next(0x100)][next(2) as usize];
+        if matches!(checked_twice(Variant::V7_3, &a, &b), Verdict::Agree(_)) {
+            agreed += 1;
+        }
+    }
+    // Agreements and mismatches both, so that both leave the rooms used.
+    assert!(agreed > 100, "{agreed} agreements");
 }
