@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The module's overhead: boot a guest that runs scripts/guest-bench.sh
-# (a context switch workload without the module and with it in each
-# setting, taking turns) and print its table; --record appends the table
-# to docs/measurements.md.
+# The module's overhead: boot guests that run scripts/guest-bench.sh
+# (a workload without the module and with it in each setting, taking
+# turns) and print the table of all their runs; --record appends it to
+# docs/measurements.md.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 ROUNDS=15
+BOOTS=3
 SECS=2
 CPUS=4
 TCG_THREAD=multi
@@ -17,21 +18,28 @@ RECORD=0
 
 usage() {
 	cat <<EOF
-Usage: $0 [--bench B] [--rounds N] [--seconds S] [--cpus N] [--tcg-thread T] [--record] [SETTING...]
+Usage: $0 [--bench B] [--boots N] [--rounds N] [--seconds S] [--cpus N] [--tcg-thread T] [--record] [SETTING...]
 
-Builds (or reuses) the kernel, the module and selftests/mmcid_rs/pingpong,
-boots one guest and runs scripts/guest-bench.sh in it: N rounds in which
-the run without the module and each SETTING take turns, S seconds each;
-every cell is the median of its N runs.
+Builds (or reuses) the kernel, the module and selftests/mmcid_rs, boots
+guests one after the other and runs scripts/guest-bench.sh in each: N
+rounds in which the run without the module and each SETTING take turns,
+S seconds each.  Each cell is the median of the runs of every boot; the
+change against the unloaded kernel is also shown boot by boot, as one
+boot's drift under TCG is wide.
 
   --bench B        the workload (default ${BENCH}):
                    pingpong   selftests/mmcid_rs/pingpong, two threads of
                               one process on one vCPU bounce a byte
                    pipe       perf bench sched pipe, two processes, one vCPU
+                   pipe2      the same on two vCPUs
                    messaging  perf bench sched messaging (hackbench), 4
                               groups of 20 senders and 20 receivers
-                   (pipe and messaging install Debian's linux-perf)
-  --rounds N       rounds (default ${ROUNDS})
+                   messaging_threads  the same with threads (-t)
+                   forks      selftests/mmcid_rs/fork_pattern, the BPF CI
+                              fork pattern's rounds on every vCPU
+                   (pipe, pipe2 and messaging* install Debian's linux-perf)
+  --boots N        guests, one after the other (default ${BOOTS})
+  --rounds N       rounds per boot (default ${ROUNDS})
   --seconds S      seconds per run (default ${SECS})
   --cpus N         guest vCPUs (default ${CPUS})
   --tcg-thread T   single or multi (default ${TCG_THREAD}, as the figures in
@@ -51,6 +59,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--bench) BENCH=${2:?}; shift 2 ;;
 	--rounds) ROUNDS=${2:?}; shift 2 ;;
+	--boots) BOOTS=${2:?}; shift 2 ;;
 	--seconds) SECS=${2:?}; shift 2 ;;
 	--cpus) CPUS=${2:?}; shift 2 ;;
 	--tcg-thread) TCG_THREAD=${2:?}; shift 2 ;;
@@ -61,12 +70,13 @@ while [ $# -gt 0 ]; do
 	esac
 done
 need_number --rounds "${ROUNDS}" 1 1000
+need_number --boots "${BOOTS}" 1 100
 need_number --seconds "${SECS}" 1 3600
 need_number --cpus "${CPUS}" 1 "${MMCID_MAX_CPUS}"
 case "${BENCH}" in
-pingpong) DEPS=() ;;
-pipe|messaging) DEPS=(--perf) ;;
-*) die "unknown --bench '${BENCH}'; want pingpong, pipe or messaging" ;;
+pingpong|forks) DEPS=() ;;
+pipe|pipe2|messaging|messaging_threads) DEPS=(--perf) ;;
+*) die "unknown --bench '${BENCH}'; want pingpong, pipe, pipe2, messaging, messaging_threads or forks" ;;
 esac
 for s in "${SETTINGS[@]}"; do
 	case "${s}" in
@@ -88,21 +98,26 @@ step "bench: module" make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module >&2
 step "bench: test programs" make -s -C "${MMCID_TOP}/selftests/mmcid_rs" \
 	KSFT_DIR="${KDIR}/tools/testing/selftests" >&2
 
-out=$(mktemp)
-trap 'rm -f "${out}"' EXIT
+out=$(mktemp -d)
+trap 'rm -rf "${out}"' EXIT
 # Each run takes about S seconds (perf's loops are set from a run without
 # the module, and the module slows them); insmod, rmmod and the boot take
 # the rest.
 runs=$((${#SETTINGS[@]} > 0 ? ${#SETTINGS[@]} + 1 : 5))
 limit=$((120 + ROUNDS * runs * (2 * SECS + 3)))
-log "bench: ${BENCH}, ${ROUNDS} rounds of ${SECS} s on ${CPUS} vCPUs (limit ${limit} s)"
-"${MMCID_TOP}/scripts/run-vng.sh" "${KERNEL[@]}" --no-watcher --cpus "${CPUS}" --tcg-thread "${TCG_THREAD}" \
-	--timeout "${limit}" -- env MMCID_RS_BENCH="${BENCH}" \
-	./scripts/guest-bench.sh "${ROUNDS}" "${SECS}" "${SETTINGS[@]}" |
-	tee "${out}" || die "the bench guest failed (see its console log above); nothing recorded"
-table=$(grep -E '^\||^mmcid_rs: bench: ' "${out}") ||
-	die "no table in the guest's output; nothing recorded"
+for b in $(seq 1 "${BOOTS}"); do
+	log "bench: ${BENCH}, boot ${b} of ${BOOTS}: ${ROUNDS} rounds of ${SECS} s on ${CPUS} vCPUs (limit ${limit} s)"
+	"${MMCID_TOP}/scripts/run-vng.sh" "${KERNEL[@]}" --no-watcher --cpus "${CPUS}" --tcg-thread "${TCG_THREAD}" \
+		--timeout "${limit}" -- env MMCID_RS_BENCH="${BENCH}" \
+		./scripts/guest-bench.sh "${ROUNDS}" "${SECS}" "${SETTINGS[@]}" |
+		tee "${out}/${b}" || die "the bench guest of boot ${b} failed (see its console log above); nothing recorded"
+	grep -q '^mmcid_rs: bench: runs none ' "${out}/${b}" ||
+		die "no runs in the output of boot ${b}; nothing recorded"
+done
+table=$("${MMCID_TOP}/scripts/bench-table.py" "${out}"/*) ||
+	die "the runs of the boots make no table; nothing recorded"
+printf '%s\n' "${table}"
 if [ "${RECORD}" = 1 ]; then
-	record_measurement "Module overhead, ${BENCH}, ${ROUNDS} rounds of ${SECS} s on ${CPUS} vCPUs (${TCG_THREAD}-threaded TCG)" \
+	record_measurement "Module overhead, ${BENCH}, ${BOOTS} boots of ${ROUNDS} rounds of ${SECS} s on ${CPUS} vCPUs (${TCG_THREAD}-threaded TCG)" \
 		"scripts/bench-module.sh ${ARGS}" "${table}"
 fi

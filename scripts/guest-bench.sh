@@ -16,8 +16,15 @@
 #               one CPU bounce a byte through two pipes
 #   pipe        perf bench sched pipe on one CPU: the same between two
 #               processes, the kernel's own benchmark of it
+#   pipe2       the same on two CPUs
 #   messaging   perf bench sched messaging (hackbench): 4 groups of 20
 #               senders and 20 receivers, processes, on every CPU
+#   messaging_threads  the same with threads
+#   forks       selftests/mmcid_rs/fork_pattern: the BPF CI fork pattern's
+#               rounds on every CPU (the module slows what it checks)
+#
+# Besides the table, one line per setting lists every run:
+# "mmcid_rs: bench: runs SETTING RATE...", for scripts/bench-module.sh.
 set -eu
 
 RUNS=${1:-5}
@@ -25,6 +32,7 @@ SECS=${2:-2}
 [ $# -gt 2 ] && shift 2 || set -- filtered all nowatch filtered_nowatch
 BENCH=${MMCID_RS_BENCH:-pingpong}
 PP=./selftests/mmcid_rs/pingpong
+FP=./selftests/mmcid_rs/fork_pattern
 KO=./mmcid-rs.ko
 OUT=$(mktemp -d)
 GROUPS_=4
@@ -40,8 +48,12 @@ rate() {
 	case "$BENCH" in
 	pingpong) "$PP" "$SECS" ;;
 	pipe) per_second "$1" "$(taskset -c 0 perf bench --format=simple sched pipe -l "$1")" ;;
+	pipe2) per_second "$1" "$(taskset -c 0,1 perf bench --format=simple sched pipe -l "$1")" ;;
 	messaging) per_second $((GROUPS_ * 20 * 20 * $1)) \
 		"$(perf bench --format=simple sched messaging -g "$GROUPS_" -l "$1" | tail -1)" ;;
+	messaging_threads) per_second $((GROUPS_ * 20 * 20 * $1)) \
+		"$(perf bench --format=simple sched messaging -t -g "$GROUPS_" -l "$1" | tail -1)" ;;
+	forks) per_second "$("$FP" "$SECS" | sed -n 's/^fork_pattern: \([0-9]*\) rounds in .*/\1/p')" "$SECS" ;;
 	esac
 }
 
@@ -50,23 +62,26 @@ unit() {
 	case "$BENCH" in
 	pingpong) echo "round trips/s (pingpong, threads, one vCPU)" ;;
 	pipe) echo "round trips/s (perf bench sched pipe, processes, one vCPU)" ;;
-	messaging) echo "messages/s (perf bench sched messaging, $GROUPS_ groups)" ;;
+	pipe2) echo "round trips/s (perf bench sched pipe, processes, two vCPUs)" ;;
+	messaging) echo "messages/s (perf bench sched messaging, processes, $GROUPS_ groups)" ;;
+	messaging_threads) echo "messages/s (perf bench sched messaging -t, threads, $GROUPS_ groups)" ;;
+	forks) echo "rounds/s (fork_pattern, every vCPU)" ;;
 	esac
 }
 
 case "$BENCH" in
-pingpong) LOOPS= ;;
-pipe|messaging)
+pingpong|forks) LOOPS= ;;
+pipe|pipe2|messaging|messaging_threads)
 	command -v perf >/dev/null || { echo "guest-bench.sh: no perf (Debian's linux-perf)" >&2; exit 2; }
 	# perf runs a number of loops, not a time: as many as SECS take
 	# without the module, from a short run.
-	if [ "$BENCH" = messaging ]; then
+	if [ "$BENCH" != "${BENCH#messaging}" ]; then
 		r=$(rate 20) && LOOPS=$((r * SECS / (GROUPS_ * 400)))
 	else
 		r=$(rate 2000) && LOOPS=$((r * SECS))
 	fi
 	[ "$LOOPS" -gt 0 ] || LOOPS=1 ;;
-*) echo "guest-bench.sh: unknown MMCID_RS_BENCH '$BENCH'; want pingpong, pipe or messaging" >&2
+*) echo "guest-bench.sh: unknown MMCID_RS_BENCH '$BENCH'; want pingpong, pipe, pipe2, messaging, messaging_threads or forks" >&2
    exit 2 ;;
 esac
 
@@ -130,6 +145,9 @@ echo "| not loaded | $base | | $(spread none) |"
 for setting; do
 	m=$(median <"$OUT/$setting")
 	echo "| $(label "$setting") | $m | $(pct "$m") | $(spread "$setting") |"
+done
+for setting in none "$@"; do
+	echo "mmcid_rs: bench: runs $setting $(tr '\n' ' ' <"$OUT/$setting")"
 done
 if [ -s "$OUT/agreed" ]; then
 	echo "mmcid_rs: bench: $(cat "$OUT/agreed") switches checked in the last run checking everything"

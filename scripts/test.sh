@@ -258,6 +258,36 @@ unload_race_allowance() {
 	)
 }
 
+# bench_table: scripts/bench-table.py pairs each round's run with the
+# unloaded run of the same round, boot by boot, and refuses boots whose
+# workloads or run counts differ.
+bench_table() {
+	local d=${LOGDIR}/bench-table
+	rm -rf "${d}" && mkdir -p "${d}" || return 1
+	boot_output() {	# boot_output UNLOADED... -- LOADED...
+		local none="" all=""
+		while [ "$1" != -- ]; do none+="$1 "; shift; done
+		shift
+		all="$*"
+		printf '%s\n' '| module | rounds/s (fork_pattern, every vCPU) (median of 3 x 2 s, settings in turn) | vs. unloaded | runs (min-max) |' \
+			'|---|---|---|---|' '| not loaded | 0 | | 0-0 |' '| loaded, checking everything | 0 | +0.0% | 0-0 |' \
+			"mmcid_rs: bench: runs none ${none}" "mmcid_rs: bench: runs all ${all}"
+	}
+	# Boot 1 runs at half the rate of boot 2; the module costs 10% then
+	# 20%: -15% over both, the median of the six paired ratios.
+	boot_output 10 20 10 -- 9 18 9 >"${d}/1"
+	boot_output 20 20 20 -- 16 16 16 >"${d}/2"
+	local out
+	out=$("${MMCID_TOP}/scripts/bench-table.py" "${d}/1" "${d}/2") || return 1
+	echo "${out}"
+	grep -qx '| not loaded | 20 |  | 10, 20 | 10-20 |' <<<"${out}" &&
+		grep -qx '| loaded, checking everything | 16 | -15.0% | -10.0%, -20.0% | 9-18 |' <<<"${out}" || return 1
+	boot_output 10 20 -- 9 18 9 >"${d}/3"
+	must_fail 'another number of runs' -- "${MMCID_TOP}/scripts/bench-table.py" "${d}/1" "${d}/3" || return 1
+	sed 's/fork_pattern/pingpong/' "${d}/2" >"${d}/4"
+	must_fail 'different workloads' -- "${MMCID_TOP}/scripts/bench-table.py" "${d}/1" "${d}/4"
+}
+
 # cargo builds into the cache, out of the tree, where neither the
 # module's clean (Kbuild deletes every *.o under the tree; the top
 # Makefile removes target/) nor a fresh clone makes it cold.
@@ -387,6 +417,7 @@ if want scripts; then
 		"${MMCID_TOP}/scripts/check-docs.py" --self-test
 	check "lifetime: the one warning allowed at rmmod is the kernel's open race, alone and naming a file of the module" \
 		unload_race_allowance
+	check "bench: the table pairs each loaded run with the unloaded one of its round, boot by boot" bench_table
 	VNG=("${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}")
 	check "run-vng: fails on a guest oops, names the splat and the log" \
 		must_fail 'Kernel panic' 'console log: /' -- \
