@@ -450,7 +450,14 @@ static void snap_op(struct mmcid_op_snap *s, struct task_struct *t,
 	int cpu = raw_smp_processor_id();
 	int try;
 
-	memset(s, 0, sizeof(*s));
+	/*
+	 * The header only: the rest is 10 KiB, and every entry read is
+	 * written below: each possible CPU's (snap_seq_begin(), snap_cpus(),
+	 * snap_seq_end()) and the first nr_users users (the Rust side reads
+	 * no others).  Other CPUs' entries stay as the zeroed allocation left
+	 * them, as the possible mask does not change.
+	 */
+	memset(s, 0, offsetof(struct mmcid_op_snap, cpus));
 	s->cpu = cpu;
 	s->nr_possible = num_possible_cpus();
 	s->possible = mmcid_rs_possible_mask();

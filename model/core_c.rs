@@ -13,7 +13,7 @@
 use super::bits::*;
 use super::paths::Path;
 use super::sched::*;
-use super::state::{Fault, Sched, TaskId};
+use super::state::{cpus_in, Fault, Sched, TaskId};
 use super::variant::Variant;
 
 /// Mirrors `__mm_update_max_cids()`.
@@ -582,16 +582,17 @@ impl<const C: usize, const T: usize> Sched<C, T> {
     }
 
     /// [`Sched::reset`], for a `Sched` that `reset()` or this left with the
-    /// same `possible` and that was since written only at `cpu`'s entries
-    /// of the per-CPU arrays (loading that CPU, switches on it): the same
-    /// state, without writing every CPU's entries.  The switch check runs
-    /// the model of one CPU on each context switch (module/check.rs).
-    pub fn reset_on(&mut self, cpu: usize, variant: Variant, possible: u64) {
+    /// same `possible` and that was since written, of the per-CPU arrays,
+    /// only at the entries of the CPUs in `cpus` (loading them, running
+    /// the mirrored functions on them): the same state, written only where
+    /// it may differ.  The checks run the model on every context switch,
+    /// fork and exit (module/check.rs, module/op.rs).
+    pub fn reset_on(&mut self, cpus: u64, variant: Variant, possible: u64) {
         let masked = match possible & (u64::MAX >> (64 - C)) {
             0 => 1,
             m => m,
         };
-        if self.possible != masked || cpu >= C {
+        if self.possible != masked {
             return self.reset(variant, possible);
         }
         // No `..`: a new field must be reset here too.
@@ -609,11 +610,16 @@ impl<const C: usize, const T: usize> Sched<C, T> {
             paths,
         } = self;
         *v = variant;
-        mm_cid.pcpu[cpu] = Self::EMPTY.mm_cid.pcpu[cpu];
+        for c in cpus_in(cpus & (u64::MAX >> (64 - C))) {
+            mm_cid.pcpu[c] = Self::EMPTY.mm_cid.pcpu[c];
+            rq_curr[c] = None;
+        }
         mm_cid.user_list = Self::EMPTY.mm_cid.user_list;
+        // Tasks past nr_tasks were not created since the reset.
+        for t in &mut tasks[..*nr_tasks] {
+            *t = Self::EMPTY.tasks[0];
+        }
         *nr_tasks = 0;
-        *tasks = Self::EMPTY.tasks;
-        rq_curr[cpu] = None;
         *fault = None;
         *cid_allocs = 0;
         *replay_alloc = None;

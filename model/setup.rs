@@ -44,10 +44,11 @@ impl<const C: usize, const T: usize> Sched<C, T> {
         self.set_mm(m);
     }
 
-    /// [`Sched::load_mm`] through [`Sched::reset_on`]: for a `Sched` that
-    /// held only the state of CPU `cpu` since it was last loaded.
-    pub fn load_mm_on(&mut self, cpu: usize, variant: Variant, possible: u64, m: &MmRead) {
-        self.reset_on(cpu, variant, possible);
+    /// [`Sched::load_mm`] through [`Sched::reset_on`]: for a `Sched` whose
+    /// per-CPU entries were written only for the CPUs in `cpus` since it
+    /// was last loaded with the same `possible`.
+    pub fn load_mm_on(&mut self, cpus: u64, variant: Variant, possible: u64, m: &MmRead) {
+        self.reset_on(cpus, variant, possible);
         self.set_mm(m);
     }
 

@@ -821,8 +821,8 @@ fn reset_on_one_cpu_is_reset() {
     s.replay_alloc = Some(1);
     run(&mut s, 2, b).unwrap();
     assert_ne!(s, fresh);
-    s.reset_on(2, Variant::NoTransit, possible);
+    s.reset_on(1 << 2, Variant::NoTransit, possible);
     assert_eq!(s, <Sched>::with_possible(Variant::NoTransit, possible));
-    s.reset_on(0, variant, 0b11);
+    s.reset_on(1, variant, 0b11);
     assert_eq!(s, <Sched>::with_possible(variant, 0b11));
 }

@@ -477,7 +477,7 @@ impl<'a> Switch<'a> {
         let (pre, cpu) = (self.pre, self.cpu);
         let m = &pre.mm;
         self.s.load_mm_on(
-            cpu,
+            1 << cpu,
             self.variant,
             pre.possible,
             &MmRead {

@@ -397,7 +397,8 @@ fn build(variant: Variant, pre: &OpSnap, s: &mut OpSched) -> Result<(TaskId, Tas
     if users.len() != pre.nr_users as usize {
         return Err(OpVerdict::Raced(OpRace::TooManyUsers));
     }
-    s.load_mm(
+    s.load_mm_on(
+        pre.possible,
         variant,
         pre.possible,
         &MmRead {
@@ -790,7 +791,7 @@ pub fn check(variant: Variant, op: Op, pre: &OpSnap, post: &OpSnap, s: &mut OpSc
 /// change may have moved the child's mask since, so the mm's own mask is
 /// the one `nr_cpus_allowed` must be the weight of.
 fn fresh_mm(variant: Variant, pre: &OpSnap, s: &mut OpSched) -> Option<OpDiff> {
-    s.reset(variant, pre.possible);
+    s.reset_on(pre.possible, variant, pre.possible);
     mm_init_cid(s, pre.cpus_allowed);
     let diff = |field, want: u64, got: u64| (want != got).then_some(OpDiff { field, want, got });
     let mc = &s.mm_cid;

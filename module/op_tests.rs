@@ -153,10 +153,27 @@ fn exit<const C: usize, const T: usize>(
     (pre, post, after)
 }
 
-/// [`check_op`] with room for the model on the stack.
+extern crate std;
+
+std::thread_local! {
+    /// Rooms a test keeps across its checks, one per CPU number, as the
+    /// module keeps one per CPU.
+    static USED: core::cell::RefCell<[OpSched; 8]> =
+        const { core::cell::RefCell::new([OpSched::EMPTY; 8]) };
+}
+
+/// `f` with room for the model on the stack, and again in the room of
+/// `post.cpu` the checks before left (they must find the same).
+fn in_rooms(post: &OpSnap, f: impl Fn(&mut OpSched) -> OpCheck) -> OpCheck {
+    let fresh = f(&mut OpSched::EMPTY.clone());
+    let used = USED.with(|r| f(&mut r.borrow_mut()[post.cpu as usize % 8]));
+    assert_eq!(fresh, used, "a used room changes the check");
+    fresh
+}
+
+/// [`check_op`] in a fresh room and a used one.
 fn check(variant: Variant, exit: bool, pre: &OpSnap, post: &OpSnap) -> OpCheck {
-    let mut s = OpSched::EMPTY;
-    check_op(variant, exit, pre, post, &mut s)
+    in_rooms(post, |s| check_op(variant, exit, pre, post, s))
 }
 
 fn check_fork(pre: &OpSnap, post: &OpSnap) -> OpCheck {
@@ -889,10 +906,9 @@ fn affinity(s: &Sched, mask: u64) -> (OpSnap, OpSnap, Sched) {
     (pre, post, after)
 }
 
-/// [`check`](super::op::check) of `op` with room for the model on the stack.
+/// [`check`](super::op::check) of `op` in a fresh room and a used one.
 fn check_call(variant: Variant, op: Op, pre: &OpSnap, post: &OpSnap) -> OpCheck {
-    let mut s = OpSched::EMPTY;
-    super::op::check(variant, op, pre, post, &mut s)
+    in_rooms(post, |s| super::op::check(variant, op, pre, post, s))
 }
 
 #[test]
