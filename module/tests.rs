@@ -857,7 +857,7 @@ fn used_rooms_change_no_verdict() {
     for _ in 0..20_000 {
         let mut a = pre();
         a.cpu = next(3) as u32;
-        a.possible = (next(0xfff) | 0b111) as u64;
+        a.possible = next(0xfff) | 0b111;
         a.nr_possible = a.possible.count_ones();
         let cid = |r: u64| (r % 8) as u32;
         a.prev.cid = cid(next(8)) | flags[next(4) as usize];
