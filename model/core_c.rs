@@ -595,35 +595,23 @@ impl<const C: usize, const T: usize> Sched<C, T> {
         if self.possible != masked {
             return self.reset(variant, possible);
         }
-        // No `..`: a new field must be reset here too.
-        let Self {
-            variant: v,
-            nr_possible_cpus: _,
-            possible: _,
-            mm_cid,
-            nr_tasks,
-            tasks,
-            rq_curr,
-            fault,
-            cid_allocs,
-            replay_alloc,
-            paths,
-        } = self;
-        *v = variant;
+        // Every field but nr_possible_cpus and possible, which stay; a
+        // new field must be reset here too (model/tests.rs checks).
+        self.variant = variant;
         for c in cpus_in(cpus & (u64::MAX >> (64 - C))) {
-            mm_cid.pcpu[c] = Self::EMPTY.mm_cid.pcpu[c];
-            rq_curr[c] = None;
+            self.mm_cid.pcpu[c] = Self::EMPTY.mm_cid.pcpu[c];
+            self.rq_curr[c] = None;
         }
-        mm_cid.user_list = Self::EMPTY.mm_cid.user_list;
+        self.mm_cid.user_list = Self::EMPTY.mm_cid.user_list;
         // Tasks past nr_tasks were not created since the reset.
-        for t in &mut tasks[..*nr_tasks] {
+        for t in &mut self.tasks[..self.nr_tasks] {
             *t = Self::EMPTY.tasks[0];
         }
-        *nr_tasks = 0;
-        *fault = None;
-        *cid_allocs = 0;
-        *replay_alloc = None;
-        *paths = 0;
+        self.nr_tasks = 0;
+        self.fault = None;
+        self.cid_allocs = 0;
+        self.replay_alloc = None;
+        self.paths = 0;
         // mm_init_cid() writes every other field of mm_cid.
         mm_init_cid(self, masked);
     }

@@ -820,6 +820,7 @@ fn reset_on_one_cpu_is_reset() {
     s.load_cpu(2, 2 | MM_CID_ONCPU, Some(a));
     s.replay_alloc = Some(1);
     run(&mut s, 2, b).unwrap();
+    s.fault = Some(Fault::Warn("planted"));
     assert_ne!(s, fresh);
     s.reset_on(1 << 2, Variant::NoTransit, possible);
     assert_eq!(s, <Sched>::with_possible(Variant::NoTransit, possible));
