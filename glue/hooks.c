@@ -48,12 +48,14 @@ static DEFINE_PER_CPU(struct mmcid_pending, mmcid_pending);
 /*
  * Each CPU's switches, for the fork and exit checks: @seq is odd from the
  * sched_switch tracepoint to finish_task_switch() (mm_cid_switch_to() runs
- * in between), @curr is rq->curr as the tracepoint saw it, @mm the mms of
- * prev and next of the switch @seq last went odd for, written before it.
+ * in between), @curr is rq->curr as the tracepoint saw it; @prev, @next
+ * and their mms @mm are those of the switch @seq last went odd for,
+ * written before it.
  */
 struct mmcid_cpu_track {
 	unsigned long seq;
 	struct task_struct *curr;
+	struct task_struct *prev, *next;
 	struct mm_struct *mm[2];
 };
 
@@ -176,6 +178,8 @@ static void probe_sched_switch(void *data, bool preempt,
 	 * between two equal odd values reads this switch's (snap_seq_end()).
 	 */
 	smp_wmb();
+	WRITE_ONCE(k->prev, prev);
+	WRITE_ONCE(k->next, next);
 	WRITE_ONCE(k->mm[0], prev->mm);
 	WRITE_ONCE(k->mm[1], next->mm);
 	smp_wmb();
@@ -324,32 +328,45 @@ static void snap_seq_begin(struct mmcid_op_snap *s)
  * and even, or odd for a switch whose prev and next are both of other mms
  * (mm_cid_switch_to() writes prev->mm's and next->mm's CIDs, bitmap and
  * this CPU's slot, and the tasks' own CIDs; nothing of any other mm).
- * Such a CPU's @curr is prev or next: no user of @mm either way.
+ * Such a CPU's @curr is prev or next: no user of @mm either way.  Odd and
+ * unchanged for a switch of @mm, it was inside that one switch throughout:
+ * its prev and next go with it (op.rs leaves them and the slot out).
  */
 static void snap_seq_end(struct mmcid_op_snap *s, struct mm_struct *mm)
 {
 	u64 elsewhere = 0;
 	int cpu;
 
-	smp_rmb();	/* the snapshot before the switches' mms */
+	smp_rmb();	/* the snapshot before the switches' tasks and mms */
 	for_each_possible_cpu(cpu) {
 		struct mmcid_cpu_track *k = per_cpu_ptr(&mmcid_track, cpu);
+		struct mmcid_cpu_snap *c = &s->cpus[cpu];
 
 		if (cpu >= MMCID_MAX_CPUS)
 			break;
-		if ((s->cpus[cpu].seq & 1) && READ_ONCE(k->mm[0]) != mm &&
-		    READ_ONCE(k->mm[1]) != mm)
+		c->prev = 0;
+		c->next = 0;
+		if (!(c->seq & 1))
+			continue;
+		if (READ_ONCE(k->mm[0]) != mm && READ_ONCE(k->mm[1]) != mm) {
 			elsewhere |= BIT_ULL(cpu);
+			continue;
+		}
+		c->prev = (unsigned long)READ_ONCE(k->prev);
+		c->next = (unsigned long)READ_ONCE(k->next);
 	}
-	smp_rmb();	/* the mms before the sequences again */
+	smp_rmb();	/* those before the sequences again */
 	for_each_possible_cpu(cpu) {
-		unsigned long seq = s->cpus[cpu].seq;
+		struct mmcid_cpu_snap *c = &s->cpus[cpu];
 
 		if (cpu >= MMCID_MAX_CPUS)
 			break;
-		s->cpus[cpu].stable =
-			READ_ONCE(per_cpu_ptr(&mmcid_track, cpu)->seq) == seq &&
-			(!(seq & 1) || (elsewhere & BIT_ULL(cpu)));
+		if (READ_ONCE(per_cpu_ptr(&mmcid_track, cpu)->seq) != c->seq)
+			c->stable = MMCID_CPU_CHANGED;
+		else if (!(c->seq & 1) || (elsewhere & BIT_ULL(cpu)))
+			c->stable = MMCID_CPU_STABLE;
+		else
+			c->stable = MMCID_CPU_IN_SWITCH;
 	}
 }
 
@@ -361,7 +378,7 @@ static bool snap_stable(const struct mmcid_op_snap *s)
 	for_each_possible_cpu(cpu) {
 		if (cpu >= MMCID_MAX_CPUS)
 			break;
-		if (!s->cpus[cpu].stable)
+		if (s->cpus[cpu].stable != MMCID_CPU_STABLE)
 			return false;
 	}
 	return true;

@@ -76,11 +76,20 @@ struct mmcid_user_snap {
 /* mmcid_cpu_snap::curr of an offline CPU: it runs no task. */
 #define MMCID_CURR_OFFLINE	1
 
+/* mmcid_cpu_snap::stable: what the CPU's switches did while it was read. */
+enum mmcid_cpu_stable {
+	MMCID_CPU_CHANGED,	/* a switch began or ended: unknown */
+	MMCID_CPU_STABLE,	/* no switch of the mm ran */
+	MMCID_CPU_IN_SWITCH,	/* inside one switch of the mm throughout */
+};
+
 struct mmcid_cpu_snap {
 	__u64 curr;		/* task it last switched to; 0: none seen since load */
 	__u64 seq;
 	__u32 pcpu_cid;		/* per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid */
-	__u32 stable;		/* 1: no switch of the mm ran while this was read */
+	__u32 stable;		/* enum mmcid_cpu_stable */
+	__u64 prev;		/* MMCID_CPU_IN_SWITCH: the switch's prev ... */
+	__u64 next;		/* ... and next task; 0 otherwise */
 };
 
 /*

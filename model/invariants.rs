@@ -166,6 +166,21 @@ pub fn cid_accounting(
     cidmask: u64,
     nr_possible: u32,
 ) -> Option<Owner> {
+    cid_accounting_in_flight(users, pcpu, cidmask, nr_possible, 0, 0)
+}
+
+/// [`cid_accounting`] of a view in which some owners were left out (a
+/// context switch in flight holds what they own): of the bits set that
+/// the others do not own, those in `held` (the numbers the left-out
+/// owners showed) and at most `slack` more may be theirs.
+pub fn cid_accounting_in_flight(
+    users: impl Iterator<Item = u32>,
+    pcpu: &[u32],
+    cidmask: u64,
+    nr_possible: u32,
+    held: u64,
+    slack: u32,
+) -> Option<Owner> {
     let mut owned = 0u64;
     let owners = users
         .filter_map(task_owns)
@@ -189,8 +204,8 @@ pub fn cid_accounting(
     } else {
         (1u64 << nr_possible) - 1
     };
-    let leaked = cidmask & valid & !owned;
-    (leaked != 0).then(|| Owner::Leaked(leaked.trailing_zeros()))
+    let leaked = cidmask & valid & !owned & !held;
+    (leaked.count_ones() > slack).then(|| Owner::Leaked(leaked.trailing_zeros()))
 }
 
 /// Per CPU mode that an affinity widening should have ended: the mode is

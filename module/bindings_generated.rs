@@ -146,6 +146,14 @@ const _: () = {
     ["Offset of field: mmcid_user_snap::switches"]
         [::core::mem::offset_of!(mmcid_user_snap, switches) - 24usize];
 };
+#[doc = " a switch began or ended: unknown"]
+pub const mmcid_cpu_stable_MMCID_CPU_CHANGED: mmcid_cpu_stable = 0;
+#[doc = " no switch of the mm ran"]
+pub const mmcid_cpu_stable_MMCID_CPU_STABLE: mmcid_cpu_stable = 1;
+#[doc = " inside one switch of the mm throughout"]
+pub const mmcid_cpu_stable_MMCID_CPU_IN_SWITCH: mmcid_cpu_stable = 2;
+#[doc = " mmcid_cpu_snap::stable: what the CPU's switches did while it was read."]
+pub type mmcid_cpu_stable = ::core::ffi::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, PartialEq, Eq)]
 pub struct mmcid_cpu_snap {
@@ -154,12 +162,16 @@ pub struct mmcid_cpu_snap {
     pub seq: __u64,
     #[doc = " per_cpu_ptr(mm->mm_cid.pcpu, cpu)->cid"]
     pub pcpu_cid: __u32,
-    #[doc = " 1: no switch of the mm ran while this was read"]
+    #[doc = " enum mmcid_cpu_stable"]
     pub stable: __u32,
+    #[doc = " MMCID_CPU_IN_SWITCH: the switch's prev ..."]
+    pub prev: __u64,
+    #[doc = " ... and next task; 0 otherwise"]
+    pub next: __u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of mmcid_cpu_snap"][::core::mem::size_of::<mmcid_cpu_snap>() - 24usize];
+    ["Size of mmcid_cpu_snap"][::core::mem::size_of::<mmcid_cpu_snap>() - 40usize];
     ["Alignment of mmcid_cpu_snap"][::core::mem::align_of::<mmcid_cpu_snap>() - 8usize];
     ["Offset of field: mmcid_cpu_snap::curr"]
         [::core::mem::offset_of!(mmcid_cpu_snap, curr) - 0usize];
@@ -168,6 +180,10 @@ const _: () = {
         [::core::mem::offset_of!(mmcid_cpu_snap, pcpu_cid) - 16usize];
     ["Offset of field: mmcid_cpu_snap::stable"]
         [::core::mem::offset_of!(mmcid_cpu_snap, stable) - 20usize];
+    ["Offset of field: mmcid_cpu_snap::prev"]
+        [::core::mem::offset_of!(mmcid_cpu_snap, prev) - 24usize];
+    ["Offset of field: mmcid_cpu_snap::next"]
+        [::core::mem::offset_of!(mmcid_cpu_snap, next) - 32usize];
 };
 #[doc = " The state around sched_mm_cid_fork(@t) or sched_mm_cid_exit(@t), read\n under mm_cid::lock at the function's entry and after its return: the\n mm, every user and every CPU's slot, so that the fixup walk's effect on\n each of them is compared with the model's walk. The same around an\n affinity change of @t (set_cpus_allowed_common(), which inlines\n mm_update_cpus_allowed()) and around mm_cid_work_fn(), whose @t and\n @cur are the kworker."]
 #[repr(C)]
@@ -212,7 +228,7 @@ pub struct mmcid_op_snap {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of mmcid_op_snap"][::core::mem::size_of::<mmcid_op_snap>() - 9848usize];
+    ["Size of mmcid_op_snap"][::core::mem::size_of::<mmcid_op_snap>() - 10872usize];
     ["Alignment of mmcid_op_snap"][::core::mem::align_of::<mmcid_op_snap>() - 8usize];
     ["Offset of field: mmcid_op_snap::cpu"][::core::mem::offset_of!(mmcid_op_snap, cpu) - 0usize];
     ["Offset of field: mmcid_op_snap::nr_possible"]
@@ -251,7 +267,7 @@ const _: () = {
     ["Offset of field: mmcid_op_snap::cpus"]
         [::core::mem::offset_of!(mmcid_op_snap, cpus) - 184usize];
     ["Offset of field: mmcid_op_snap::users"]
-        [::core::mem::offset_of!(mmcid_op_snap, users) - 1720usize];
+        [::core::mem::offset_of!(mmcid_op_snap, users) - 2744usize];
 };
 impl Default for mmcid_op_snap {
     fn default() -> Self {

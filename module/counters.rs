@@ -125,6 +125,9 @@ report_keys! {
     OpSwitched = "op_switched",
     /// Consistent snapshots whose CID accounting and mode invariants held.
     Accounting = "accounting_checked",
+    /// ... of them with a context switch of the mm in flight, its CPU, prev
+    /// and next left out (up to two set bits each unseen).
+    AccountingBesideSwitch = "accounting_beside_switch",
     /// Forks and exits with no consistent snapshot at either end.
     AccountingNotConsistent = "accounting_not_consistent",
     /// Of those, why the entry was not: another call held `mm_cid::mutex`.

@@ -62,6 +62,27 @@ pub const STALL_TASKS: usize = bindings::MMCID_STALL_TASKS as usize;
 /// no task.
 pub const CURR_OFFLINE: u64 = bindings::MMCID_CURR_OFFLINE as u64;
 
+/// `MMCID_CPU_CHANGED`: [`CpuSnap::stable`] of a CPU where a switch began
+/// or ended while it was read.
+pub const CPU_CHANGED: u32 = bindings::mmcid_cpu_stable_MMCID_CPU_CHANGED;
+/// `MMCID_CPU_STABLE`: no switch of the mm ran there meanwhile.
+pub const CPU_STABLE: u32 = bindings::mmcid_cpu_stable_MMCID_CPU_STABLE;
+/// `MMCID_CPU_IN_SWITCH`: inside one switch of the mm throughout.
+pub const CPU_IN_SWITCH: u32 = bindings::mmcid_cpu_stable_MMCID_CPU_IN_SWITCH;
+
+impl CpuSnap {
+    /// No context switch of the mm ran on the CPU while it was read.
+    pub fn is_stable(&self) -> bool {
+        self.stable == CPU_STABLE
+    }
+
+    /// The CPU was inside one context switch of the mm throughout: of
+    /// `prev` and `next`.
+    pub fn in_switch(&self) -> bool {
+        self.stable == CPU_IN_SWITCH
+    }
+}
+
 /// How many of `cap` places the C filled, when it says `n`.
 fn held(n: u32, cap: usize) -> usize {
     usize::try_from(n).map_or(cap, |n| n.min(cap))

@@ -28,7 +28,9 @@
 //!   model replays the C's number, which must then satisfy the rest.
 
 use super::ffi::{CpuSnap, OpSnap, UserSnap, OP_USERS};
-use super::model::invariants::{cid_accounting, counters_consistent, transition_finished, Owner};
+use super::model::invariants::{
+    cid_accounting_in_flight, counters_consistent, transition_finished, Owner,
+};
 use super::model::*;
 use super::room::PerCpuSched;
 
@@ -242,11 +244,14 @@ pub enum Accounting {
 /// A check without a model to compare with (a CPU past [`MAX_CPUS`]):
 /// the invariants only.
 pub fn unsupported(pre: &OpSnap, post: &OpSnap) -> OpCheck {
+    let beside =
+        |s: &OpSnap| inconsistent(s).is_none() && s.possible_cpus().any(|(_, c)| c.in_switch());
     OpCheck {
         verdict: OpVerdict::Unsupported,
         compared: 0,
         skipped: 0,
         accounting: accounting(pre, post),
+        beside_switch: u8::from(beside(pre)) + u8::from(beside(post)),
         paths: 0,
     }
 }
@@ -262,6 +267,9 @@ pub struct OpCheck {
     pub skipped: u32,
     /// The invariants.
     pub accounting: Accounting,
+    /// Ends (0 to 2) whose invariants left a context switch of the mm in
+    /// flight out ([`invariants`]).
+    pub beside_switch: u8,
     /// The branches of the C the model run took, when it agreed
     /// ([`Sched::paths`]); 0 otherwise.
     pub paths: u64,
@@ -276,7 +284,7 @@ fn find(s: &[UserSnap], task: u64) -> Option<usize> {
 /// one switch of other mms throughout (both stable, the same sequence),
 /// and whose current task is known.
 fn cpu_undisturbed(pre: &CpuSnap, post: &CpuSnap) -> bool {
-    pre.stable != 0 && post.stable != 0 && pre.seq == post.seq && pre.curr != 0
+    pre.is_stable() && post.is_stable() && pre.seq == post.seq && pre.curr != 0
 }
 
 /// Why a snapshot is no consistent view of the whole mm: the first of
@@ -312,7 +320,10 @@ fn inconsistent(s: &OpSnap) -> Option<Inconsistent> {
         Some(Inconsistent::Deferred)
     } else if s.nr_users as usize > s.kept_users().len() {
         Some(Inconsistent::Users)
-    } else if s.possible_cpus().any(|(_, c)| c.stable == 0) {
+    } else if s
+        .possible_cpus()
+        .any(|(_, c)| !c.is_stable() && !c.in_switch())
+    {
         Some(Inconsistent::CpuInSwitch)
     } else {
         None
@@ -324,33 +335,85 @@ fn inconsistent(s: &OpSnap) -> Option<Inconsistent> {
 /// (see [`inconsistent`]) has only the accounting: the CPUs that own a CID
 /// keep it until a task of the mm switches in there (`mm_cid_from_task()`
 /// drops it), and each CID a task takes meanwhile is in transit.
+///
+/// A CPU inside a context switch of the mm throughout the snapshot
+/// (`MMCID_CPU_IN_SWITCH`) may be anywhere in `mm_cid_switch_to()`: its
+/// slot, its prev and its next are left out, and the switch check checks
+/// what that switch does.  What the others own is exact; of the bits set
+/// that nobody else owns, those that the left-out slot and tasks hold (as
+/// read) count as theirs, and at most two more per such switch, which the
+/// switch may hold where the snapshot cannot see (see
+/// [`ACCOUNTING_SLACK`]).
 fn invariants(s: &OpSnap) -> Option<Owner> {
-    let users = s.kept_users().iter().map(|u| (u.active != 0, u.cid));
-    // By CPU number; a CPU that is not possible reads 0, which owns nothing.
-    let cids: [u32; MAX_CPUS] = core::array::from_fn(|c| s.cpus[c].pcpu_cid);
+    // The CPUs inside a switch of the mm, and their prev and next.
+    let in_switch = s
+        .possible_cpus()
+        .filter(|(_, c)| c.in_switch())
+        .fold(0u64, |m, (c, _)| m | 1u64 << c.min(63));
+    let switching = |task: u64| {
+        s.possible_cpus()
+            .any(|(_, c)| c.in_switch() && (c.prev == task || c.next == task))
+    };
+    let left_out = |c: usize| (in_switch >> c.min(63)) & 1 != 0;
+    let kept = || s.kept_users().iter().filter(|u| !switching(u.task));
+    let users = kept().map(|u| (u.active != 0, u.cid));
+    // By CPU number; a CPU that is not possible reads 0, which owns
+    // nothing, and one left out MM_CID_UNSET.
+    let cids: [u32; MAX_CPUS] = core::array::from_fn(|c| {
+        if left_out(c) {
+            MM_CID_UNSET
+        } else {
+            s.cpus[c].pcpu_cid
+        }
+    });
     // The CPUs whose current task is an active user with a CPU owned CID.
     let held_curr = s
         .possible_cpus()
-        .filter(|(_, c)| {
-            s.kept_users()
-                .iter()
-                .any(|u| u.task == c.curr && u.active != 0 && cid_on_cpu(u.cid))
+        .filter(|(c, cs)| {
+            !left_out(*c) && kept().any(|u| u.task == cs.curr && u.active != 0 && cid_on_cpu(u.cid))
         })
         .fold(0u64, |m, (c, _)| m | 1u64 << c.min(63));
+    // The numbers the left-out slots and tasks hold, as read.
+    let number = |cid: u32| (cid & MM_CID_UNSET == 0).then(|| 1u64 << task_mm_cid(cid).min(63));
+    let held = s
+        .possible_cpus()
+        .filter(|(c, _)| left_out(*c))
+        .filter_map(|(_, c)| number(c.pcpu_cid))
+        .chain(
+            s.kept_users()
+                .iter()
+                .filter(|u| switching(u.task))
+                .filter_map(|u| number(u.cid)),
+        )
+        .fold(0, |m, b| m | b);
     let finished = if cid_in_transit(s.mm.mode) {
         None
     } else {
         transition_finished(s.mm.mode, users, &cids, held_curr, s.nr_possible)
     };
     finished.or_else(|| {
-        cid_accounting(
-            s.kept_users().iter().map(|u| u.cid),
+        cid_accounting_in_flight(
+            kept().map(|u| u.cid),
             &cids,
             s.mm.cidmask,
             s.nr_possible,
+            held,
+            ACCOUNTING_SLACK * in_switch.count_ones(),
         )
     })
 }
+
+/// Set bits that one context switch in flight may hold where a snapshot
+/// taken meanwhile sees no owner (the bitmap is read first, the tasks and
+/// slots after): `mm_cid_schedout()` clears prev's bit before it writes
+/// `MM_CID_UNSET` to prev (`mm_drop_cid()`), and `mm_cid_schedin()` then
+/// drops one CID more, or takes one, never both in one path:
+/// `mm_unset_cid_on_task()` in `mm_cid_from_cpu()`, `mm_drop_cid_on_cpu()`
+/// in `mm_cid_from_task()`, `mm_cid_converge()`'s `__mm_get_cid()` of the
+/// new CID then `mm_drop_cid()` of the old, or `mm_get_cid()` before the
+/// CID is stored.  Every other CID the switch holds is in its slot, its
+/// prev or its next, which count as holders.
+pub const ACCOUNTING_SLACK: u32 = 2;
 
 /// The counters, which `mm_cid::lock` keeps consistent with each other
 /// whatever the CPUs do.
@@ -857,7 +920,7 @@ fn no_op(pre: &OpSnap, post: &OpSnap) -> OpVerdict {
 /// far as a CPU outside a context switch shows?  Then the C cannot have
 /// found it free: `__mm_get_cid()` takes only clear bits.
 fn owned_elsewhere(post: &OpSnap, cid: u32) -> bool {
-    let stable = |c: u32| post.cpu_possible(c) && post.cpus[c as usize].stable != 0;
+    let stable = |c: u32| post.cpu_possible(c) && post.cpus[c as usize].is_stable();
     let by_user = post.kept_users().iter().any(|u| {
         u.task != post.t.task
             && stable(u.cpu)
@@ -866,7 +929,7 @@ fn owned_elsewhere(post: &OpSnap, cid: u32) -> bool {
     });
     let by_cpu = post
         .possible_cpus()
-        .any(|(_, c)| c.stable != 0 && cid_on_cpu(c.pcpu_cid) && cpu_cid_to_cid(c.pcpu_cid) == cid);
+        .any(|(_, c)| c.is_stable() && cid_on_cpu(c.pcpu_cid) && cpu_cid_to_cid(c.pcpu_cid) == cid);
     by_user || by_cpu
 }
 

@@ -62,7 +62,9 @@ fn snap<const C: usize, const T: usize>(
             curr: s.curr(c).map_or(0xdead_0000, addr),
             seq: 10,
             pcpu_cid: s.mm_cid.pcpu[c],
-            stable: 1,
+            stable: CPU_STABLE,
+            prev: 0,
+            next: 0,
         };
     }
     let mut n = 0;
@@ -511,11 +513,68 @@ fn accounting_waits_for_a_consistent_view() {
     // hold the bit it just allocated.
     let (pre, mut post, _, _) = fork(&mm_with(2, &[]));
     post.mm.cidmask |= 1 << 3;
-    post.cpus[3].stable = 0;
+    post.cpus[3].stable = CPU_CHANGED;
     let c = check_fork(&pre, &post);
     assert_eq!(c.accounting, Accounting::Kept(1));
     assert_eq!(c.verdict, OpVerdict::Agree(OpKind::Fork));
     assert_eq!(c.skipped, 1);
+}
+
+/// The fork of [`leaked_cid_breaks_the_accounting`] (T0 CID 0, T1 CID 1,
+/// the child CID 2, on 4 CPUs), its return snapshot taken while CPU1 was
+/// inside a switch from T1 to T0: both and CPU1's slot left out, read as
+/// `t0`, `t1` and `slot`, the bitmap as `cidmask`; `f` changes the rest.
+fn fork_beside_a_switch(
+    t0: Option<u32>,
+    t1: Option<u32>,
+    slot: Option<u32>,
+    cidmask: u64,
+    f: impl FnOnce(&mut OpSnap),
+) -> OpCheck {
+    let (pre, mut post, _, _) = fork(&mm_with(2, &[]));
+    let (i0, i1) = (user_index(&post, 0), user_index(&post, 1));
+    post.users[i0].cid = t0.unwrap_or(post.users[i0].cid);
+    post.users[i1].cid = t1.unwrap_or(post.users[i1].cid);
+    post.cpus[1].pcpu_cid = slot.unwrap_or(post.cpus[1].pcpu_cid);
+    post.cpus[1].stable = CPU_IN_SWITCH;
+    post.cpus[1].prev = addr(1);
+    post.cpus[1].next = addr(0);
+    post.mm.cidmask = cidmask;
+    f(&mut post);
+    check_fork(&pre, &post)
+}
+
+#[test]
+fn accounting_beside_a_switch_in_flight() {
+    // Decided, not skipped: the left-out tasks' CIDs are theirs.
+    let c = fork_beside_a_switch(None, None, None, 0b0111, |_| {});
+    assert_eq!(c.accounting, Accounting::Kept(2));
+    assert_eq!(c.beside_switch, 1);
+    // T1's CID dropped by its schedule-out (mm_drop_cid() clears the bit
+    // first) and T0's dropped for CPU1's (mm_unset_cid_on_task()), both
+    // bits read set: two owners the switch hides.
+    let unset = Some(MM_CID_UNSET);
+    let c = fork_beside_a_switch(unset, unset, unset, 0b0111, |_| {});
+    assert_eq!(c.accounting, Accounting::Kept(2));
+}
+
+#[test]
+fn accounting_beside_a_switch_finds_what_it_cannot_hide() {
+    let unset = Some(MM_CID_UNSET);
+    // Three set bits nobody holds (0, 1 and 3): one switch hides two.
+    let c = fork_beside_a_switch(unset, unset, unset, 0b1111, |_| {});
+    assert_eq!(c.accounting, Accounting::Violation(true, Owner::Leaked(0)));
+    // What the others own stays exact: CPU3 owning the child's CID ...
+    let c = fork_beside_a_switch(None, None, None, 0b0111, |p| {
+        p.cpus[3].pcpu_cid = 2 | MM_CID_ONCPU;
+    });
+    assert_eq!(c.accounting, Accounting::Violation(true, Owner::Twice(2)));
+    // ... or the child's bit clear.
+    let c = fork_beside_a_switch(None, None, None, 0b0011, |_| {});
+    assert_eq!(
+        c.accounting,
+        Accounting::Violation(true, Owner::NotInBitmap(2))
+    );
 }
 
 #[test]
@@ -857,7 +916,7 @@ fn child_cid_freed_while_the_fork_spun_is_replayed() {
         (0b0111, 3, 0b1111)
     );
     pre.mm.cidmask = 0b1111;
-    pre.cpus[1].stable = 0;
+    pre.cpus[1].stable = CPU_CHANGED;
     assert_eq!(
         check_fork(&pre, &post).verdict,
         OpVerdict::Agree(OpKind::Fork)

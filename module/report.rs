@@ -193,6 +193,11 @@ pub fn record_op(op: Op, c: OpCheck, pre: &OpSnap, post: &OpSnap) {
     let broken = match c.accounting {
         Accounting::Kept(n) => {
             add_n(cpu, Counter::Accounting, u32::from(n));
+            add_n(
+                cpu,
+                Counter::AccountingBesideSwitch,
+                u32::from(c.beside_switch),
+            );
             None
         }
         Accounting::NotConsistent(why) => {
@@ -549,8 +554,9 @@ pub fn show_status(
     )?;
     writeln!(
         f,
-        "CID accounting and mode invariants: held in {} snapshots, no consistent snapshot {}, violations {}",
+        "CID accounting and mode invariants: held in {} snapshots ({} beside a switch in flight), no consistent snapshot {}, violations {}",
         count(Counter::Accounting),
+        count(Counter::AccountingBesideSwitch),
         count(Counter::AccountingNotConsistent),
         count(Counter::InvariantViolation)
     )?;
