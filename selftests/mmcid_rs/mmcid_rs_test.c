@@ -865,7 +865,7 @@ static int reap(pid_t pid)
 }
 
 /* Affinity changes of an execve() stopped in its window, a round. */
-#define EXEC_FLIPS 16
+#define EXEC_FLIPS 24
 
 /*
  * An execve() stopped by ptrace at PTRACE_EVENT_EXEC, which exec_binprm()
@@ -925,7 +925,7 @@ static int first_cpu(const cpu_set_t *set)
 }
 
 /* Affinity ladders a round of the callers: each path 100 times in make run. */
-#define LADDERS 8
+#define LADDERS 12
 
 /*
  * The child of an affinity ladder, forked while its parent was pinned to
@@ -958,7 +958,7 @@ static void ladder_child(const cpu_set_t *allowed, int users, int possible)
 }
 
 /* Last-user children a round of the callers: each path 100 times in make run. */
-#define LAST_USERS 12
+#define LAST_USERS 20
 
 static void *return_thread(void *arg)
 {
@@ -1454,15 +1454,16 @@ static int callers_once(struct pattern *p, int bad_fd, char *stack, size_t stack
 	if (exec_stopped(allowed))
 		return 1;
 	/*
-	 * Affinity ladders, LADDERS a round, with 2 users and with 3: equal
-	 * to the threshold of each widened mask, or one above.
+	 * Affinity ladders, LADDERS a round, a third with 2 users and the
+	 * rest with 3: equal to the threshold of each widened mask, or one
+	 * above (the rarer).
 	 */
 	*what = "an affinity ladder: a CID at or above the possible CPUs";
 	for (i = 0; i < LADDERS; i++) {
 		pin(first_cpu(allowed));
 		pid = fork();
 		if (pid == 0)
-			ladder_child(allowed, 2 + i % 2, p->nr_cpus);
+			ladder_child(allowed, i % 3 ? 3 : 2, p->nr_cpus);
 		sched_setaffinity(0, sizeof(*allowed), allowed);
 		if (reap(pid))
 			return 1;
