@@ -358,6 +358,10 @@ impl Values {
     /// prev and next).  A mode off the variant's cycle gives just `pre` and
     /// `post`.
     fn mode_path(variant: Variant, pre: u32, post: u32) -> Self {
+        // The common case, on every switch: no change.
+        if pre == post {
+            return Self::new([pre].into_iter(), true);
+        }
         let mut cycle = [0; 4];
         let mut n = 0;
         for m in [
@@ -377,8 +381,11 @@ impl Values {
         let at = |m: u32| cycle[..n].iter().position(|&c| c == m);
         match (at(pre), at(post)) {
             (Some(i), Some(j)) => {
-                let steps = (j + n - i) % n;
-                Self::new((0..=steps).map(|k| cycle[(i + k) % n]), true)
+                // Forward from i to j, around the cycle (no division: the
+                // check runs on every switch).
+                let steps = if j >= i { j - i } else { j + n - i };
+                let wrap = |x: usize| if x >= n { x - n } else { x };
+                Self::new((0..=steps).map(|k| cycle[wrap(i + k)]), true)
             }
             _ => Self::pre_post(pre, post),
         }
