@@ -103,6 +103,13 @@ pub fn mm_get_cid_retry<const C: usize, const T: usize>(
     match __mm_get_cid(s, s.nr_possible_cpus) {
         MM_CID_UNSET => {
             s.took(Path::GetCidSpin);
+            // patches/bounded-cid-wait/: `while (cid == MM_CID_UNSET &&
+            // retries--)` ends with MM_CID_UNSET.  The turns before it are
+            // this one again: another CPU that frees a CID meanwhile is
+            // the run where it freed it before this turn.
+            if s.variant.cid_wait_gives_up() {
+                return Ok(MM_CID_UNSET);
+            }
             Err(PoolEmpty)
         }
         cid => Ok(cid),

@@ -48,11 +48,15 @@ pub enum Variant {
     /// wider set from `nr_cpus_allowed` alone, so that its "Switch back to
     /// per task mode?" test can hold (docs/affinity.md).
     AffinitySwitchback,
+    /// A proposal rejected upstream (patches/bounded-cid-wait/):
+    /// `mm_get_cid()` gives up after `MM_CID_GET_RETRIES` turns of its
+    /// loop and returns `MM_CID_UNSET` (docs/patch-workflow.md).
+    BoundedCidWait,
 }
 
 impl Variant {
     /// Every variant, in the order the tools list them.
-    pub const ALL: [Variant; 9] = [
+    pub const ALL: [Variant; 10] = [
         Variant::V7_3,
         Variant::PreFix,
         Variant::NoTransit,
@@ -62,6 +66,7 @@ impl Variant {
         Variant::VforkCount,
         Variant::SplitMode,
         Variant::AffinitySwitchback,
+        Variant::BoundedCidWait,
     ];
 
     /// The name used on command lines and in the module parameter.
@@ -76,6 +81,7 @@ impl Variant {
             Variant::VforkCount => "vfork-count",
             Variant::SplitMode => "split-mode",
             Variant::AffinitySwitchback => "affinity-switchback",
+            Variant::BoundedCidWait => "bounded-cid-wait",
         }
     }
 
@@ -94,6 +100,7 @@ impl Variant {
             Variant::AffinitySwitchback => {
                 "candidate fix: affinity widening can switch back to per task mode"
             }
+            Variant::BoundedCidWait => "rejected upstream: mm_get_cid() gives up with MM_CID_UNSET",
         }
     }
 
@@ -149,6 +156,11 @@ impl Variant {
     /// set from `nr_cpus_allowed` alone, not capped by `users`?
     pub const fn thrs_from_allowed_set(self) -> bool {
         matches!(self, Variant::AffinitySwitchback)
+    }
+
+    /// Does `mm_get_cid()` give up when its retries find no CID free?
+    pub const fn cid_wait_gives_up(self) -> bool {
+        matches!(self, Variant::BoundedCidWait)
     }
 
     /// Does the task list walk stop when its count of users, decremented

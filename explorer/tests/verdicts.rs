@@ -253,6 +253,43 @@ fn failed_execve(v: Variant) -> Config {
     }
 }
 
+/// patches/bounded-cid-wait/ on the state 7.3's last user leaves: a
+/// failed execve() of the only user in per CPU mode leaves CPU1 owning
+/// CID 1 in TRANSIT mode and T0 holding CID 0, so the child T0 forks
+/// finds no CID free until T0 runs on CPU1 (`mm_cid_from_task()` drops
+/// CPU1's).  7.3 spins in `mm_get_cid()` until then; the bounded wait
+/// gives up, T3 runs with `MM_CID_UNSET | MM_CID_TRANSIT`, and its
+/// schedule out clears bit 2^31 of the bitmap (docs/patch-workflow.md).
+#[test]
+fn bounded_cid_wait_clears_bit_31_where_7_3_waits() {
+    let cfg = |v| Config {
+        tasks: 3,
+        forks: 1,
+        exits: 1,
+        execs: 2,
+        switches: 12,
+        check_unset: false,
+        ..Config::new(v).scenario(Scenario::CpuToTask, 2)
+    };
+    let r = explore(&cfg(Variant::BoundedCidWait), |_| {});
+    assert_eq!(
+        r.finding,
+        Finding::Violation(explorer::world::Violation::Fault(Fault::OobClearBit(
+            MM_CID_UNSET
+        )))
+    );
+    assert_eq!(r.trace.len(), 5, "{:?}", r.trace);
+    // 7.3 on the same five steps spins and is freed: its finding, the
+    // leak's live lock, takes ten.
+    let r = explore(&cfg(Variant::V7_3), |_| {});
+    assert!(
+        matches!(r.finding, Finding::LiveLock { .. }),
+        "{:?}",
+        r.finding
+    );
+    assert!(r.trace.len() > 5, "{:?}", r.trace);
+}
+
 #[test]
 fn transit_unset_clears_bit_31_after_a_failed_execve() {
     // de3ab9bd3133: the CPU to task walk sets TRANSIT on the MM_CID_UNSET
