@@ -159,7 +159,7 @@ guard_matches_cache() {
 	out=$("${FINGERPRINT}" --differs v7.3 "${KDIR}") || return 1
 	echo "${KDIR}: differs from v7.3 in: ${out:-nothing}"
 	[ -z "${out}" ] || return 1
-	for set in pre-fix affinity-switchback; do
+	for set in pre-fix affinity-switchback bounded-cid-wait; do
 		if tree=$(kernel_dir "${set}"); then
 			out=$("${FINGERPRINT}" --differs "${set}" "${tree}") || return 1
 			echo "${tree}: differs from ${set} in: ${out:-nothing}"
@@ -367,7 +367,7 @@ fi
 if want guard; then
 	check "guard: every \"Mirrors\" item of model/ is fingerprinted, nothing else" \
 		"${FINGERPRINT}" --check-list
-	check "guard: the cached 7.3 (pre-fix, affinity-switchback) trees match model/fingerprints/" guard_matches_cache
+	check "guard: the cached 7.3 (pre-fix, affinity-switchback, bounded-cid-wait) trees match model/fingerprints/" guard_matches_cache
 	check "guard: mm_cid_schedout() changed, mm_cid_schedin() re-laid out: only the first is named" \
 		guard_names_the_change
 	check "vm: guard: build names the change, load refused, force=1 says forced" guard_module_refuses
