@@ -7,16 +7,22 @@
 # read before the unload, the first kept mismatches and the kselftest's
 # exit status.  Exits 0 whatever the kselftest said, so that run-vng.sh
 # reports only what the kernel said (a splat, a hang); the host classifies.
+#
+# --stop-at-finding ends the kselftest (its whole process group) once the
+# module's report counts a finding (a mismatch, an invariant violation or
+# a live lock): the module has decided, and the rest of the kselftest
+# would only take time.  The report is read after that, as always.
 set -u
 
 KO=./mmcid-rs.ko
 VARIANT=v7.3
 SECONDS_RUN=10
+STOP=0
 T=./selftests/mmcid_rs/mmcid_rs_test
 D=/sys/kernel/debug/mmcid_rs
 
 usage() {
-	echo "usage: $0 [--ko PATH] [--kselftest PATH] [--variant V] [--seconds S]"
+	echo "usage: $0 [--ko PATH] [--kselftest PATH] [--variant V] [--seconds S] [--stop-at-finding]"
 }
 
 while [ $# -gt 0 ]; do
@@ -25,6 +31,7 @@ while [ $# -gt 0 ]; do
 	--kselftest) T=$2; shift 2 ;;
 	--variant) VARIANT=$2; shift 2 ;;
 	--seconds) SECONDS_RUN=$2; shift 2 ;;
+	--stop-at-finding) STOP=1; shift ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
@@ -45,9 +52,32 @@ if [ $rc != 0 ]; then
 	exit 0
 fi
 
+# The module's findings since the load.
+findings() {
+	echo $(( $(report_get mismatches) + $(report_get fork_exit_mismatches) + \
+		$(report_get invariant_violations) + $(report_get live_locks) ))
+}
+
 # A hang in here shows in the console log only; the host sees it.
-MMCID_RS_SECONDS=$SECONDS_RUN "$T"
-rc=$?
+if [ $STOP = 1 ]; then
+	# setsid: the kselftest leads its own process group, which holds
+	# every child and thread it starts.
+	MMCID_RS_SECONDS=$SECONDS_RUN setsid "$T" &
+	pid=$!
+	while kill -0 $pid 2>/dev/null; do
+		if [ "$(findings)" != 0 ]; then
+			echo "mutant-stopped-at-finding"
+			kill -s KILL -- -$pid 2>/dev/null
+			break
+		fi
+		sleep 0.2
+	done
+	wait $pid
+	rc=$?
+else
+	MMCID_RS_SECONDS=$SECONDS_RUN "$T"
+	rc=$?
+fi
 
 sed 's/^/mutant-report: /' "$D/report"
 trace_findings | grep -E ' (mismatch|op_mismatch|fixup_violation): cpu=' | head -5 |

@@ -16,6 +16,7 @@ CPUS_GIVEN=0
 SECS_GIVEN=0
 TIMEOUT=300
 QUIET=
+STOP=0
 ONLY=()
 KO_FILES=()
 KO_LABELS=()
@@ -67,6 +68,12 @@ else runs.
   --timeout S        wall-clock limit per boot (default ${TIMEOUT})
   --quiet-limit S    end a boot whose console is silent this long
                      (default: the kselftest's seconds + 50)
+  --stop-at-finding  end each boot's kselftest at the module's first finding
+                     (scripts/guest-mutant.sh): the class is the same
+                     module's, the counts in the details are those up to
+                     the finding, and a killed mutant takes a boot and a
+                     second instead of the whole kselftest; results are
+                     kept apart from full runs
   --only NAME        only this mutant: file stem or its number NN
                      (repeatable); writes no docs/mutants.md
   --ko FILE          a module build to test (repeatable; default: build
@@ -103,6 +110,7 @@ while [ $# -gt 0 ]; do
 	--seconds) SECS=${2:?--seconds needs a value}; SECS_GIVEN=1; shift 2 ;;
 	--timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
 	--quiet-limit) QUIET=${2:?--quiet-limit needs a value}; shift 2 ;;
+	--stop-at-finding) STOP=1; shift ;;
 	--only) ONLY+=("${2:?--only needs a mutant}"); shift 2 ;;
 	--ko) KO_FILES+=("$(realpath "${2:?--ko needs a file}")"); KO_LABELS+=(""); KO_TESTS+=(""); shift 2 ;;
 	--label)
@@ -130,6 +138,8 @@ LAST_RUN=${RESULTS}/last-run
 if [ "${TABLE_ONLY}" = 1 ] && [ -f "${LAST_RUN}" ]; then
 	[ "${CPUS_GIVEN}" = 1 ] || CPUS_ARG=$(sed -n 's/^cpus=//p' "${LAST_RUN}")
 	[ "${SECS_GIVEN}" = 1 ] || SECS=$(sed -n 's/^seconds=//p' "${LAST_RUN}")
+	[ "${STOP}" = 1 ] || STOP=$(sed -n 's/^stop=//p' "${LAST_RUN}")
+	STOP=${STOP:-0}
 fi
 IFS=, read -r -a CPUS <<<"${CPUS_ARG}"
 commas=${CPUS_ARG//[^,]/}
@@ -142,6 +152,12 @@ done
 need_number --seconds "${SECS}" 1 100
 need_number --timeout "${TIMEOUT}" 1 86400
 QUIET=${QUIET:-$((SECS + 50))}
+# Boots that end at the module's first finding: their own results.
+STOP_KEY= STOP_ARG= STOP_NOTE=
+if [ "${STOP}" = 1 ]; then
+	STOP_KEY=-stop STOP_ARG=--stop-at-finding
+	STOP_NOTE=", ended at the module's first finding (--stop-at-finding)"
+fi
 need_number --quiet-limit "${QUIET}" 1 86400
 [ "${QUIET}" -gt "${SECS}" ] ||
 	die "--quiet-limit ${QUIET} would end every boot: the kselftest is silent for its ${SECS} s"
@@ -264,7 +280,7 @@ mutant_dir() {
 
 # result_file NAME HASH KO_HASH CPUS
 result_file() {
-	echo "${RESULTS}/$1-$2-ko$3-$4cpus-${SECS}s"
+	echo "${RESULTS}/$1-$2-ko$3-$4cpus-${SECS}s${STOP_KEY}"
 }
 
 # A result counts when it was made on the current v7.3 build and ended
@@ -539,7 +555,7 @@ boot_locked() {
 	"${MMCID_TOP}/scripts/run-vng.sh" --kernel "$1" --cpus "$2" --timeout "${TIMEOUT}" \
 		--quiet-limit "${QUIET}" --log "$4" -- \
 		./scripts/guest-mutant.sh --ko "${KO_GUEST[$3]}" --kselftest "${KO_TEST_GUEST[$3]}" \
-		--seconds "${SECS}" >"$5" 2>&1 || rc=$?
+		--seconds "${SECS}" ${STOP_ARG} >"$5" 2>&1 || rc=$?
 	BOOT_SECONDS=$((SECONDS - t0))
 	BOOT_RC=${rc}
 }
@@ -633,7 +649,7 @@ prepare_modules() {
 	if [ "${#ONLY[@]}" != 0 ] && [ -f "${LAST_RUN}" ]; then
 		cmd="$(sed -n 's/^command=//p' "${LAST_RUN}")\`, then \`${CMDLINE}"
 	fi
-	printf 'cpus=%s\nseconds=%s\ncommand=%s\n' "${CPUS_ARG}" "${SECS}" "${cmd}" >"${LAST_RUN}"
+	printf 'cpus=%s\nseconds=%s\nstop=%s\ncommand=%s\n' "${CPUS_ARG}" "${SECS}" "${STOP}" "${cmd}" >"${LAST_RUN}"
 }
 
 # For --table: the modules of the last run, or the --ko files given.
@@ -892,7 +908,7 @@ write_doc() {
 		for k in "${!KO_HASH[@]}"; do
 			echo "- module ${KO_LABEL[k]}: sha256 ${KO_HASH[k]}, loaded with \`variant=v7.3\`"
 		done
-		echo "- per boot: the kselftest for ${SECS} s; limits ${TIMEOUT} s, console silent ${QUIET} s"
+		echo "- per boot: the kselftest for ${SECS} s${STOP_NOTE}; limits ${TIMEOUT} s, console silent ${QUIET} s"
 		echo
 		echo "Each boot is classified by the first that applies: module mismatch, fixup"
 		echo "violation, live lock named (these three are the module's), kselftest ABI"
