@@ -14,6 +14,13 @@ Checks README.md, docs/*.md and the comments and usage texts of scripts/:
 Exit 0 when all hold, 1 with a line per problem.  --self-test plants a
 stale path, a work-process phrase and a wrong verdict, and checks that
 each is caught.
+
+--stale instead prints a warning for each recorded measurement older
+than the last change to what it measures (docs/mutants.md,
+docs/coverage.md, and the newest record of each kind in
+docs/measurements.md that STALE_KINDS names), and always exits 0: a
+measurement takes minutes to hours, so make test warns and the closing
+note says why it was not rerun.
 """
 
 import argparse
@@ -32,6 +39,76 @@ PROCESS_RE = re.compile(r"\b(this issue|the issue (?:asked|measured|says)|this s
 # The verdict line run.sh prints and records; numbers and shares vary.
 VERDICT_RE = re.compile(r"mmcid_rs: C and Rust \([^)]*\) agree on .*")
 NUMBER_RE = re.compile(r"\d+(?:\.\d+)?%?")
+
+
+# What a recorded measurement measures: the module as loaded (its tests
+# are not built into it), with the kselftest that drove it, or the
+# explorer.
+MODULE = ["module", "glue", "model", "include", "mmcid_rs.rs", ":(exclude,glob)**/*tests.rs"]
+KSELFTEST = MODULE + ["selftests/mmcid_rs"]
+EXPLORER = ["explorer", "model", ":(exclude,glob)**/*tests.rs"]
+# docs/measurements.md: the kinds of record whose newest one must be
+# current, by title (a group in the pattern tells kinds apart), and what
+# each measures.
+STALE_KINDS = [
+    (re.compile(r"^make run on (\d+) vCPUs$"), KSELFTEST),
+    (re.compile(r"^Module overhead, (\w+), "), MODULE),
+    (re.compile(r"^explorer benchmark\b"), EXPLORER),
+]
+# Whole documents written by one run, by the commit in their header.
+STALE_DOCS = [
+    ("docs/mutants.md", MODULE, "make mutants"),
+    ("docs/coverage.md", KSELFTEST, "scripts/coverage.sh --write-doc"),
+]
+COMMIT_RE = re.compile(r"^- (?:date: [^\n]*?, )?commit: ([0-9a-f]{7,40})", re.MULTILINE)
+
+
+def changed_since(top, commit, paths):
+    """The newest commit after COMMIT that changed PATHS (short id), or
+    None; COMMIT itself when git does not know it."""
+    ok = subprocess.run(["git", "-C", top, "cat-file", "-e", commit + "^{commit}"],
+                        capture_output=True).returncode == 0
+    if not ok:
+        return commit
+    out = subprocess.run(["git", "-C", top, "log", "-1", "--format=%h", f"{commit}..HEAD", "--"] + paths,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    return out or None
+
+
+def newest_records(text):
+    """{kind: (title, commit)} of the newest record of each STALE_KINDS kind
+    in a docs/measurements.md text (records are appended, newest last)."""
+    out = {}
+    for block in re.split(r"^### ", text, flags=re.MULTILINE)[1:]:
+        title = block.split("\n", 1)[0].strip()
+        m = COMMIT_RE.search(block)
+        for i, (kind, _) in enumerate(STALE_KINDS):
+            k = kind.match(title)
+            if k and m:
+                out[(i, k.groups())] = (title, m.group(1))
+    return out
+
+
+def check_stale(top, measurements=None):
+    warn = []
+    for rel, paths, how in STALE_DOCS:
+        with open(os.path.join(top, rel), encoding="utf-8") as f:
+            m = COMMIT_RE.search(f.read())
+        if not m:
+            warn.append(f"{rel}: no commit recorded")
+            continue
+        c = changed_since(top, m.group(1), paths)
+        if c:
+            warn.append(f"{rel} was recorded at {m.group(1)}, before {c} changed what it measures: rerun {how}")
+    meas = measurements or os.path.join(top, "docs", "measurements.md")
+    with open(meas, encoding="utf-8") as f:
+        records = newest_records(f.read())
+    for (i, _), (title, commit) in sorted(records.items()):
+        c = changed_since(top, commit, STALE_KINDS[i][1])
+        if c:
+            warn.append(f"{os.path.relpath(meas, top)}: \"{title}\" was recorded at {commit}, "
+                        f"before {c} changed what it measures")
+    return warn
 
 
 def files_to_check(top):
@@ -180,6 +257,19 @@ def self_test(top):
             f.write("See scripts/kcsan-races.sh, as this issue asked.\n")
         if len(check_paths([planted], d, paths)) != 1 or len(check_process([planted], d)) != 1:
             failures.append("a planted stale path and work-process phrase were not both caught")
+        # A record made at the first commit is older than the module; one
+        # made at HEAD is not, and only the newest of a kind counts.
+        first = subprocess.run(["git", "-C", top, "rev-list", "--max-parents=0", "HEAD"],
+                               capture_output=True, text=True, check=True).stdout.split()[0]
+        head = subprocess.run(["git", "-C", top, "rev-parse", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        for commits, want in (([first], 1), ([head], 0), ([first, head], 0), ([head, first], 1)):
+            with open(meas, "w", encoding="utf-8") as f:
+                for c in commits:
+                    f.write(f"### make run on 4 vCPUs\n\n- date: 2026-12-07 17:46 UTC, commit: {c[:12]}\n\n")
+            got = [w for w in check_stale(top, meas) if w.startswith(os.path.relpath(meas, top))]
+            if len(got) != want:
+                failures.append(f"records at {[c[:7] for c in commits]}: want {want} stale warning, got {got}")
     return failures
 
 
@@ -187,8 +277,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--self-test", action="store_true",
                     help="show each check failing on planted bad input")
+    ap.add_argument("--stale", action="store_true",
+                    help="warn of each recorded measurement older than what it measures (exit 0)")
     args = ap.parse_args()
     top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if args.stale:
+        for w in check_stale(top):
+            print("warning: " + w)
+        return 0
     bad = self_test(top) if args.self_test else run(top)
     for b in bad:
         print(b)
