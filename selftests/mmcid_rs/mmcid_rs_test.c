@@ -1012,6 +1012,26 @@ static void last_user_child(const cpu_set_t *allowed, int bad_fd, int possible)
 	_exit(my_cid() >= (uint32_t)possible);
 }
 
+/*
+ * A child forked while this thread is pinned to the first allowed CPU, so
+ * that its mm's mask is that CPU alone: an affinity ladder of @users
+ * users, or with @users 0 a last-user child.  Reaped: 0 when it passed.
+ */
+static int pinned_child(const cpu_set_t *allowed, int users, int bad_fd, int possible)
+{
+	pid_t pid;
+
+	pin(first_cpu(allowed));
+	pid = fork();
+	if (pid == 0) {
+		if (users)
+			ladder_child(allowed, users, possible);
+		last_user_child(allowed, bad_fd, possible);
+	}
+	sched_setaffinity(0, sizeof(*allowed), allowed);
+	return reap(pid);
+}
+
 /* Lone ladders and compaction children a round: each path 100 times in make run. */
 #define LONE_LADDERS 6
 #define FAILED_EXECS 16
@@ -1252,6 +1272,17 @@ static void walk_skip_child(int bad_fd, int allowed, int possible, bool main_exi
 static const char *const walk_skip_paths[] = { "path_fixup_cpu_curr_unset", NULL };
 static const char *const main_exits_paths[] = { "path_drop_on_cpu_none", NULL };
 
+/*
+ * Whether walk-skip and walk-behind children fit @allowed of @possible
+ * CPUs: their threads, and per CPU mode that can switch back (pcpu_thrs > 1).
+ */
+static bool walks_fit(int allowed, int possible)
+{
+	int users = walk_skip_users(allowed, possible);
+
+	return users <= WALK_SKIP_THREADS + 1 && pcpu_thrs_of(users, allowed, possible) > 1;
+}
+
 /* A walk-skip child, reaped: 0 when it passed. */
 static int walk_skip(int bad_fd, int allowed, int possible, bool main_exits)
 {
@@ -1270,9 +1301,9 @@ static int walk_skip(int bad_fd, int allowed, int possible, bool main_exits)
  */
 static int walk_skips(int bad_fd, int allowed, int possible, time_t deadline)
 {
-	int i, users = walk_skip_users(allowed, possible), rc = 0;
+	int i, rc = 0;
 
-	if (users > WALK_SKIP_THREADS + 1 || pcpu_thrs_of(users, allowed, possible) < 2)
+	if (!walks_fit(allowed, possible))
 		return 0;
 	for (i = 0; !rc && (i < WALK_SKIPS || below_tested(walk_skip_paths, deadline)); i++)
 		rc = walk_skip(bad_fd, allowed, possible, false);
@@ -1283,7 +1314,10 @@ static int walk_skips(int bad_fd, int allowed, int possible, time_t deadline)
 
 /* Walk-behind children a test, and the walks back each makes. */
 #define WALK_BEHINDS 12
+#define WALK_AHEADS 6
 #define WALK_BEHIND_ROUNDS 8
+/* The processes of another mm a walk-ahead child yields to, one a CPU. */
+#define MAX_RIVALS 64
 
 /* The highest CPU of @set, or -1. */
 static int last_cpu(const cpu_set_t *set)
@@ -1296,18 +1330,44 @@ static int last_cpu(const cpu_set_t *set)
 	return last;
 }
 
-/* A skip_thread that first leaves for @arg's CPUs. */
+/*
+ * A skip_thread that first leaves for @cpus; or, with @yield_on a CPU,
+ * one that yields there to a process of another mm until @stop.
+ */
 struct behind_thread {
 	struct skip_thread t;
 	const cpu_set_t *cpus;
+	int yield_on;
+	int stop;
 };
 
 static void *behind_thread(void *arg)
 {
 	struct behind_thread *b = arg;
 
-	sched_setaffinity(0, sizeof(*b->cpus), b->cpus);
-	return skip_thread(&b->t);
+	if (b->yield_on < 0) {
+		sched_setaffinity(0, sizeof(*b->cpus), b->cpus);
+		return skip_thread(&b->t);
+	}
+	pin(b->yield_on);
+	__atomic_store_n(&b->t.tid, gettid(), __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
+		sched_yield();
+	return NULL;
+}
+
+/* A process of another mm that yields on @cpu until its parent dies. */
+static pid_t rival_on(int cpu)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pin(cpu);
+		for (;;)
+			sched_yield();
+	}
+	return pid;
 }
 
 /*
@@ -1323,33 +1383,47 @@ static void *behind_thread(void *arg)
  * before the walk reaches its CPU takes the CPU's CID in transit
  * (mm_cid_from_task(), from_task_take_cpu), and a switch out before that
  * sees the walk still behind (mutant 26 ends the transition first).
+ *
+ * With @ahead, the walk the other way: the round's threads yield instead
+ * of sleeping, spread over the other CPUs, each of which also runs a
+ * process of another mm that yields, so that they switch out and in all
+ * along.  When the round's last clone() switches the mm to per CPU mode,
+ * mm_cid_fixup_tasks_to_cpus() walks the users one by one (newest first,
+ * hlist_add_head() in sched_mm_cid_add_user()), and a switch-in of a
+ * thread the walk has not reached yet finds its own task owned CID and a
+ * CPU owning none: the CPU takes the task's CID (mm_cid_from_cpu(),
+ * from_cpu_take_task).
+ *
  * Exit 0 when main's CID stayed below the possible CPUs.
  */
-static void walk_behind_child(const cpu_set_t *allowed, int possible)
+static void walk_behind_child(const cpu_set_t *allowed, int possible, bool ahead)
 {
 	int n = walk_skip_users(CPU_COUNT(allowed), possible) - 1, r, i;
 	struct behind_thread t[WALK_SKIP_THREADS];
 	pthread_t pt[WALK_SKIP_THREADS];
-	int last = last_cpu(allowed);
+	int last = last_cpu(allowed), cpu, nr_rivals = 0;
 	cpu_set_t others = *allowed;
-	pid_t rival;
+	pid_t rival[MAX_RIVALS];
 	int rc = 0;
 
 	if (n > WALK_SKIP_THREADS)
 		_exit(3);
 	CPU_CLR(last, &others);
 	pin(last);
-	rival = fork();
-	if (rival == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		for (;;)
-			sched_yield();
-	}
-	if (rival < 0)
-		_exit(3);
+	/* Main's rival; with @ahead, one on each other CPU too. */
+	for (cpu = ahead ? first_cpu(allowed) : last; cpu >= 0 && nr_rivals < MAX_RIVALS;
+	     cpu = next_cpu(allowed, cpu))
+		if ((rival[nr_rivals++] = rival_on(cpu)) < 0)
+			_exit(3);
 	for (r = 0; r < WALK_BEHIND_ROUNDS && !rc; r++) {
+		cpu = -1;
 		for (i = 0; i < n; i++) {
-			t[i] = (struct behind_thread){ .cpus = &others };
+			if (ahead && (cpu = next_cpu(&others, cpu)) < 0)
+				cpu = first_cpu(&others);
+			t[i] = (struct behind_thread){
+				.cpus = &others,
+				.yield_on = ahead ? cpu : -1,
+			};
 			if (pipe(t[i].t.fd) || pthread_create(&pt[i], NULL, behind_thread, &t[i]))
 				_exit(3);
 		}
@@ -1358,6 +1432,7 @@ static void walk_behind_child(const cpu_set_t *allowed, int possible)
 
 			while (!(tid = __atomic_load_n(&t[i].t.tid, __ATOMIC_ACQUIRE)))
 				sched_yield();
+			__atomic_store_n(&t[i].stop, 1, __ATOMIC_RELEASE);
 			close(t[i].t.fd[1]);
 			while (!syscall(__NR_tgkill, getpid(), tid, 0) || errno != ESRCH)
 				sched_yield();
@@ -1367,37 +1442,44 @@ static void walk_behind_child(const cpu_set_t *allowed, int possible)
 		if (my_cid() >= (uint32_t)possible)
 			rc = 1;
 	}
-	kill(rival, SIGKILL);
-	reap(rival);
+	for (i = 0; i < nr_rivals; i++) {
+		kill(rival[i], SIGKILL);
+		reap(rival[i]);
+	}
 	_exit(rc);
 }
 
-/* The paths a walk-behind child drives: steered to TESTED. */
+/* The paths the walk-behind and walk-ahead children drive: steered to TESTED. */
 static const char *const walk_behind_paths[] = { "path_from_task_take_cpu", NULL };
+static const char *const walk_ahead_paths[] = { "path_from_cpu_take_task", NULL };
+
+/* A walk-behind (or, with @ahead, walk-ahead) child, reaped: 0 when it passed. */
+static int walk_behind(const cpu_set_t *allowed, int possible, bool ahead)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		walk_behind_child(allowed, possible, ahead);
+	return reap(pid);
+}
 
 /*
- * WALK_BEHINDS walk-behind children, when per CPU mode can switch back
- * (pcpu_thrs > 1) and main has a CPU of its own, and more while their
- * path is below TESTED, until @deadline; the first child that failed, or
- * 0.
+ * WALK_BEHINDS walk-behind children, then WALK_AHEADS walk-ahead ones,
+ * when per CPU mode can switch back (pcpu_thrs > 1) and main has a CPU of
+ * its own, each kind on while its path is below TESTED, until @deadline;
+ * the first child that failed, or 0.
  */
 static int walk_behinds(const cpu_set_t *allowed, int possible, time_t deadline)
 {
-	int i, users = walk_skip_users(CPU_COUNT(allowed), possible), rc;
-	pid_t pid;
+	int i, rc = 0;
 
-	if (CPU_COUNT(allowed) < 2 || users > WALK_SKIP_THREADS + 1 ||
-	    pcpu_thrs_of(users, CPU_COUNT(allowed), possible) < 2)
+	if (CPU_COUNT(allowed) < 2 || !walks_fit(CPU_COUNT(allowed), possible))
 		return 0;
-	for (i = 0; i < WALK_BEHINDS || below_tested(walk_behind_paths, deadline); i++) {
-		pid = fork();
-		if (pid == 0)
-			walk_behind_child(allowed, possible);
-		rc = reap(pid);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	for (i = 0; !rc && (i < WALK_BEHINDS || below_tested(walk_behind_paths, deadline)); i++)
+		rc = walk_behind(allowed, possible, false);
+	for (i = 0; !rc && (i < WALK_AHEADS || below_tested(walk_ahead_paths, deadline)); i++)
+		rc = walk_behind(allowed, possible, true);
+	return rc;
 }
 
 /* One of each caller; the first child that failed, or 0. */
@@ -1459,29 +1541,17 @@ static int callers_once(struct pattern *p, int bad_fd, char *stack, size_t stack
 	 * above (the rarer).
 	 */
 	*what = "an affinity ladder: a CID at or above the possible CPUs";
-	for (i = 0; i < LADDERS; i++) {
-		pin(first_cpu(allowed));
-		pid = fork();
-		if (pid == 0)
-			ladder_child(allowed, i % 3 ? 3 : 2, p->nr_cpus);
-		sched_setaffinity(0, sizeof(*allowed), allowed);
-		if (reap(pid))
+	for (i = 0; i < LADDERS; i++)
+		if (pinned_child(allowed, i % 3 ? 3 : 2, bad_fd, p->nr_cpus))
 			return 1;
-	}
 	/*
 	 * Lone ladders: one user widening one CPU at a time, each step a
 	 * widening in per task mode (mm_update_cpus_allowed()'s return
 	 * before "Adjust the threshold").
 	 */
-	for (i = 0; i < LONE_LADDERS; i++) {
-		pin(first_cpu(allowed));
-		pid = fork();
-		if (pid == 0)
-			ladder_child(allowed, 1, p->nr_cpus);
-		sched_setaffinity(0, sizeof(*allowed), allowed);
-		if (reap(pid))
+	for (i = 0; i < LONE_LADDERS; i++)
+		if (pinned_child(allowed, 1, bad_fd, p->nr_cpus))
 			return 1;
-	}
 	/* Compaction children: their users stay within max_cids. */
 	*what = "a compaction child: a CID at or above the new max_cids after converging";
 	for (i = 0; i < COMPACTIONS &&
@@ -1494,15 +1564,9 @@ static int callers_once(struct pattern *p, int bad_fd, char *stack, size_t stack
 	}
 	/* Last-user children, LAST_USERS a round; they need two allowed CPUs. */
 	*what = "a last-user child: a CID at or above the possible CPUs, or no ENOEXEC";
-	for (i = 0; i < LAST_USERS && CPU_COUNT(allowed) > 1; i++) {
-		pin(first_cpu(allowed));
-		pid = fork();
-		if (pid == 0)
-			last_user_child(allowed, bad_fd, p->nr_cpus);
-		sched_setaffinity(0, sizeof(*allowed), allowed);
-		if (reap(pid))
+	for (i = 0; i < LAST_USERS && CPU_COUNT(allowed) > 1; i++)
+		if (pinned_child(allowed, 0, bad_fd, p->nr_cpus))
 			return 1;
-	}
 	/*
 	 * Failed execve() calls while the spinners run: not a program, so
 	 * exec_binprm() fails (ENOEXEC) after sched_mm_cid_before_execve().
@@ -1523,6 +1587,62 @@ static int callers_once(struct pattern *p, int bad_fd, char *stack, size_t stack
 		}
 	}
 	return 0;
+}
+
+/* The paths the callers' steps drive that the rounds may leave below TESTED. */
+static const char *const ladder_paths[] = { "path_affinity_thrs_near", "path_affinity_thrs_eq", NULL };
+static const char *const lone_ladder_paths[] = { "path_affinity_task_mode", NULL };
+static const char *const last_user_paths[] = { "path_from_task_drop_cpu", NULL };
+static const char *const exec_stopped_paths[] = { "path_affinity_no_users", NULL };
+
+/*
+ * After the rounds, which on many CPUs under emulation are few: one more
+ * of each step whose path is below TESTED, in turn, until none is or
+ * @deadline, with the spinners stopped (a walk-skip child needs quiet
+ * CPUs).  The first step that failed, or 0.
+ */
+static int steer_callers(int bad_fd, const cpu_set_t *allowed, int possible,
+			 time_t deadline, const char **what)
+{
+	bool walks = walks_fit(CPU_COUNT(allowed), possible), more = true;
+	int i, rc = 0;
+
+	if (CPU_COUNT(allowed) < 2)
+		return 0;
+	for (i = 0; more && !rc; i++) {
+		more = false;
+		if (below_tested(ladder_paths, deadline)) {
+			*what = "an affinity ladder: a CID at or above the possible CPUs";
+			rc = pinned_child(allowed, i % 3 ? 3 : 2, bad_fd, possible);
+			more = true;
+		}
+		if (!rc && below_tested(lone_ladder_paths, deadline)) {
+			*what = "a lone ladder: a CID at or above the possible CPUs";
+			rc = pinned_child(allowed, 1, bad_fd, possible);
+			more = true;
+		}
+		if (!rc && below_tested(last_user_paths, deadline)) {
+			*what = "a last-user child: a CID at or above the possible CPUs, or no ENOEXEC";
+			rc = pinned_child(allowed, 0, bad_fd, possible);
+			more = true;
+		}
+		if (!rc && below_tested(exec_stopped_paths, deadline)) {
+			*what = "execve() stopped at PTRACE_EVENT_EXEC: the new program's CID is not 0";
+			rc = exec_stopped(allowed);
+			more = true;
+		}
+		if (!rc && walks && below_tested(main_exits_paths, deadline)) {
+			*what = "a walk-skip child: a CID at or above the possible CPUs, or no ENOEXEC";
+			rc = walk_skip(bad_fd, CPU_COUNT(allowed), possible, true);
+			more = true;
+		}
+		if (!rc && walks && below_tested(walk_ahead_paths, deadline)) {
+			*what = "a walk-ahead child: a CID at or above the possible CPUs";
+			rc = walk_behind(allowed, possible, true);
+			more = true;
+		}
+	}
+	return rc;
 }
 
 FIXTURE(callers) {
@@ -1639,6 +1759,12 @@ TEST_F_TIMEOUT(callers, every_caller_keeps_promises_and_c_agrees_with_rust, 120)
 	for (i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
 	ASSERT_EQ(p->nr_threads, n) TH_LOG("could not create the spinners");
+	if (!failed) {
+		time_t t = time(NULL);
+
+		failed = steer_callers(self->bad_fd, &self->allowed, p->nr_cpus, limit, &what);
+		ksft_print_msg("steps steered after the rounds: %ld s\n", (long)(time(NULL) - t));
+	}
 
 	mism = read_report("mismatches") + read_report("fork_exit_mismatches") +
 	       read_report("invariant_violations");
