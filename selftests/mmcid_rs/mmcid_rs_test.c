@@ -1314,10 +1314,10 @@ static int walk_skips(int bad_fd, int allowed, int possible, time_t deadline)
 
 /* Walk-behind children a test, and the walks back each makes. */
 #define WALK_BEHINDS 12
-#define WALK_AHEADS 6
+#define WALK_AHEADS 3
 #define WALK_BEHIND_ROUNDS 8
-/* The processes of another mm a walk-ahead child yields to, one a CPU. */
-#define MAX_RIVALS 64
+/* The processes of another mm a walk-ahead child yields to, one a CPU: main's and two. */
+#define MAX_RIVALS 3
 
 /* The highest CPU of @set, or -1. */
 static int last_cpu(const cpu_set_t *set)
@@ -1385,9 +1385,9 @@ static pid_t rival_on(int cpu)
  * sees the walk still behind (mutant 26 ends the transition first).
  *
  * With @ahead, the walk the other way: the round's threads yield instead
- * of sleeping, spread over the other CPUs, each of which also runs a
- * process of another mm that yields, so that they switch out and in all
- * along.  When the round's last clone() switches the mm to per CPU mode,
+ * of sleeping, spread over the two lowest other CPUs, each of which also
+ * runs a process of another mm that yields, so that they switch out and
+ * in all along (more yielders on many CPUs starve main under emulation).  When the round's last clone() switches the mm to per CPU mode,
  * mm_cid_fixup_tasks_to_cpus() walks the users one by one (newest first,
  * hlist_add_head() in sched_mm_cid_add_user()), and a switch-in of a
  * thread the walk has not reached yet finds its own task owned CID and a
@@ -1402,24 +1402,29 @@ static void walk_behind_child(const cpu_set_t *allowed, int possible, bool ahead
 	struct behind_thread t[WALK_SKIP_THREADS];
 	pthread_t pt[WALK_SKIP_THREADS];
 	int last = last_cpu(allowed), cpu, nr_rivals = 0;
-	cpu_set_t others = *allowed;
+	cpu_set_t others = *allowed, yields;
 	pid_t rival[MAX_RIVALS];
 	int rc = 0;
 
 	if (n > WALK_SKIP_THREADS)
 		_exit(3);
 	CPU_CLR(last, &others);
+	CPU_ZERO(&yields);
+	for (cpu = first_cpu(&others); ahead && cpu >= 0 && CPU_COUNT(&yields) < MAX_RIVALS - 1;
+	     cpu = next_cpu(&others, cpu))
+		CPU_SET(cpu, &yields);
 	pin(last);
-	/* Main's rival; with @ahead, one on each other CPU too. */
-	for (cpu = ahead ? first_cpu(allowed) : last; cpu >= 0 && nr_rivals < MAX_RIVALS;
-	     cpu = next_cpu(allowed, cpu))
+	/* Main's rival; with @ahead, one on each yielding CPU too. */
+	CPU_SET(last, &yields);
+	for (cpu = first_cpu(&yields); cpu >= 0; cpu = next_cpu(&yields, cpu))
 		if ((rival[nr_rivals++] = rival_on(cpu)) < 0)
 			_exit(3);
+	CPU_CLR(last, &yields);
 	for (r = 0; r < WALK_BEHIND_ROUNDS && !rc; r++) {
 		cpu = -1;
 		for (i = 0; i < n; i++) {
-			if (ahead && (cpu = next_cpu(&others, cpu)) < 0)
-				cpu = first_cpu(&others);
+			if (ahead && (cpu = next_cpu(&yields, cpu)) < 0)
+				cpu = first_cpu(&yields);
 			t[i] = (struct behind_thread){
 				.cpus = &others,
 				.yield_on = ahead ? cpu : -1,
