@@ -65,41 +65,44 @@ counted() {
 }
 
 # check NAME CMD...: one test; its output goes to a log, shown on failure.
+# In the background lane its result goes to LANE_RESULTS, counted at the
+# end by beside_done.
+LANE_RESULTS=${LOGDIR}/lane-results
+IN_LANE=0
 check() {
 	local name=$1 t0=${SECONDS} rc=0
 	shift
 	"$@" >"$(log_of "${name}")" 2>&1 || rc=$?
-	counted "${name}" "${rc}" "$((SECONDS - t0))"
+	if [ "${IN_LANE}" = 1 ]; then
+		printf '%s\t%s\t%s\n' "${rc}" "$((SECONDS - t0))" "${name}" >>"${LANE_RESULTS}"
+	else
+		counted "${name}" "${rc}" "$((SECONDS - t0))"
+	fi
 }
 
-# beside NAME SCRIPT: queue test NAME, the bash SCRIPT, to run in the
-# background, one after another, beside the guests (which keep one host
-# core busy under single-threaded TCG): started by beside_start, counted
-# at the end by beside_done.
+# beside GROUP: queue GROUP, a function of checks, to run in the
+# background lane, one group after another, beside the foreground's:
+# the cargo tests first (minutes of CPU), then guests.  Guests run under
+# single-threaded TCG, one host core each, so the two lanes keep both
+# cores of a 2-core host busy.  Started by beside_start, which must come
+# after every beside; counted at the end by beside_done.
 BESIDE=()
-BESIDE_SCRIPTS=()
 beside() {
 	BESIDE+=("$1")
-	BESIDE_SCRIPTS+=("$2")
 }
 beside_start() {
-	local i
 	[ "${#BESIDE[@]}" = 0 ] && return
-	(for i in "${!BESIDE[@]}"; do
-		t0=${SECONDS}; rc=0
-		bash -c "${BESIDE_SCRIPTS[$i]}" >"$(log_of "${BESIDE[$i]}")" 2>&1 || rc=$?
-		echo "${rc} $((SECONDS - t0))" >"$(log_of "${BESIDE[$i]}").rc"
-	done) &
+	(IN_LANE=1; for g in "${BESIDE[@]}"; do "${g}"; done) &
 	log "in the background: ${BESIDE[*]}"
 }
 beside_done() {
 	local name rc secs
 	wait
-	for name in "${BESIDE[@]}"; do
-		read -r rc secs <"$(log_of "${name}").rc" || { rc=1; secs=0; }
+	[ -f "${LANE_RESULTS}" ] || return 0
+	while IFS=$'\t' read -r rc secs name; do
 		counted "${name}" "${rc}" "${secs}"
 		[ "${name}" != "${CARGO_TEST}" ] || cargo_tests_counted
-	done
+	done <"${LANE_RESULTS}"
 }
 
 # cargo test, whose own summary lines count each test.
@@ -297,10 +300,13 @@ if want cargo; then
 	check "rustfmt: all Rust sources (kernel .rustfmt.toml)" make -s -C "${MMCID_TOP}" rustfmtcheck
 	check "cargo clippy --all-targets -D warnings" \
 		bash -c "cd '${MMCID_TOP}' && cargo clippy --locked --all-targets -- -D warnings"
-	# Minutes of CPU: beside the guests.
-	beside "${CARGO_TEST}" "cd '${MMCID_TOP}' && cargo test --locked"
-	beside "loom: every interleaving of the report's counters, mm table and write-once text" \
-		"cd '${MMCID_TOP}' && RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR='${CARGO_TARGET_DIR}/loom' cargo test --locked --release -p mmcid_check loom_"
+	# Minutes of CPU: in the background lane, first.
+	cargo_lane() {
+		check "${CARGO_TEST}" bash -c "cd '${MMCID_TOP}' && cargo test --locked"
+		check "loom: every interleaving of the report's counters, mm table and write-once text" \
+			bash -c "cd '${MMCID_TOP}' && RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR='${CARGO_TARGET_DIR}/loom' cargo test --locked --release -p mmcid_check loom_"
+	}
+	beside cargo_lane
 fi
 if want module || want vm || want affinity || want guard || want mutant || want upstream || want scripts; then
 	"${MMCID_TOP}/scripts/setup-deps.sh" || die "dependencies failed"
@@ -314,110 +320,14 @@ if want module; then
 	check "module: builds against 7.3 with CLIPPY=1, no warnings" module_build_clean CLIPPY=1 module
 	check "module: builds against 7.3, no warnings" module_build_clean module
 fi
-beside_start
-if want vm; then
+# The module and the test programs, once, before the two lanes use them.
+if want vm || want affinity || want mutant || want scripts; then
 	[ -f "${MMCID_TOP}/mmcid-rs.ko" ] || make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module
 	make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="${KDIR}/tools/testing/selftests" || die "test programs failed to build"
-	GUEST=("${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --timeout 180 --)
-	# Checks that share a guest run one after the other in it: a boot
-	# costs about 10 s under TCG.
-	check "vm: C and Rust (v7.3) agree under the fork pattern, both mode directions; 10 loads and unloads under it, dmesg clean" \
-		"${GUEST[@]}" sh -c './scripts/guest-check.sh --variant v7.3 --expect agree && ./scripts/guest-check.sh --reload 10'
-	check "vm: against the pre-fix model the check fails, each finding a mmcid_rs:* trace event, and the kselftest fails" \
-		"${GUEST[@]}" sh -c './scripts/guest-check.sh --variant pre-fix --expect mismatch && ./scripts/guest-kselftest.sh pre-fix fail -v one_per_cpu'
-	# 3 s a test: make run's 10 s is the measure; a test that has not
-	# checked what it asserts by then runs on (run_rounds()).
-	check "vm: kselftest skips without the module, passes with it (v7.3)" \
-		"${GUEST[@]}" env MMCID_RS_SECONDS=3 ./scripts/guest-kselftest.sh v7.3 pass
-	# One line each: run-vng.sh quotes the command for the guest's sh.
-	check "vm: 301 users in one mm: forks and exits past 254 users counted as not compared; with 100 threads that check fails" \
-		"${GUEST[@]}" sh -c './scripts/guest-users.sh 300 && { ./scripts/guest-users.sh 100 >/tmp/users-100 2>&1; rc=$?; cat /tmp/users-100; [ "$rc" != 0 ] && grep -q "no fork or exit of an mm over 254 users was counted" /tmp/users-100; }'
-	# 2+1 possible CPUs: pcpu_thrs 1 (docs/failed-execve-leak.md).
-	check "vm: 7.3 leaks a CID when a failed execve() outlives the last user: the module names it" \
-		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus 2 --timeout 180 -- ./scripts/guest-leak.sh
-	# Checkers shown to fail, one guest: the watchdog's timer check with
-	# the watchdog off must fail naming it.
-	check "vm: kselftest fails on a duplicate and an out-of-range CID, when not decided exceeds its bound; the watchdog's timer check fails with the watchdog off" \
-		"${GUEST[@]}" sh -c './scripts/guest-kselftest.sh v7.3 fake && ./scripts/guest-kselftest.sh v7.3 undecided && { ./scripts/guest-check.sh --stall-ms 0 >/tmp/no-watchdog 2>&1; rc=$?; cat /tmp/no-watchdog; [ "$rc" != 0 ] && grep -q "the watchdog.s timers were never armed" /tmp/no-watchdog; }'
 fi
-# The affinity path (issue 16): the candidate fix's kernel and 7.3, each
-# booted with 8 possible CPUs, 4 and the watcher online (run-vng.sh
-# --possible; x86's possible_cpus= cannot raise the count), so that a
-# widening can switch back to per task mode.  The module is built against the 7.3 tree; the
-# variant named at load says which kernel the check expects.
-if want affinity; then
-	[ -f "${MMCID_TOP}/mmcid-rs.ko" ] || make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module
-	make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="${KDIR}/tools/testing/selftests" || die "test programs failed to build"
-	"${MMCID_TOP}/scripts/build-kernel.sh" --flavour affinity-switchback >/dev/null ||
-		die "the affinity-switchback kernel failed to build"
-	AFF=$("${MMCID_TOP}/scripts/build-kernel.sh" --flavour affinity-switchback --print-dir)
-	# The widening needs num_possible_cpus() >= 6: 8 possible, 4 + the
-	# watcher online.
-	AFFVM=(--cpus 4 --possible 8 --timeout 240 --)
-	check "guard: the affinity-switchback tree is that variant's, differing in mm_update_cpus_allowed()" \
-		guard_names_affinity_switchback "${AFF}"
-	check "vm: affinity-switchback kernel: agrees with its variant, widening switches back; v7.3 mismatches" \
-		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${AFF}" "${AFFVM[@]}" ./scripts/guest-affinity.sh fixed
-	check "vm: 7.3 kernel: agrees with v7.3, widening XFAIL; affinity-switchback mismatches" \
-		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" "${AFFVM[@]}" ./scripts/guest-affinity.sh v7.3
-	check "vm: ... and 7.3 taken for the fixed kernel fails" \
-		must_fail 'failed against affinity-switchback on the fixed kernel' -- \
-		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" "${AFFVM[@]}" ./scripts/guest-affinity.sh fixed
-fi
-if want guard; then
-	check "guard: every \"Mirrors\" item of model/ is fingerprinted, nothing else" \
-		"${FINGERPRINT}" --check-list
-	check "guard: the cached 7.3 (pre-fix, affinity-switchback, bounded-cid-wait) trees match model/fingerprints/" guard_matches_cache
-	check "guard: mm_cid_schedout() changed, mm_cid_schedin() re-laid out: only the first is named" \
-		guard_names_the_change
-	check "vm: guard: build names the change, load refused, force=1 says forced" guard_module_refuses
-fi
-# One mutant of the C that the kselftest's promises do not notice and the
-# module does (docs/mutants.md): its kernel is built once into the mutants'
-# cache (scripts/mutants.sh), then booted under the fork pattern.
-PROOF_MUTANT=38
-mutant_is_a_mismatch() {
-	local dir
-	dir=$("${MMCID_TOP}/scripts/mutants.sh" --only "${PROOF_MUTANT}" --print-dir) || return 1
-	"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${dir}" --timeout 180 -- \
-		./scripts/guest-check.sh --variant v7.3 --expect mismatch
-}
-if want mutant; then
-	[ -f "${MMCID_TOP}/mmcid-rs.ko" ] || make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module
-	make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="${KDIR}/tools/testing/selftests" || die "test programs failed to build"
-	check "mutant: $(head -1 "${MMCID_TOP}"/patches/mutants/"${PROOF_MUTANT}"-*.patch | cut -c3-80): module mismatch" \
-		mutant_is_a_mismatch
-fi
-# The upstream series (patches/upstream-rseq/), no module: git am on a
-# clean 7.3, checkpatch --strict with no error or check (0001's one
-# warning is checkpatch asking whether a new file needs MAINTAINERS: the
-# rseq entry covers the directory), and a 7.3 boot: the failed execve()
-# case fails on the MM_CID_UNSET 7.3 shows user space
-# (docs/failed-execve-unset.md), the widening is an XFAIL, the rest pass.
-upstream_rseq_on_7_3() {
-	local out
-	out=$("${MMCID_TOP}/scripts/upstream-rseq.sh" --flavour v7.3 2>&1) || { echo "${out}"; return 1; }
-	echo "${out}"
-	[ "$(grep -c '^checkpatch --strict 0.*: total: 0 errors, [01] warnings, 0 checks' <<<"${out}")" = 2 ] &&
-		grep -q 'CID 2147483648 (0x80000000) at or above' <<<"${out}" &&
-		grep -qx 'v7.3: pass:3 fail:1 xfail:1 xpass:0 skip:0 error:0; per_task_to_per_cpu_and_back PASS, failed_execve_during_transition FAIL, vfork_during_transition PASS, affinity_narrowing PASS, affinity_widening XFAIL' <<<"${out}"
-}
-if want upstream; then
-	check "upstream: the rseq series applies to 7.3, is checkpatch clean, and its test fails on 7.3's MM_CID_UNSET after a failed execve()" \
-		upstream_rseq_on_7_3
-fi
-if want reproduce; then
-	check "reproduce: pre-fix kernel live-locks, mmcid_rs names it; 7.3 does not" \
-		"${MMCID_TOP}/scripts/reproduce.sh" --boots 1
-fi
-if want scripts; then
-	check "docs: every path named exists, no sentence about the work process, the README's verdict has the recorded fields" \
-		"${MMCID_TOP}/scripts/check-docs.py"
-	check "docs: that check fails on a planted stale path, work-process phrase and wrong verdict" \
-		"${MMCID_TOP}/scripts/check-docs.py" --self-test
-	check "lifetime: the one warning allowed at rmmod is the kernel's open race, alone and naming a file of the module" \
-		unload_race_allowance
-	check "bench: the table pairs each loaded run with the unloaded one of its round, boot by boot" bench_table
+# The scripts' failure paths that boot a guest, and the bad input.
+scripts_lane() {
+	local VNG off_watcher
 	VNG=("${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}")
 	check "run-vng: fails on a guest oops, names the splat and the log" \
 		must_fail 'Kernel panic' 'console log: /' -- \
@@ -447,6 +357,115 @@ if want scripts; then
 		"${MMCID_TOP}/scripts/bad-input.sh"
 	check "bad input: a command that takes a bad argument is reported" \
 		must_fail "FAIL .*exit 0" -- "${MMCID_TOP}/scripts/bad-input.sh" --case "wants" true
+}
+
+# The upstream series (patches/upstream-rseq/), no module: git am on a
+# clean 7.3, checkpatch --strict with no error or check (0001's one
+# warning is checkpatch asking whether a new file needs MAINTAINERS: the
+# rseq entry covers the directory), and a 7.3 boot: the failed execve()
+# case fails on the MM_CID_UNSET 7.3 shows user space
+# (docs/failed-execve-unset.md), the widening is an XFAIL, the rest pass.
+upstream_rseq_on_7_3() {
+	local out
+	out=$("${MMCID_TOP}/scripts/upstream-rseq.sh" --flavour v7.3 2>&1) || { echo "${out}"; return 1; }
+	echo "${out}"
+	[ "$(grep -c '^checkpatch --strict 0.*: total: 0 errors, [01] warnings, 0 checks' <<<"${out}")" = 2 ] &&
+		grep -q 'CID 2147483648 (0x80000000) at or above' <<<"${out}" &&
+		grep -qx 'v7.3: pass:3 fail:1 xfail:1 xpass:0 skip:0 error:0; per_task_to_per_cpu_and_back PASS, failed_execve_during_transition FAIL, vfork_during_transition PASS, affinity_narrowing PASS, affinity_widening XFAIL' <<<"${out}"
+}
+upstream_lane() {
+	check "upstream: the rseq series applies to 7.3, is checkpatch clean, and its test fails on 7.3's MM_CID_UNSET after a failed execve()" \
+		upstream_rseq_on_7_3
+}
+
+# The affinity path (issue 16): the candidate fix's kernel and 7.3, each
+# booted with 8 possible CPUs, 4 and the watcher online (run-vng.sh
+# --possible; x86's possible_cpus= cannot raise the count), so that a
+# widening can switch back to per task mode.  The module is built against the 7.3 tree; the
+# variant named at load says which kernel the check expects.
+affinity_lane() {
+	local AFF AFFVM
+	check "affinity: the affinity-switchback kernel builds (or is cached)" \
+		"${MMCID_TOP}/scripts/build-kernel.sh" --flavour affinity-switchback || return 0
+	AFF=$("${MMCID_TOP}/scripts/build-kernel.sh" --flavour affinity-switchback --print-dir)
+	# The widening needs num_possible_cpus() >= 6: 8 possible, 4 + the
+	# watcher online.
+	AFFVM=(--cpus 4 --possible 8 --timeout 240 --)
+	check "guard: the affinity-switchback tree is that variant's, differing in mm_update_cpus_allowed()" \
+		guard_names_affinity_switchback "${AFF}"
+	check "vm: affinity-switchback kernel: agrees with its variant, widening switches back; v7.3 mismatches" \
+		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${AFF}" "${AFFVM[@]}" ./scripts/guest-affinity.sh fixed
+	check "vm: 7.3 kernel: agrees with v7.3, widening XFAIL; affinity-switchback mismatches" \
+		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" "${AFFVM[@]}" ./scripts/guest-affinity.sh v7.3
+	check "vm: ... and 7.3 taken for the fixed kernel fails" \
+		must_fail 'failed against affinity-switchback on the fixed kernel' -- \
+		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" "${AFFVM[@]}" ./scripts/guest-affinity.sh fixed
+}
+want scripts && beside scripts_lane
+want upstream && beside upstream_lane
+want affinity && beside affinity_lane
+beside_start
+if want vm; then
+	[ -f "${MMCID_TOP}/mmcid-rs.ko" ] || make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module
+	make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="${KDIR}/tools/testing/selftests" || die "test programs failed to build"
+	GUEST=("${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --timeout 180 --)
+	# Checks that share a guest run one after the other in it: a boot
+	# costs about 10 s under TCG.
+	check "vm: C and Rust (v7.3) agree under the fork pattern, both mode directions; 10 loads and unloads under it, dmesg clean" \
+		"${GUEST[@]}" sh -c './scripts/guest-check.sh --variant v7.3 --expect agree && ./scripts/guest-check.sh --reload 10'
+	check "vm: against the pre-fix model the check fails, each finding a mmcid_rs:* trace event, and the kselftest fails" \
+		"${GUEST[@]}" sh -c './scripts/guest-check.sh --variant pre-fix --expect mismatch && ./scripts/guest-kselftest.sh pre-fix fail -v one_per_cpu'
+	# 3 s a test: make run's 10 s is the measure; a test that has not
+	# checked what it asserts by then runs on (run_rounds()).
+	check "vm: kselftest skips without the module, passes with it (v7.3)" \
+		"${GUEST[@]}" env MMCID_RS_SECONDS=3 ./scripts/guest-kselftest.sh v7.3 pass
+	# One line each: run-vng.sh quotes the command for the guest's sh.
+	check "vm: 301 users in one mm: forks and exits past 254 users counted as not compared; with 100 threads that check fails" \
+		"${GUEST[@]}" sh -c './scripts/guest-users.sh 300 && { ./scripts/guest-users.sh 100 >/tmp/users-100 2>&1; rc=$?; cat /tmp/users-100; [ "$rc" != 0 ] && grep -q "no fork or exit of an mm over 254 users was counted" /tmp/users-100; }'
+	# 2+1 possible CPUs: pcpu_thrs 1 (docs/failed-execve-leak.md).
+	check "vm: 7.3 leaks a CID when a failed execve() outlives the last user: the module names it" \
+		"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${KDIR}" --cpus 2 --timeout 180 -- ./scripts/guest-leak.sh
+	# Checkers shown to fail, one guest: the watchdog's timer check with
+	# the watchdog off must fail naming it.
+	check "vm: kselftest fails on a duplicate and an out-of-range CID, when not decided exceeds its bound; the watchdog's timer check fails with the watchdog off" \
+		"${GUEST[@]}" sh -c './scripts/guest-kselftest.sh v7.3 fake && ./scripts/guest-kselftest.sh v7.3 undecided && { ./scripts/guest-check.sh --stall-ms 0 >/tmp/no-watchdog 2>&1; rc=$?; cat /tmp/no-watchdog; [ "$rc" != 0 ] && grep -q "the watchdog.s timers were never armed" /tmp/no-watchdog; }'
+fi
+if want guard; then
+	check "guard: every \"Mirrors\" item of model/ is fingerprinted, nothing else" \
+		"${FINGERPRINT}" --check-list
+	check "guard: the cached 7.3 (pre-fix, affinity-switchback, bounded-cid-wait) trees match model/fingerprints/" guard_matches_cache
+	check "guard: mm_cid_schedout() changed, mm_cid_schedin() re-laid out: only the first is named" \
+		guard_names_the_change
+	check "vm: guard: build names the change, load refused, force=1 says forced" guard_module_refuses
+fi
+# One mutant of the C that the kselftest's promises do not notice and the
+# module does (docs/mutants.md): its kernel is built once into the mutants'
+# cache (scripts/mutants.sh), then booted under the fork pattern.
+PROOF_MUTANT=38
+mutant_is_a_mismatch() {
+	local dir
+	dir=$("${MMCID_TOP}/scripts/mutants.sh" --only "${PROOF_MUTANT}" --print-dir) || return 1
+	"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${dir}" --timeout 180 -- \
+		./scripts/guest-check.sh --variant v7.3 --expect mismatch
+}
+if want mutant; then
+	[ -f "${MMCID_TOP}/mmcid-rs.ko" ] || make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module
+	make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="${KDIR}/tools/testing/selftests" || die "test programs failed to build"
+	check "mutant: $(head -1 "${MMCID_TOP}"/patches/mutants/"${PROOF_MUTANT}"-*.patch | cut -c3-80): module mismatch" \
+		mutant_is_a_mismatch
+fi
+if want reproduce; then
+	check "reproduce: pre-fix kernel live-locks, mmcid_rs names it; 7.3 does not" \
+		"${MMCID_TOP}/scripts/reproduce.sh" --boots 1
+fi
+if want scripts; then
+	check "docs: every path named exists, no sentence about the work process, the README's verdict has the recorded fields" \
+		"${MMCID_TOP}/scripts/check-docs.py"
+	check "docs: that check fails on a planted stale path, work-process phrase and wrong verdict" \
+		"${MMCID_TOP}/scripts/check-docs.py" --self-test
+	check "lifetime: the one warning allowed at rmmod is the kernel's open race, alone and naming a file of the module" \
+		unload_race_allowance
+	check "bench: the table pairs each loaded run with the unloaded one of its round, boot by boot" bench_table
 fi
 
 # Each recorded measurement says which commit it measured: a warning when
