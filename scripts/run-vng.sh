@@ -154,6 +154,10 @@ vng_boot() {
 		_ "${log}" vng "${kvmflag[@]}" --run "${BZIMAGE}" --cpus "${VCPUS}" --verbose \
 		"${RWDIR[@]}" "${UDEV_RULES[@]}" --append "${KARGS}" --exec "${cmd}" </dev/null &
 	pid=$!
+	# A caller that ends the run (run.sh's failing boot beside this one)
+	# takes the guest down with it.
+	# shellcheck disable=SC2064
+	trap "kill -KILL -- -${pid} 2>/dev/null; exit 143" TERM INT
 	local waited=0 size= sum quiet=0 named=
 	while kill -0 "${pid}" 2>/dev/null; do
 		if [ "${waited}" -ge "${limit}" ]; then

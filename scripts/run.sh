@@ -3,7 +3,8 @@
 #
 # The main job, from nothing: install what is missing, build (or reuse)
 # the kernel, build the module, boot a VM that loads it and runs the
-# kselftest (each test 10 s; the affinity widening in a boot of its own)
+# kselftest (each test 10 s; the affinity widening in a boot of its own,
+# beside it)
 # while the module checks the C against the model, and print the verdict
 # from the module's report.
 set -euo pipefail
@@ -18,7 +19,7 @@ Usage: $0 [--cpus N] [--possible P] [--seconds S] [--variant V] [--force] [--boo
   --possible P boot P possible CPUs, the ones above online, and run
                every test there (the kselftest's affinity widening needs
                6 or more).  Default: as many as are online, and the
-               widening in a boot of its own first, with max(8, 2N)
+               widening in a boot of its own beside it, with max(8, 2N)
                possible CPUs
   --seconds S  the kselftest's time per variant (default 10)
   --variant V  the model variant to check the C against (default v7.3;
@@ -82,7 +83,10 @@ step "run: module" make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module >&2
 step "run: test programs" make -s -C "${MMCID_TOP}/selftests/mmcid_rs" KSFT_DIR="${KDIR}/tools/testing/selftests" >&2
 mkdir -p "${MMCID_CACHE}/logs"
 tmp=$(mktemp -d)
-trap 'rm -rf "${tmp}"' EXIT
+# The widening's boot runs beside the main one in a process group of its
+# own; a run that ends early takes it down (run-vng.sh then ends qemu).
+widen_pid=
+trap '[ -z "${widen_pid}" ] || kill -TERM -- "-${widen_pid}" 2>/dev/null; rm -rf "${tmp}"' EXIT
 
 # boot NAME POSSIBLE [HARNESS ARGS...]: one guest running the kselftest
 # (the harness arguments select tests) with the module loaded; its
@@ -95,17 +99,17 @@ boot() {
 	shift 2
 	console=$(mktemp "${MMCID_CACHE}/logs/run-${name}-$(date +%Y%m%d-%H%M%S)-XXXX.log")
 	echo "${console}" >"${tmp}/${name}.console"
-	"${MMCID_TOP}/scripts/run-vng.sh" --kernel "${BOOT:-${KDIR}}" --cpus "${CPUS}" \
+	# stdout to the terminal and NAME.out, stderr to both and NAME.err;
+	# with pipefail the group's status is run-vng.sh's.
+	{ "${MMCID_TOP}/scripts/run-vng.sh" --kernel "${BOOT:-${KDIR}}" --cpus "${CPUS}" \
 		${possible:+--possible "${possible}"} ${MMCID_RS_GCOV_OUT:+--rwdir "${MMCID_RS_GCOV_OUT}"} \
 		--log "${console}" --quiet-limit $((2 * SECS + 20)) -- \
 		env MMCID_RS_SECONDS="${SECS}" ${FORCE:+MMCID_RS_FORCE=1} \
 		${MMCID_RS_TEST:+MMCID_RS_TEST="${MMCID_RS_TEST}"} \
 		${MMCID_RS_GCOV_OUT:+MMCID_RS_GCOV_OUT="${MMCID_RS_GCOV_OUT}/${name}"} \
 		./scripts/guest-kselftest.sh "${VARIANT}" pass "$@" \
-		2> >(tee "${tmp}/${name}.err" >&2) | tee "${tmp}/${name}.out"
-	local rc=${PIPESTATUS[0]}
-	wait
-	return "${rc}"
+		2>&1 1>&3 3>&- | tee "${tmp}/${name}.err" >&2 3>&-; } 3>&1 | tee "${tmp}/${name}.out"
+	return "${PIPESTATUS[0]}"
 }
 
 # The verdict line a boot's guest printed, if any.
@@ -168,18 +172,28 @@ merge_paths() {
 
 # The widening of an mm's affinity in per CPU mode needs 6 or more
 # possible CPUs (docs/kselftest.md), more than are online: unless
-# --possible gave them, a boot of its own runs it first, with offline
-# possible CPUs that would change the thresholds of the main boot's
-# BPF CI shape.
+# --possible gave them, a boot of its own runs it, with offline possible
+# CPUs that would change the thresholds of the main boot's BPF CI shape.
+# Each guest is single-threaded TCG, one host thread: the widening's
+# runs beside the main one, its output shown when both are done.
 if [ "${#POSSIBLE[@]}" = 0 ]; then
 	wide=$((2 * CPUS > 8 ? 2 * CPUS : 8))
 	[ "${wide}" -le "${MMCID_MAX_CPUS}" ] || wide=${MMCID_MAX_CPUS}
-	log "run: the affinity widening, ${CPUS}+1 of ${wide} possible CPUs online"
-	boot widen "${wide}" -v widen || failed widen
+	log "run: the affinity widening, ${CPUS}+1 of ${wide} possible CPUs online, beside the main boot"
+	set -m
+	boot widen "${wide}" -v widen >/dev/null 2>&1 &
+	widen_pid=$!
+	set +m
 fi
 log "run: the kselftest, ${CPUS}+1 vCPUs"
 if [ "${#POSSIBLE[@]}" = 0 ]; then
 	boot main "" -V widen || failed main
+	rc=0
+	wait "${widen_pid}" || rc=$?
+	widen_pid=
+	cat "${tmp}/widen.err" >&2
+	cat "${tmp}/widen.out"
+	[ "${rc}" = 0 ] || failed widen
 else
 	boot main "${POSSIBLE[1]}" || failed main
 fi
