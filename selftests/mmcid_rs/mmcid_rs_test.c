@@ -1118,6 +1118,22 @@ static void compaction_child(int allowed, int possible)
 	_exit(0);
 }
 
+/* Whether a compaction child's users fit max_cids on @allowed of @possible CPUs. */
+static bool compactions_fit(int allowed, int possible)
+{
+	return COMPACT_THREADS + 1 <= max_cids_of(COMPACT_THREADS + 1, allowed, possible);
+}
+
+/* A compaction child, reaped: 0 when it passed. */
+static int compaction(int allowed, int possible)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		compaction_child(allowed, possible);
+	return reap(pid);
+}
+
 /* The threshold per CPU mode gets (mm_cid_calc_pcpu_thrs()). */
 static int pcpu_thrs_of(int users, int allowed, int possible)
 {
@@ -1559,14 +1575,9 @@ static int callers_once(struct pattern *p, int bad_fd, char *stack, size_t stack
 			return 1;
 	/* Compaction children: their users stay within max_cids. */
 	*what = "a compaction child: a CID at or above the new max_cids after converging";
-	for (i = 0; i < COMPACTIONS &&
-	     COMPACT_THREADS + 1 <= max_cids_of(COMPACT_THREADS + 1, CPU_COUNT(allowed), p->nr_cpus); i++) {
-		pid = fork();
-		if (pid == 0)
-			compaction_child(CPU_COUNT(allowed), p->nr_cpus);
-		if (reap(pid))
+	for (i = 0; i < COMPACTIONS && compactions_fit(CPU_COUNT(allowed), p->nr_cpus); i++)
+		if (compaction(CPU_COUNT(allowed), p->nr_cpus))
 			return 1;
-	}
 	/* Last-user children, LAST_USERS a round; they need two allowed CPUs. */
 	*what = "a last-user child: a CID at or above the possible CPUs, or no ENOEXEC";
 	for (i = 0; i < LAST_USERS && CPU_COUNT(allowed) > 1; i++)
@@ -1599,6 +1610,7 @@ static const char *const ladder_paths[] = { "path_affinity_thrs_near", "path_aff
 static const char *const lone_ladder_paths[] = { "path_affinity_task_mode", NULL };
 static const char *const last_user_paths[] = { "path_from_task_drop_cpu", NULL };
 static const char *const exec_stopped_paths[] = { "path_affinity_no_users", NULL };
+static const char *const compact_paths[] = { "path_converge_moved", "path_from_task_max_eq", NULL };
 
 /*
  * After the rounds, which on many CPUs under emulation are few: one more
@@ -1634,6 +1646,12 @@ static int steer_callers(int bad_fd, const cpu_set_t *allowed, int possible,
 		if (!rc && below_tested(exec_stopped_paths, deadline)) {
 			*what = "execve() stopped at PTRACE_EVENT_EXEC: the new program's CID is not 0";
 			rc = exec_stopped(allowed);
+			more = true;
+		}
+		if (!rc && compactions_fit(CPU_COUNT(allowed), possible) &&
+		    below_tested(compact_paths, deadline)) {
+			*what = "a compaction child: a CID at or above the new max_cids after converging";
+			rc = compaction(CPU_COUNT(allowed), possible);
 			more = true;
 		}
 		if (!rc && walks && below_tested(main_exits_paths, deadline)) {
@@ -1798,7 +1816,7 @@ TEST_F_TIMEOUT(callers, every_caller_keeps_promises_and_c_agrees_with_rust, 120)
 	if (CPU_COUNT(&self->allowed) > 1)
 		EXPECT_GT(read_report("path_from_task_drop_cpu"), 0);
 	/* The compaction children's converge into a lower CID. */
-	if (COMPACT_THREADS + 1 <= max_cids_of(COMPACT_THREADS + 1, CPU_COUNT(&self->allowed), p->nr_cpus))
+	if (compactions_fit(CPU_COUNT(&self->allowed), p->nr_cpus))
 		EXPECT_GT(read_report("path_converge_moved"), 0);
 	EXPECT_EQ(0, undecided_over_bounds()) TH_LOG("too much not decided: a bug may hide in an allowance");
 	/*
