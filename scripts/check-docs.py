@@ -9,7 +9,10 @@ Checks README.md, docs/*.md and the comments and usage texts of scripts/:
 - none speaks of the work process instead of the code ("this issue");
 - the README's example verdict has exactly the fields of the newest
   verdict a script recorded in docs/measurements.md (numbers aside), and
-  names a commit that is not -dirty.
+  names a commit that is not -dirty;
+- docs/coverage.md argues every line and model path today's make run
+  leaves untaken (no "**not argued**" before its section of an older
+  commit).
 
 Exit 0 when all hold, 1 with a line per problem.  --self-test plants a
 stale path, a work-process phrase and a wrong verdict, and checks that
@@ -223,10 +226,20 @@ def check_verdict(readme, measurements):
     return bad
 
 
+def check_argued(coverage):
+    """docs/coverage.md's section of today's make run: nothing not argued."""
+    with open(coverage, encoding="utf-8") as f:
+        today = f.read().split("\n## make run at ")[0]
+    n = today.count(": **not argued**")
+    return [f"{coverage}: {n} untaken line(s) or path(s) of today's make run not argued "
+            "(scripts/coverage.py: LINES, RACES)"] if n else []
+
+
 def run(top):
     files = files_to_check(top)
     return (check_paths(files, top, tracked(top), kernel_source()) + check_process(files, top) +
-            check_verdict(os.path.join(top, "README.md"), os.path.join(top, "docs", "measurements.md")))
+            check_verdict(os.path.join(top, "README.md"), os.path.join(top, "docs", "measurements.md")) +
+            check_argued(os.path.join(top, "docs", "coverage.md")))
 
 
 def self_test(top):
@@ -257,6 +270,14 @@ def self_test(top):
             f.write("See scripts/kcsan-races.sh, as this issue asked.\n")
         if len(check_paths([planted], d, paths)) != 1 or len(check_process([planted], d)) != 1:
             failures.append("a planted stale path and work-process phrase were not both caught")
+        cov = os.path.join(d, "coverage.md")
+        for text, want in (("## make run today\n\n- `x`: **not argued**\n", 1),
+                           ("## make run today\n\n- `x`: unreachable\n\n"
+                            "## make run at abc123\n\n- `y`: **not argued**\n", 0)):
+            with open(cov, "w", encoding="utf-8") as f:
+                f.write(text)
+            if len(check_argued(cov)) != want:
+                failures.append(f"coverage {text!r}: want {want} finding")
         # A record made at the first commit is older than the module; one
         # made at HEAD is not, and only the newest of a kind counts.
         first = subprocess.run(["git", "-C", top, "rev-list", "--max-parents=0", "HEAD"],

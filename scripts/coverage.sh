@@ -133,8 +133,12 @@ boundaries (model/paths.rs says which).
 gcov counts what any task of the guest made the C do (the guest's shell
 forks and execs too), the model's column what the module checked: the
 first says the C was reached, the second that it was compared with the
-model.  A path the workload does not time is argued below, or marked
-**not argued**.
+model.  Below each table, every line with a branch not taken is argued
+(scripts/coverage.py, LINES): "unreachable" cites the C that rules it
+out on 7.3, "compiler" is a test a macro or bitop expands to that
+core.o keeps but cannot take, "workload" one a correct 7.3 can take and
+make run does not.  So is each model path not checked; anything else is
+marked **not argued**, which make test refuses for today's run.
 
 ## make run today (\`scripts/run.sh --cpus ${CPUS} --seconds ${SECS}\`)
 
