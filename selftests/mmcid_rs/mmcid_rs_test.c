@@ -23,34 +23,19 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
-#include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "rseq_cid.h"
 
 #define REPORT "/sys/kernel/debug/mmcid_rs/report"
 #define RESET "/sys/kernel/debug/mmcid_rs/reset"
 #define STATUS "/sys/kernel/debug/mmcid_rs/status"
 #define VARIANT "/sys/module/mmcid_rs/parameters/variant"
 #define MAX_SAMPLERS 256
-
-/* struct rseq as the kernel lays it out; libc headers may predate mm_cid. */
-struct rseq_abi {
-	uint32_t cpu_id_start;
-	uint32_t cpu_id;
-	uint64_t rseq_cs;
-	uint32_t flags;
-	uint32_t node_id;
-	uint32_t mm_cid;
-} __attribute__((aligned(32)));
-
-static struct rseq_abi *rseq_area(void)
-{
-	return (struct rseq_abi *)((char *)__builtin_thread_pointer() + __rseq_offset);
-}
 
 /*
  * MMCID_RS_FAKE_CID=N makes every thread see CID N instead of its own: a
@@ -63,7 +48,7 @@ static uint32_t my_cid(void)
 {
 	if (fake_cid >= 0)
 		return fake_cid;
-	return __atomic_load_n(&rseq_area()->mm_cid, __ATOMIC_ACQUIRE);
+	return rseq_mm_cid();
 }
 
 /* What each sampler publishes: seq is odd while it reads its CID. */
