@@ -1063,7 +1063,17 @@ static void *compact_thread(void *arg)
 	__atomic_store_n(&c->have, 1, __ATOMIC_RELEASE);
 	while (!(go = __atomic_load_n(&c->go, __ATOMIC_ACQUIRE)))
 		sched_yield();
-	/* Sleep: each wakeup is a schedule-in, where the converge runs. */
+	/*
+	 * Sleep: each wakeup is a schedule-in, where the converge runs, but
+	 * only on a CPU whose slot of this mm holds a task's CID:
+	 * mm_cid_from_task() takes the converge branch when
+	 * cid_on_task(tcid | cpu_cid), and a CPU the mm never ran on has
+	 * MM_CID_UNSET there (the task keeps its CID, and its slot gets it).
+	 * On many CPUs a thread may wake on a new one each time, so it stays
+	 * on the CPU it runs on, whose slot its own schedule-in filled.
+	 */
+	if (go == 2)
+		pin(sched_getcpu());
 	for (i = 0; go == 2 && i < 3; i++)
 		nanosleep(&ts, NULL);
 	c->cid = my_cid();
@@ -1105,8 +1115,12 @@ static void compaction_child(int allowed, int possible)
 			continue;
 		__atomic_store_n(&c[i].go, 2, __ATOMIC_RELEASE);
 		pthread_join(t[i], NULL);
-		if (c[i].cid >= (uint32_t)bound)
+		if (c[i].cid >= (uint32_t)bound) {
+			ksft_print_msg("compaction child: a thread kept CID %u, max_cids of %d users on %d of %d CPUs is %d\n",
+				       c[i].cid, COMPACT_THREADS - 1, allowed, possible, bound);
+			fflush(stdout);
 			_exit(1);
+		}
 	}
 	_exit(0);
 }
