@@ -93,7 +93,9 @@ trap '[ -z "${widen_pid}" ] || kill -TERM -- "-${widen_pid}" 2>/dev/null; rm -rf
 # output in ${tmp}/NAME.out, the host's warnings in ${tmp}/NAME.err, the
 # console in ${tmp}/NAME.console (a file under ${MMCID_CACHE}/logs).
 # The kselftest is silent while a test runs (SECS each): a console
-# silent for twice that and 20 s more is a hung guest, ended there.
+# silent for twice that and 20 s more is a hung guest, ended there; on
+# more than 4 vCPUs that once more for each further 4, as the test's own
+# grace: one host core runs every vCPU in turn (single-threaded TCG).
 boot() {
 	local name=$1 possible=$2 console
 	shift 2
@@ -103,7 +105,7 @@ boot() {
 	# with pipefail the group's status is run-vng.sh's.
 	{ "${MMCID_TOP}/scripts/run-vng.sh" --kernel "${BOOT:-${KDIR}}" --cpus "${CPUS}" \
 		${possible:+--possible "${possible}"} ${MMCID_RS_GCOV_OUT:+--rwdir "${MMCID_RS_GCOV_OUT}"} \
-		--log "${console}" --quiet-limit $((2 * SECS + 20)) -- \
+		--log "${console}" --quiet-limit $(((2 * SECS + 20) * (CPUS > 4 ? (CPUS + 3) / 4 : 1))) -- \
 		env MMCID_RS_SECONDS="${SECS}" ${FORCE:+MMCID_RS_FORCE=1} \
 		${MMCID_RS_TEST:+MMCID_RS_TEST="${MMCID_RS_TEST}"} \
 		${MMCID_RS_GCOV_OUT:+MMCID_RS_GCOV_OUT="${MMCID_RS_GCOV_OUT}/${name}"} \
