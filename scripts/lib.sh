@@ -203,3 +203,12 @@ module_lines() {
 	grep -aE '^\[ *[0-9]+\.[0-9]+\] mmcid_rs: ' "$1" | grep -avE '\] mmcid_rs: (loaded|unloaded|loading out-of-tree)' |
 		tail -8 | cut -c1-300 || true
 }
+
+# ksft_failures OUT: each kselftest case of a harness output that failed,
+# after what it printed on why (the harness's "# FILE.c:LINE:" lines, a
+# timeout, a child's own words), the last twelve lines.
+ksft_failures() {
+	awk '/^#  RUN /{n=0; next}
+	     /^# ([a-z_]+\.c:[0-9]+:|.*Test terminated|[a-z -]+ child: )/{why[++n]=$0; next}
+	     /^not ok /{for (i = 1; i <= n; i++) print why[i]; print; n=0}' "$1" | tail -12
+}

@@ -130,6 +130,7 @@ failed() {
 	echo "--- why the run failed (${name} boot; console log: ${console})"
 	said=$(module_lines "${console}")
 	[ -z "${said}" ] || echo "${said}"
+	ksft_failures "${tmp}/${name}.out"
 	# The host's warnings, each with the lines it quotes ("  ...").
 	awk '/^warning: /{w=1; print; next} w && /^(  |\[)/{print; next} {w=0}' "${tmp}/${name}.err" | tail -8
 	if [ -n "${verdict}" ]; then

@@ -264,6 +264,31 @@ unload_race_allowance() {
 # bench_table: scripts/bench-table.py pairs each round's run with the
 # unloaded run of the same round, boot by boot, and refuses boots whose
 # workloads or run counts differ.
+# A failed run's last lines: each failed case with why, and no case
+# that passed (an XFAIL is "ok"), from harness output as a guest prints it.
+ksft_failures_named() {
+	local out
+	out=$(ksft_failures <(printf '%s\n' \
+		'#  RUN           callers.per_task_mode.every_caller ...' \
+		'# walk-skip and walk-behind children: 0 s' \
+		'# compaction child: a thread kept CID 4, max_cids of 3 users on 16 of 17 CPUs is 3' \
+		'# mmcid_rs_test.c:1802:every_caller:Expected 0 (0) == failed (1)' \
+		'not ok 2 callers.per_task_mode.every_caller' \
+		'#  RUN           callers.per_cpu_mode.every_caller ...' \
+		'# mmcid_rs_test.c:1802:every_caller:XFAIL 7.3 returns from a failed execve()' \
+		'ok 3 callers.per_cpu_mode.every_caller # XFAIL 7.3 returns' \
+		'#  RUN           mmcid.one_per_cpu.fork_pattern ...' \
+		'# fork_pattern: Test terminated by timeout' \
+		'not ok 4 mmcid.one_per_cpu.fork_pattern'))
+	echo "${out}"
+	[ "${out}" = "$(printf '%s\n' \
+		'# compaction child: a thread kept CID 4, max_cids of 3 users on 16 of 17 CPUs is 3' \
+		'# mmcid_rs_test.c:1802:every_caller:Expected 0 (0) == failed (1)' \
+		'not ok 2 callers.per_task_mode.every_caller' \
+		'# fork_pattern: Test terminated by timeout' \
+		'not ok 4 mmcid.one_per_cpu.fork_pattern')" ]
+}
+
 bench_table() {
 	local d=${LOGDIR}/bench-table
 	rm -rf "${d}" && mkdir -p "${d}" || return 1
@@ -482,6 +507,7 @@ if want scripts; then
 	check "lifetime: the one warning allowed at rmmod is the kernel's open race, alone and naming a file of the module" \
 		unload_race_allowance
 	check "bench: the table pairs each loaded run with the unloaded one of its round, boot by boot" bench_table
+	check "run: a failed run's last lines name each failed kselftest case and why" ksft_failures_named
 fi
 
 # Each recorded measurement says which commit it measured: a warning when
