@@ -49,6 +49,10 @@ pub enum Path {
     /// `mm_get_cid()` took a CID though the snapshot's bitmap had none
     /// free: another CPU freed one while the C spun (or before it looked).
     Spun,
+    /// `mm_get_cid()` gave up with MM_CID_UNSET (a variant whose wait is
+    /// bounded, `Variant::cid_wait_gives_up()`): other CPUs took every CID
+    /// while it looked.
+    GaveUp,
 }
 
 /// A switch the model explains.
@@ -429,7 +433,9 @@ enum Alloc {
     /// above max_cids also stands for `mm_cid_converge()` finding none
     /// below max_cids (all taken, or its `test_and_set_bit()` lost), and
     /// for `mm_get_cid()`'s first attempt failing and its
-    /// `num_possible_cpus()` retry finding this one.
+    /// `num_possible_cpus()` retry finding this one.  The number of
+    /// possible CPUs stands for other CPUs taking every CID: 7.3's
+    /// `mm_get_cid()` spins then (no run), a bounded wait gives up.
     Cid(u32),
 }
 
@@ -603,11 +609,13 @@ impl<'a> Switch<'a> {
             _ => {}
         }
         let spun = first.is_none();
-        for r in 0..self.pre.nr_possible {
+        let every = self.pre.nr_possible;
+        for r in 0..=every {
             match self.run(reads, Alloc::Cid(r)) {
                 Some(o) if note(&o) => {
                     let path = match o.path {
                         Path::Allocated if spun => Path::Spun,
+                        Path::HandOver if r == every => Path::GaveUp,
                         p => p,
                     };
                     return Some((path, true, o.paths));

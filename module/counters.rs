@@ -65,6 +65,9 @@ report_keys! {
     /// Switches in agreement that allocated a CID from a pool the snapshot
     /// had empty.
     Spun = "switch_spun",
+    /// Switches in agreement whose allocation gave up (a bounded wait):
+    /// other CPUs took every CID meanwhile.
+    GaveUp = "switch_gave_up",
     /// Switches in agreement whose C read a mode written meanwhile.
     ModeChanged = "switch_mode_changed",
     /// Switches in agreement whose C read a max_cids written meanwhile.

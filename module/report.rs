@@ -288,6 +288,7 @@ fn record_agreement(cpu: u32, a: Agreement) {
         Path::HandOver => Some(Counter::HandOver),
         Path::Allocated => Some(Counter::Allocated),
         Path::Spun => Some(Counter::Spun),
+        Path::GaveUp => Some(Counter::GaveUp),
     };
     let changes = [
         (a.mode_changed, Counter::ModeChanged),
@@ -440,13 +441,14 @@ pub fn show_status(
     writeln!(f, "  outgoing task only:           {}", count(Counter::Out))?;
     writeln!(
         f,
-        "  by path: kept {}, converged {}, not converged {}, hand-over {}, allocated {}, spun {}",
+        "  by path: kept {}, converged {}, not converged {}, hand-over {}, allocated {}, spun {}, gave up {}",
         count(Counter::Kept),
         count(Counter::Converged),
         count(Counter::NotConverged),
         count(Counter::HandOver),
         count(Counter::Allocated),
-        count(Counter::Spun)
+        count(Counter::Spun),
+        count(Counter::GaveUp)
     )?;
     writeln!(
         f,

@@ -548,6 +548,48 @@ fn allocation_from_an_empty_pool_of_a_held_cid_is_a_mismatch() {
     )));
 }
 
+/// Seen on the bounded-cid-wait kernel: in the transition to per task
+/// mode next allocates from a bitmap with CID 2 free, and other CPUs take
+/// it (and every other) while `mm_get_cid()` looks; it gives up with
+/// MM_CID_UNSET, the transit bit added.
+fn gave_up() -> (SwitchSnap, SwitchSnap) {
+    let mut a = allocating();
+    a.mm.mode = MM_CID_TRANSIT;
+    a.prev = stranger();
+    let mut b = allocated(&a, MM_CID_UNSET | MM_CID_TRANSIT, 0b1111);
+    b.mm.pcpu_cid = MM_CID_UNSET | MM_CID_TRANSIT;
+    (a, b)
+}
+
+#[test]
+fn allocation_that_gave_up_agrees_where_the_wait_is_bounded() {
+    let (a, b) = gave_up();
+    assert_eq!(
+        check_switch(Variant::BoundedCidWait, &a, &b),
+        agree_with(SwitchKind::Transit, Path::GaveUp, |a| a.other_cid = true)
+    );
+}
+
+#[test]
+fn allocation_that_gave_up_is_a_mismatch_on_7_3() {
+    // 7.3's mm_get_cid() spins until it has a CID.
+    let (a, b) = gave_up();
+    assert!(is_mismatch(check_switch(Variant::V7_3, &a, &b)));
+}
+
+#[test]
+fn allocation_that_gave_up_without_the_transit_bit_is_a_mismatch() {
+    // mm_cid_from_task() adds the mode's transit bit to what it got.
+    let (a, mut b) = gave_up();
+    b.next.cid = MM_CID_UNSET;
+    b.mm.pcpu_cid = MM_CID_UNSET;
+    assert!(is_mismatch(check_switch(Variant::BoundedCidWait, &a, &b)));
+    // ... and writes it to this CPU's slot.
+    let (a, mut b) = gave_up();
+    b.mm.pcpu_cid = a.mm.pcpu_cid;
+    assert!(is_mismatch(check_switch(Variant::BoundedCidWait, &a, &b)));
+}
+
 /// The final state of the explorer's pre-fix trace (`--scenario bpf-ci`):
 /// CPU2 spins for T0, whose CID 0 went to CPU0, with all 4 CIDs taken.
 fn stall() -> StallSnap {
