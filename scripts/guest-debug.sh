@@ -28,12 +28,6 @@ D=/sys/kernel/debug/mmcid_rs
 LEAKS=/sys/kernel/debug/kmemleak
 ALLOW_KCSAN=0
 
-# Every line a detector starts its report with.
-SPLAT='Oops|BUG:|WARNING:|cut here|circular locking|recursive locking|inconsistent lock state'
-SPLAT="$SPLAT|lock held when returning|still has locks held|locking correctness validator"
-SPLAT="$SPLAT|sleeping function called|scheduling while atomic|DEBUG_LOCKS_WARN_ON|ODEBUG"
-SPLAT="$SPLAT|KASAN|UBSAN|KFENCE|KCSAN|kmemleak: .*suspected|lockdep"
-
 usage() {
 	echo "usage: $0 [--allow-kcsan] [--ko PATH] run CMD... | cycles N STALL_MS | races SECONDS | provoke" >&2
 	exit 2
@@ -44,12 +38,13 @@ fail() {
 	exit 1
 }
 
-# The detectors' reports in the kernel log since the last dmesg -C.
+# The detectors' reports in the kernel log since the last dmesg -C
+# (dmesg_splats(), guest-lib.sh).
 splats() {
 	if [ "$ALLOW_KCSAN" = 1 ]; then
-		dmesg | grep -E "$SPLAT" | grep -v 'BUG: KCSAN: data-race'
+		dmesg_splats | grep -v 'BUG: KCSAN: data-race'
 	else
-		dmesg | grep -E "$SPLAT"
+		dmesg_splats
 	fi
 }
 

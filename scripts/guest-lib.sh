@@ -42,10 +42,12 @@ trace_findings() {
 	grep -v '^#' "$TRACE/trace" 2>/dev/null
 }
 
-# The kernel's warnings, oopses and lockdep reports in dmesg, if any;
-# splats_in: the same in the text on stdin.
+. "$(dirname "$0")/splat.sh"
+
+# The kernel's reports of something wrong in dmesg (a splat or a hang,
+# scripts/splat.sh), if any; splats_in: the same in the text on stdin.
 splats_in() {
-	grep -E 'WARNING:|BUG:|Oops|circular locking|cut here|general protection'
+	grep -E "${SPLAT_RE}|${HANG_RE}"
 }
 dmesg_splats() {
 	dmesg | splats_in

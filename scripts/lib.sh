@@ -5,6 +5,7 @@
 
 MMCID_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MMCID_CACHE=${MMCID_CACHE:-${HOME}/.cache/mmcid-rs}
+. "${MMCID_TOP}/scripts/splat.sh"
 
 # Pinned versions: bump deliberately, the cache key follows.
 KERNEL_SERIES=7.3

@@ -441,9 +441,7 @@ build() {
 
 # --- Classifying a boot ----------------------------------------------------
 
-HANG_RE='soft lockup|hard LOCKUP|rcu_.*detected stall|rcu: INFO:|blocked for more than'
-SPLAT_RE='Oops|BUG:|kernel BUG at|WARNING:|cut here|general protection fault|'
-SPLAT_RE+='possible circular locking|possible recursive locking|inconsistent lock state|UBSAN:|KASAN:'
+# A splat and a hang: SPLAT_RE and HANG_RE (scripts/splat.sh).
 # insmod's and the module loader's words for a module built for another kernel.
 ABI_FAIL_RE='Invalid module format|version magic|Unknown symbol|disagrees about version|Exec format error'
 ABI_RE='CID [0-9]+ seen by two running threads|CID [0-9]+ >= [0-9]+ possible CPUs'

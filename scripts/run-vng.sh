@@ -256,14 +256,9 @@ if [ "${rc}" != 0 ] && [ "${rc}" != 124 ] && [ "${rc}" != 125 ] && [ "${rc}" != 
 fi
 elapsed=$((SECONDS - t0))
 
-# Everything the kernel says when something is wrong.
-SPLAT='(Oops|BUG:|kernel BUG at|WARNING:|cut here|general protection fault|Kernel panic|'
-SPLAT+='possible circular locking|possible recursive locking|inconsistent lock state|'
-SPLAT+='soft lockup|hard LOCKUP|rcu_.*detected stall|rcu: INFO:|blocked for more than|'
-SPLAT+='UBSAN:|KASAN:|mmcid_rs: live lock|'
-# ... and what the debug flavours add (scripts/debug.config).
-SPLAT+='locking correctness validator|lock held when returning|still has locks held|'
-SPLAT+='ODEBUG|kmemleak: .*suspected)'
+# Everything the kernel says when something is wrong (scripts/splat.sh),
+# a panic, and the module's watchdog naming a live lock.
+SPLAT="(${SPLAT_RE}|${HANG_RE}|Kernel panic|mmcid_rs: live lock)"
 # Only the kernel's own console lines count: the guest's user space
 # (virtme-ng-init, the command) may print "WARNING:" too.
 splat=$(grep -E '^\[ *[0-9]+\.[0-9]+\] ' "${LOG}" | grep -v 'virtme-ng-init:' |

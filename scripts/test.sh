@@ -264,6 +264,39 @@ unload_race_allowance() {
 # bench_table: scripts/bench-table.py pairs each round's run with the
 # unloaded run of the same round, boot by boot, and refuses boots whose
 # workloads or run counts differ.
+# The one definition of a splat (scripts/splat.sh), as every script uses
+# it: each kind of report matches, and ordinary boot lines do not.
+splat_definition() {
+	local bad good line
+	bad='[    1.0] WARNING: kernel/sched/core.c:10995 at mm_cid_fixup_cpus_to_tasks+0x9a/0xe0
+[    1.0] BUG: kernel NULL pointer dereference, address: 0000000000000008
+[    1.0] Oops: general protection fault, probably for non-canonical address
+[    1.0] kernel BUG at kernel/sched/core.c:11000!
+[    1.0] WARNING: possible circular locking dependency detected
+[    1.0] BUG: KFENCE: use-after-free read in full_proxy_release+0x1/0x2
+[    1.0] UBSAN: array-index-out-of-bounds in drivers/misc/lkdtm/bugs.c:1
+[    1.0] watchdog: BUG: soft lockup - CPU#0 stuck for 71s! [mmcid_rs_test:412]
+[    1.0] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:
+[    1.0] INFO: task kworker/0:1:12 blocked for more than 122 seconds.
+[    1.0] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)
+[    1.0] ODEBUG: free active (active state 0) object: ff11 object type: timer_list'
+	good='[    0.0] rcu: Preemptible hierarchical RCU implementation.
+[    0.0] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar
+[    0.5] kfence: initialized - using 2097152 bytes for 255 objects
+[   25.6] mmcid_rs: loaded: checking mm_cid against model v7.3 on 5 possible CPUs
+[   25.7] clocksource: Switched to clocksource tsc'
+	while IFS= read -r line; do
+		grep -qE "${SPLAT_RE}|${HANG_RE}" <<<"${line}" || { echo "not a splat: ${line}"; return 1; }
+	done <<<"${bad}"
+	while IFS= read -r line; do
+		! grep -qE "${SPLAT_RE}|${HANG_RE}" <<<"${line}" || { echo "a splat: ${line}"; return 1; }
+	done <<<"${good}"
+	# Every script takes it from there: no other list of report words
+	# (this test's own lines aside).
+	! grep -lE "^[^#]*(grep|SPLAT|_RE=).*(general protection|soft lockup|circular locking)" \
+		"${MMCID_TOP}"/scripts/*.sh | grep -vE '/(splat|test)\.sh$'
+}
+
 # A failed run's last lines: each failed case with why, and no case
 # that passed (an XFAIL is "ok"), from harness output as a guest prints it.
 ksft_failures_named() {
@@ -508,6 +541,7 @@ if want scripts; then
 		unload_race_allowance
 	check "bench: the table pairs each loaded run with the unloaded one of its round, boot by boot" bench_table
 	check "run: a failed run's last lines name each failed kselftest case and why" ksft_failures_named
+	check "splat: one definition of what a kernel prints when something is wrong, used by every script" splat_definition
 fi
 
 # Each recorded measurement says which commit it measured: a warning when

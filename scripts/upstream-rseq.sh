@@ -150,7 +150,7 @@ verdicts() {
 # the control's (CONTROL_ASSERTS, CONTROL_VERDICTS).
 classify() {
 	local new splat
-	splat=$(grep -aE 'Kernel panic|RCU Stall|rcu_sched self-detected stall|soft lockup|hard LOCKUP' "$1" | head -1 | cut -c1-160 || true)
+	splat=$(grep -aE "Kernel panic|${HANG_RE}" "$1" | head -1 | cut -c1-160 || true)
 	if [ -n "${splat}" ] || [ "${RC}" = 124 ] || [ "${RC}" = 125 ]; then
 		echo "status=hang"
 		echo "evidence=${splat:-no output for 90 s (run-vng exit ${RC})}"
@@ -159,7 +159,7 @@ classify() {
 		echo "evidence=no TAP totals (run-vng exit ${RC})"
 	elif grep -qa 'guest-upstream-rseq: kernel splat' "$1"; then
 		echo "status=splat"
-		echo "evidence=$(grep -aE 'WARNING:|BUG:|Oops|cut here|general protection' "$1" | head -1 | cut -c1-160 || true)"
+		echo "evidence=$(grep -aE "${SPLAT_RE}" "$1" | head -1 | cut -c1-160 || true)"
 	else
 		# sed reads to the end: head would leave comm a SIGPIPE.
 		new=$(comm -23 <(asserts "$1") <(printf '%s\n' "${CONTROL_ASSERTS}") | sed -n 1p)
