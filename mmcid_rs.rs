@@ -133,7 +133,7 @@ fn guard(v: model::Variant) -> guard::Status {
     ))
 }
 
-/// Called by glue/hooks.c at the entry of finish_task_switch(), runqueue
+/// Called by glue/switch.c at the entry of finish_task_switch(), runqueue
 /// lock held, interrupts off.
 ///
 /// # Safety
@@ -146,7 +146,7 @@ pub unsafe extern "C" fn mmcid_rs_check_switch(
 ) {
     // SAFETY: the caller passes two valid snapshots (function contract).
     let (pre, post) = unsafe { (&*pre, &*post) };
-    // SAFETY: glue/hooks.c calls this from finish_task_switch() on
+    // SAFETY: glue/switch.c calls this from finish_task_switch() on
     // `pre.cpu` (both snapshots read smp_processor_id() there) with
     // interrupts off, so no other switch check runs on that CPU until it
     // returns.
@@ -160,7 +160,7 @@ pub unsafe extern "C" fn mmcid_rs_check_switch(
 /// Room for the model of the switch checks, one per CPU.
 static SWITCH_ROOM: check::PerCpuSwitchSched = check::PerCpuSwitchSched::new();
 
-/// Called by glue/hooks.c when `sched_mm_cid_fork()` returns.
+/// Called by glue/op.c when `sched_mm_cid_fork()` returns.
 ///
 /// # Safety
 ///
@@ -177,7 +177,7 @@ static OP_ROOM: op::PerCpuOpSched = op::PerCpuOpSched::new();
 
 /// Check a call that returned on `post.cpu`, preemption disabled.
 fn check_op(o: op::Op, pre: &ffi::OpSnap, post: &ffi::OpSnap) {
-    // SAFETY: glue/hooks.c calls the op checks from its kretprobe return
+    // SAFETY: glue/op.c calls the op checks from its kretprobe return
     // handlers, which run with preemption disabled on `post.cpu` (its
     // snapshot reads raw_smp_processor_id() there) and do not nest in
     // each other: a kprobe that hits while a kprobe handler runs on the
@@ -190,7 +190,7 @@ fn check_op(o: op::Op, pre: &ffi::OpSnap, post: &ffi::OpSnap) {
     report::record_op(o, c, pre, post);
 }
 
-/// Called by glue/hooks.c when `sched_mm_cid_exit()` returns.
+/// Called by glue/op.c when `sched_mm_cid_exit()` returns.
 ///
 /// # Safety
 ///
@@ -202,7 +202,7 @@ pub unsafe extern "C" fn mmcid_rs_check_exit(pre: *const ffi::OpSnap, post: *con
     check_op(op::Op::Exit, pre, post);
 }
 
-/// Called by glue/hooks.c when `set_cpus_allowed_common()` returns, under
+/// Called by glue/op.c when `set_cpus_allowed_common()` returns, under
 /// the caller's runqueue lock.
 ///
 /// # Safety
@@ -218,7 +218,7 @@ pub unsafe extern "C" fn mmcid_rs_check_affinity(
     check_op(op::Op::Affinity, pre, post);
 }
 
-/// Called by glue/hooks.c when `mm_cid_work_fn()` returns.
+/// Called by glue/op.c when `mm_cid_work_fn()` returns.
 ///
 /// # Safety
 ///

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The trace events of glue/mmcid_rs_trace.h, for the Rust side, which
- * cannot expand the tracepoint macros: whether one is on, and emitting it.
+ * The Rust side's output to the kernel: the trace events of
+ * glue/mmcid_rs_trace.h, which Rust cannot expand the tracepoint macros
+ * of (whether one is on, and emitting it), and the deferred print.
  */
 #define CREATE_TRACE_POINTS
 #include "mmcid_rs_trace.h"
+
+#include <linux/printk.h>
 
 #include <mmcid_rs.h>
 
@@ -40,4 +43,23 @@ void mmcid_rs_trace(enum mmcid_rs_event ev, unsigned int cpu, __u64 mm, int pid,
 		trace_live_lock(cpu, mm, pid, text, len);
 		break;
 	}
+}
+
+/*
+ * printk_deferred() without its export: LOGLEVEL_SCHED is how it asks
+ * vprintk_emit() to leave the console to irq_work, so that nothing here
+ * takes a console lock under the runqueue lock.
+ */
+static __printf(1, 2) void printk_sched(const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vprintk_emit(0, LOGLEVEL_SCHED, NULL, fmt, args);
+	va_end(args);
+}
+
+void mmcid_rs_print_deferred(const char *msg, unsigned int len)
+{
+	printk_sched(KERN_ERR "mmcid_rs: %.*s\n", (int)len, msg);
 }

@@ -2,16 +2,17 @@
 /*
  * Live lock watchdog of mmcid_rs. mm_get_cid() is inlined into __schedule(),
  * so a CPU spinning in it is seen from outside: it passed the sched_switch
- * tracepoint and has not reached finish_task_switch(). glue/hooks.c marks
- * both; a pinned timer on every CPU looks at the marks of all CPUs (at
+ * tracepoint and has not reached finish_task_switch(). glue/switch.c's
+ * hooks mark both; a pinned timer on every CPU looks at the marks of all CPUs (at
  * most MMCID_MAX_CPUS: the module loads on no more), and the first CPU
  * still taking interrupts that has seen one CPU in the same switch for
  * stall_ms names it.
  *
- * The timers run only around the forks and exits that are checked: the
- * mode and the CIDs change only inside sched_mm_cid_fork() and
- * sched_mm_cid_exit(), under mm_cid::mutex, so a switch can start to wait
- * for a CID only while one of them is in flight. The first one to begin
+ * The timers run only around the checked calls that change the mode: it
+ * changes only inside sched_mm_cid_fork(), sched_mm_cid_exit() and the
+ * deferred work mm_cid_work_fn() (an affinity change updates max_cids and
+ * queues that work, mm_update_cpus_allowed()), under mm_cid::mutex, so a
+ * switch can start to wait for a CID only while one of them is in flight. The first one to begin
  * arms the timers of all CPUs with add_timer_on(); a timer stops when none
  * has been in flight for two stall_ms and it saw no CPU inside a switch.
  * An idle system, or one whose checked process does not fork, has none.
@@ -34,7 +35,7 @@
 #include <linux/timer.h>
 #include <linux/uaccess.h>
 
-#include <mmcid_rs.h>
+#include "glue.h"
 
 /*
  * A context switch in progress: written by its CPU, read by the timers.

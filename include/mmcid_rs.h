@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Interface between the C glue of mmcid_rs (glue/) and its Rust side
- * (mmcid_rs.rs, module/). The Rust side mirrors these types with
- * #[repr(C)] in module/ffi.rs and checks their sizes at load time.
+ * (mmcid_rs.rs, module/): what crosses between them and nothing else (what
+ * only C files share is glue/glue.h's).  scripts/bindgen.sh generates the
+ * Rust side's copy from it (module/bindings_generated.rs) and the layout
+ * asserts both sides are built with (include/mmcid_rs_layout.h).
  */
 #ifndef _MMCID_RS_H
 #define _MMCID_RS_H
@@ -164,8 +166,6 @@ void mmcid_rs_hooks_unregister(void);
  */
 #define MMCID_RS_VARIANT_LEN	32
 const char *mmcid_rs_param_variant(void);
-/* cpu_possible_mask as far as MMCID_MAX_CPUS. */
-__u64 mmcid_rs_possible_mask(void);
 void mmcid_rs_watchdog_start(unsigned int stall_ms);
 void mmcid_rs_watchdog_stop(void);
 /* Timers armed and timers that stopped, since load. */
@@ -221,14 +221,6 @@ bool mmcid_rs_trace_enabled(enum mmcid_rs_event ev);
 /* Emit @ev with @len bytes of @text, in any context. */
 void mmcid_rs_trace(enum mmcid_rs_event ev, unsigned int cpu, __u64 mm, int pid,
 		    const char *text, unsigned int len);
-
-/* Called by glue/hooks.c to tell the watchdog where each CPU is. */
-bool mmcid_rs_watch_switch_begin(struct task_struct *next);
-void mmcid_rs_watch_switch_end(void);
-int mmcid_rs_watch_fork_begin(struct task_struct *t);
-void mmcid_rs_watch_fork_end(int slot);
-bool mmcid_rs_watch_op_begin(void);
-void mmcid_rs_watch_op_end(void);
 
 /*
  * Rust side, called with the runqueue lock held and interrupts off: must

@@ -14,11 +14,6 @@ pub type __u32 = ::core::ffi::c_uint;
 pub type __u64 = ::core::ffi::c_ulonglong;
 #[repr(C)]
 #[derive(Debug)]
-pub struct task_struct {
-    _unused: [u8; 0],
-}
-#[repr(C)]
-#[derive(Debug)]
 pub struct seq_file {
     _unused: [u8; 0],
 }
@@ -376,10 +371,6 @@ extern "C" {
     pub fn mmcid_rs_param_variant() -> *const ::core::ffi::c_char;
 }
 extern "C" {
-    #[doc = " cpu_possible_mask as far as MMCID_MAX_CPUS."]
-    pub fn mmcid_rs_possible_mask() -> __u64;
-}
-extern "C" {
     pub fn mmcid_rs_watchdog_start(stall_ms: ::core::ffi::c_uint);
 }
 extern "C" {
@@ -449,25 +440,6 @@ extern "C" {
         text: *const ::core::ffi::c_char,
         len: ::core::ffi::c_uint,
     );
-}
-extern "C" {
-    #[doc = " Called by glue/hooks.c to tell the watchdog where each CPU is."]
-    pub fn mmcid_rs_watch_switch_begin(next: *mut task_struct) -> bool;
-}
-extern "C" {
-    pub fn mmcid_rs_watch_switch_end();
-}
-extern "C" {
-    pub fn mmcid_rs_watch_fork_begin(t: *mut task_struct) -> ::core::ffi::c_int;
-}
-extern "C" {
-    pub fn mmcid_rs_watch_fork_end(slot: ::core::ffi::c_int);
-}
-extern "C" {
-    pub fn mmcid_rs_watch_op_begin() -> bool;
-}
-extern "C" {
-    pub fn mmcid_rs_watch_op_end();
 }
 extern "C" {
     #[doc = " Rust side, called with the runqueue lock held and interrupts off: must\n not sleep, allocate or print.\n\n mmcid_rs_check_switch(): @pre was taken in the sched_switch tracepoint,\n @post at the entry of finish_task_switch(), on the same CPU, with the\n same runqueue lock held throughout."]

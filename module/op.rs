@@ -298,7 +298,7 @@ pub enum Inconsistent {
     Deferred,
     /// More users than the snapshot holds.
     Users,
-    /// A CPU was inside a context switch of the mm (glue/hooks.c,
+    /// A CPU was inside a context switch of the mm (glue/snapshot.c,
     /// `snap_seq_end()`).
     CpuInSwitch,
 }
@@ -307,7 +307,7 @@ pub enum Inconsistent {
 /// CID write of another fork, exit or deferred work is made holding
 /// `mm_cid::mutex`, and a new holder takes `mm_cid::lock`, which the
 /// snapshot holds, before its first: the mutex unlocked means no other
-/// call is mid-way (hooks.c, `snap_op()`), whether its probe saw it or not.
+/// call is mid-way (glue/snapshot.c, `mmcid_snap_op()`), whether its probe saw it or not.
 /// That includes every walk: each caller flips the mode, walks and
 /// completes the transition holding the mutex (`sched_mm_cid_fork()`,
 /// `sched_mm_cid_exit()`, `mm_cid_work_fn()`), so TRANSIT with the mutex
