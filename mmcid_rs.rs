@@ -20,30 +20,12 @@ pub mod sync {
     pub use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
 }
 
-#[path = "module/cell.rs"]
-pub mod cell;
-#[path = "module/check.rs"]
-pub mod check;
-#[path = "module/counters.rs"]
-pub mod counters;
-#[path = "module/ffi.rs"]
-pub mod ffi;
-#[path = "module/guard.rs"]
-pub mod guard;
-#[path = "module/mm_table.rs"]
-pub mod mm_table;
-#[path = "module/once.rs"]
-pub mod once;
-#[path = "module/op.rs"]
-pub mod op;
-#[path = "module/reach.rs"]
-pub mod reach;
+#[path = "module/module.rs"]
+mod module;
+pub use module::*;
+
 #[path = "module/report.rs"]
 pub mod report;
-#[path = "module/room.rs"]
-pub mod room;
-#[path = "module/stall.rs"]
-pub mod stall;
 
 /// What the build found comparing the tree it built against with
 /// `model/fingerprints/` (Kbuild runs scripts/fingerprint.py).
@@ -152,9 +134,9 @@ pub unsafe extern "C" fn mmcid_rs_check_switch(
     // returns.
     let v = match unsafe { SWITCH_ROOM.get(pre.cpu as usize) } {
         Some(s) => check::check_switch(variant(), pre, post, s),
-        None => check::Verdict::Unsupported,
+        None => check::SwitchVerdict::Unsupported,
     };
-    report::record(v, pre, post);
+    report::record_switch(v, pre, post);
 }
 
 /// Room for the model of the switch checks, one per CPU.
@@ -169,14 +151,14 @@ static SWITCH_ROOM: check::PerCpuSwitchSched = check::PerCpuSwitchSched::new();
 pub unsafe extern "C" fn mmcid_rs_check_fork(pre: *const ffi::OpSnap, post: *const ffi::OpSnap) {
     // SAFETY: the caller passes two valid snapshots (function contract).
     let (pre, post) = unsafe { (&*pre, &*post) };
-    check_op(op::Op::Fork, pre, post);
+    op_returned(op::Op::Fork, pre, post);
 }
 
 /// Room for the model of the fork and exit checks, one per CPU.
 static OP_ROOM: op::PerCpuOpSched = op::PerCpuOpSched::new();
 
 /// Check a call that returned on `post.cpu`, preemption disabled.
-fn check_op(o: op::Op, pre: &ffi::OpSnap, post: &ffi::OpSnap) {
+fn op_returned(o: op::Op, pre: &ffi::OpSnap, post: &ffi::OpSnap) {
     // SAFETY: glue/op.c calls the op checks from its kretprobe return
     // handlers, which run with preemption disabled on `post.cpu` (its
     // snapshot reads raw_smp_processor_id() there) and do not nest in
@@ -184,7 +166,7 @@ fn check_op(o: op::Op, pre: &ffi::OpSnap, post: &ffi::OpSnap) {
     // same CPU (an affinity change from a wakeup in an interrupt, through
     // select_fallback_rq()) is counted as missed, not run.
     let c = match unsafe { OP_ROOM.get(post.cpu as usize) } {
-        Some(s) => op::check(variant(), o, pre, post, s),
+        Some(s) => op::check_op(variant(), o, pre, post, s),
         None => op::unsupported(pre, post),
     };
     report::record_op(o, c, pre, post);
@@ -199,7 +181,7 @@ fn check_op(o: op::Op, pre: &ffi::OpSnap, post: &ffi::OpSnap) {
 pub unsafe extern "C" fn mmcid_rs_check_exit(pre: *const ffi::OpSnap, post: *const ffi::OpSnap) {
     // SAFETY: the caller passes two valid snapshots (function contract).
     let (pre, post) = unsafe { (&*pre, &*post) };
-    check_op(op::Op::Exit, pre, post);
+    op_returned(op::Op::Exit, pre, post);
 }
 
 /// Called by glue/op.c when `set_cpus_allowed_common()` returns, under
@@ -215,7 +197,7 @@ pub unsafe extern "C" fn mmcid_rs_check_affinity(
 ) {
     // SAFETY: the caller passes two valid snapshots (function contract).
     let (pre, post) = unsafe { (&*pre, &*post) };
-    check_op(op::Op::Affinity, pre, post);
+    op_returned(op::Op::Affinity, pre, post);
 }
 
 /// Called by glue/op.c when `mm_cid_work_fn()` returns.
@@ -227,7 +209,7 @@ pub unsafe extern "C" fn mmcid_rs_check_affinity(
 pub unsafe extern "C" fn mmcid_rs_check_work(pre: *const ffi::OpSnap, post: *const ffi::OpSnap) {
     // SAFETY: the caller passes two valid snapshots (function contract).
     let (pre, post) = unsafe { (&*pre, &*post) };
-    check_op(op::Op::Work, pre, post);
+    op_returned(op::Op::Work, pre, post);
 }
 
 /// Called by glue/watchdog.c, once per load, from a timer (softirq) on a

@@ -75,12 +75,12 @@ pub struct Agreement {
 
 /// The outcome of one check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub enum SwitchVerdict {
     /// The C did what the model does from the first snapshot, or from a
     /// state that other CPUs may have made of it by the time the C read it.
     Agree(Agreement),
-    /// Not decided: see [`Race`].
-    Raced(Race),
+    /// Not decided: see [`SwitchRace`].
+    Raced(SwitchRace),
     /// The model cannot describe this machine (too many CPUs).
     Unsupported,
     /// The C did something else.
@@ -89,7 +89,7 @@ pub enum Verdict {
 
 /// Why a check was not decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Race {
+pub enum SwitchRace {
     /// `users` moved by two or more between the snapshots, so several forks
     /// or exits wrote max_cids meanwhile, not necessarily in one direction,
     /// and only a max_cids value that neither snapshot holds explains the C.
@@ -164,7 +164,7 @@ const NEXT: TaskId = 1;
 /// CPU still hold a CPU owned CID ([`invariants::walk_passed`]): the
 /// prev, the slot and that read are all under this runqueue's lock.
 ///
-/// One case stays undecided ([`Race::MaxCids`]): a fork or exit writes
+/// One case stays undecided ([`SwitchRace::MaxCids`]): a fork or exit writes
 /// max_cids once (`__mm_update_max_cids()` under `mm_cid::lock`), so with
 /// `users` at most one apart the C read the old or the new value; two or
 /// more apart, forks and exits may have moved it both ways in between and
@@ -181,17 +181,17 @@ pub fn check_switch(
     pre: &SwitchSnap,
     post: &SwitchSnap,
     s: &mut SwitchSched,
-) -> Verdict {
+) -> SwitchVerdict {
     let cpu = pre.cpu as usize;
     if !cpu_in(pre.possible, cpu) || pre.possible.count_ones() != pre.nr_possible {
-        return Verdict::Unsupported;
+        return SwitchVerdict::Unsupported;
     }
     let mut sw = Switch::new(variant, pre, s);
     if variant.transit_to_task()
         && sw.prev.is_some()
         && !invariants::walk_passed(pre.mm.mode, pre.mm.pcpu_cid, pre.prev.cid)
     {
-        return Verdict::Mismatch(Mismatch {
+        return SwitchVerdict::Mismatch(Mismatch {
             want: None,
             bit_clear: None,
             walk_behind: true,
@@ -207,7 +207,7 @@ pub fn check_switch(
     let several = pre.mm.users.abs_diff(post.mm.users) >= 2;
     let mut want = None;
     let verdict = match sw.search(&modes, &max_cids, got, &mut want) {
-        Some(a) => Verdict::Agree(a),
+        Some(a) => SwitchVerdict::Agree(a),
         None if several
             && sw
                 .search(
@@ -218,10 +218,10 @@ pub fn check_switch(
                 )
                 .is_some() =>
         {
-            Verdict::Raced(Race::MaxCids)
+            SwitchVerdict::Raced(SwitchRace::MaxCids)
         }
         None => {
-            return Verdict::Mismatch(Mismatch {
+            return SwitchVerdict::Mismatch(Mismatch {
                 want,
                 bit_clear: None,
                 walk_behind: false,
@@ -229,7 +229,7 @@ pub fn check_switch(
         }
     };
     match unowned(pre, post, got) {
-        Some(cid) => Verdict::Mismatch(Mismatch {
+        Some(cid) => SwitchVerdict::Mismatch(Mismatch {
             want: Some(got),
             bit_clear: Some(cid),
             walk_behind: false,

@@ -788,26 +788,11 @@ fn compare(
     (first, compared, skipped)
 }
 
-/// Check `sched_mm_cid_fork(t)` (`exit == false`) or `sched_mm_cid_exit(t)`
-/// from `pre` (its entry) to `post` (its return) against `variant`.
-///
-/// `s` is room for the model runs (see [`OpSched`]).
-pub fn check_op(
-    variant: Variant,
-    exit: bool,
-    pre: &OpSnap,
-    post: &OpSnap,
-    s: &mut OpSched,
-) -> OpCheck {
-    let op = if exit { Op::Exit } else { Op::Fork };
-    check(variant, op, pre, post, s)
-}
-
 /// Check the call `op` from `pre` (its entry) to `post` (its return)
 /// against `variant`.
 ///
 /// `s` is room for the model runs (see [`OpSched`]).
-pub fn check(variant: Variant, op: Op, pre: &OpSnap, post: &OpSnap, s: &mut OpSched) -> OpCheck {
+pub fn check_op(variant: Variant, op: Op, pre: &OpSnap, post: &OpSnap, s: &mut OpSched) -> OpCheck {
     let mut out = unsupported(pre, post);
     if op == Op::Fork && pre.cur.mm != pre.mm.mm {
         if let Some(d) = fresh_mm(variant, pre, s) {

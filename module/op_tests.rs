@@ -173,9 +173,11 @@ fn in_rooms(post: &OpSnap, f: impl Fn(&mut OpSched) -> OpCheck) -> OpCheck {
     fresh
 }
 
-/// [`check_op`] in a fresh room and a used one.
+/// [`check_op`] of a fork (`exit == false`) or an exit in a fresh room and
+/// a used one.
 fn check(variant: Variant, exit: bool, pre: &OpSnap, post: &OpSnap) -> OpCheck {
-    in_rooms(post, |s| check_op(variant, exit, pre, post, s))
+    let op = if exit { Op::Exit } else { Op::Fork };
+    in_rooms(post, |s| check_op(variant, op, pre, post, s))
 }
 
 fn check_fork(pre: &OpSnap, post: &OpSnap) -> OpCheck {
@@ -965,9 +967,9 @@ fn affinity(s: &Sched, mask: u64) -> (OpSnap, OpSnap, Sched) {
     (pre, post, after)
 }
 
-/// [`check`](super::op::check) of `op` in a fresh room and a used one.
+/// [`check_op`] of `op` in a fresh room and a used one.
 fn check_call(variant: Variant, op: Op, pre: &OpSnap, post: &OpSnap) -> OpCheck {
-    in_rooms(post, |s| super::op::check(variant, op, pre, post, s))
+    in_rooms(post, |s| check_op(variant, op, pre, post, s))
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! runqueue lock: atomics only, fixed memory.  The lock-free parts are
 //! counters.rs, mm_table.rs and once.rs, which cargo tests under loom.
 
-use super::check::{Agreement, Mismatch, Path, Race, SwitchKind, Verdict};
+use super::check::{Agreement, Mismatch, Path, SwitchKind, SwitchRace, SwitchVerdict};
 use super::counters::Counters;
 pub use super::counters::{Counter, Summary};
 use super::ffi::bindings::{
@@ -254,10 +254,10 @@ const MM_TABLE: usize = 64;
 static MMS: MmTable<MM_TABLE> = MmTable::new();
 
 /// Count a switch verdict; publish a mismatch.
-pub fn record(v: Verdict, pre: &SwitchSnap, post: &SwitchSnap) {
+pub fn record_switch(v: SwitchVerdict, pre: &SwitchSnap, post: &SwitchSnap) {
     MMS.note(pre.mm.mm);
     let c = match v {
-        Verdict::Agree(a) => {
+        SwitchVerdict::Agree(a) => {
             record_agreement(pre.cpu, a);
             reach::reach(pre.cpu, a.paths);
             match a.kind {
@@ -267,9 +267,9 @@ pub fn record(v: Verdict, pre: &SwitchSnap, post: &SwitchSnap) {
                 SwitchKind::Out => Counter::Out,
             }
         }
-        Verdict::Raced(Race::MaxCids) => Counter::RacedMaxCids,
-        Verdict::Unsupported => Counter::Unsupported,
-        Verdict::Mismatch(want) => {
+        SwitchVerdict::Raced(SwitchRace::MaxCids) => Counter::RacedMaxCids,
+        SwitchVerdict::Unsupported => Counter::Unsupported,
+        SwitchVerdict::Mismatch(want) => {
             publish_switch(pre, post, want);
             Counter::Mismatch
         }
@@ -278,7 +278,7 @@ pub fn record(v: Verdict, pre: &SwitchSnap, post: &SwitchSnap) {
 }
 
 /// Count an agreement's path and each change by another CPU it needed.
-/// Its kind is counted by [`record`]; `Path::Out` is the kind `Out`.
+/// Its kind is counted by [`record_switch`]; `Path::Out` is the kind `Out`.
 fn record_agreement(cpu: u32, a: Agreement) {
     let path = match a.path {
         Path::Out => None,

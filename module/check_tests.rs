@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Tests of the switch check: agreement, each race allowance, and the
-//! mismatches it must report.
+//! Tests of the switch check (check.rs): agreement, each race allowance,
+//! and the mismatches it must report.
 
 use super::check::*;
 use super::ffi::*;
@@ -50,7 +50,7 @@ std::thread_local! {
 
 /// [`super::check::check_switch`] in a fresh room and in the room of
 /// `pre.cpu` the checks before left (they must agree).
-fn checked_twice(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Verdict {
+fn checked_twice(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> SwitchVerdict {
     let fresh = super::check::check_switch(variant, pre, post, &mut room());
     let used = USED.with(|r| {
         let rooms = &mut *r.borrow_mut();
@@ -68,16 +68,16 @@ fn room() -> SwitchSched {
 /// [`super::check::check_switch`] with the paths of an agreement left
 /// out, which the tests below do not spell; `paths_of_an_agreement`
 /// checks them.
-fn check_switch(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> Verdict {
+fn check_switch(variant: Variant, pre: &SwitchSnap, post: &SwitchSnap) -> SwitchVerdict {
     match checked_twice(variant, pre, post) {
-        Verdict::Agree(a) => Verdict::Agree(Agreement { paths: 0, ..a }),
+        SwitchVerdict::Agree(a) => SwitchVerdict::Agree(Agreement { paths: 0, ..a }),
         v => v,
     }
 }
 
 /// What a switch that needed no change by another CPU agrees as.
-fn agree(kind: SwitchKind, path: Path) -> Verdict {
-    Verdict::Agree(Agreement {
+fn agree(kind: SwitchKind, path: Path) -> SwitchVerdict {
+    SwitchVerdict::Agree(Agreement {
         kind,
         path,
         mode_changed: false,
@@ -88,18 +88,18 @@ fn agree(kind: SwitchKind, path: Path) -> Verdict {
 }
 
 /// The same, with the changes by other CPUs `f` sets.
-fn agree_with(kind: SwitchKind, path: Path, f: impl FnOnce(&mut Agreement)) -> Verdict {
-    let Verdict::Agree(mut a) = agree(kind, path) else {
+fn agree_with(kind: SwitchKind, path: Path, f: impl FnOnce(&mut Agreement)) -> SwitchVerdict {
+    let SwitchVerdict::Agree(mut a) = agree(kind, path) else {
         unreachable!()
     };
     f(&mut a);
-    Verdict::Agree(a)
+    SwitchVerdict::Agree(a)
 }
 
-fn is_mismatch(v: Verdict) -> bool {
+fn is_mismatch(v: SwitchVerdict) -> bool {
     matches!(
         v,
-        Verdict::Mismatch(Mismatch {
+        SwitchVerdict::Mismatch(Mismatch {
             bit_clear: None,
             walk_behind: false,
             ..
@@ -132,7 +132,7 @@ fn wrong_pcpu_is_a_mismatch() {
     let b = a; // the C did not update pcpu->cid
     assert!(matches!(
         check_switch(Variant::V7_3, &a, &b),
-        Verdict::Mismatch(Mismatch {
+        SwitchVerdict::Mismatch(Mismatch {
             want: Some(p),
             bit_clear: None,
             walk_behind: false
@@ -171,9 +171,15 @@ fn a_switch_on_a_cpu_that_is_not_possible_is_unsupported() {
     let mut a = pre();
     a.possible = 0b1101;
     a.nr_possible = 3;
-    assert_eq!(check_switch(Variant::V7_3, &a, &a), Verdict::Unsupported);
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &a),
+        SwitchVerdict::Unsupported
+    );
     a.cpu = 64;
-    assert_eq!(check_switch(Variant::V7_3, &a, &a), Verdict::Unsupported);
+    assert_eq!(
+        check_switch(Variant::V7_3, &a, &a),
+        SwitchVerdict::Unsupported
+    );
 }
 
 /// next has no CID and allocates; prev holds CID 1, another task CID 0.
@@ -234,7 +240,7 @@ fn allocated_cid_with_its_bit_clear_is_a_mismatch() {
     let a = allocating();
     assert_eq!(
         check_switch(Variant::V7_3, &a, &allocated(&a, 2, 0b0011)),
-        Verdict::Mismatch(Mismatch {
+        SwitchVerdict::Mismatch(Mismatch {
             want: Some(Prediction {
                 prev_cid: Some(1),
                 next_cid: Some(2),
@@ -368,7 +374,7 @@ fn converged_cid_with_its_bit_clear_is_a_mismatch() {
     let a = converging();
     assert!(matches!(
         check_switch(Variant::V7_3, &a, &allocated(&a, 0, 0b0010)),
-        Verdict::Mismatch(Mismatch {
+        SwitchVerdict::Mismatch(Mismatch {
             bit_clear: Some(0),
             ..
         })
@@ -484,7 +490,7 @@ fn max_cids_after_several_exits_is_not_decided() {
     b.mm.users = 2;
     assert_eq!(
         check_switch(Variant::V7_3, &a, &b),
-        Verdict::Raced(Race::MaxCids)
+        SwitchVerdict::Raced(SwitchRace::MaxCids)
     );
 }
 
@@ -707,7 +713,7 @@ fn converge_into_a_cid_freed_meanwhile_agrees() {
     let (a, b) = converge_into_a_cid_freed_meanwhile();
     assert!(matches!(
         check_switch(Variant::V7_3, &a, &b),
-        Verdict::Agree(Agreement {
+        SwitchVerdict::Agree(Agreement {
             path: Path::Converged,
             max_cids_changed: true,
             other_cid: true,
@@ -724,7 +730,7 @@ fn converge_into_a_cid_not_below_max_cids_is_a_mismatch() {
     b.mm.cidmask = 0b1011;
     assert!(matches!(
         check_switch(Variant::V7_3, &a, &b),
-        Verdict::Mismatch(_)
+        SwitchVerdict::Mismatch(_)
     ));
 }
 
@@ -774,7 +780,7 @@ fn paths_of_an_agreement() {
     let a = pre();
     let mut b = a;
     b.mm.pcpu_cid = 2;
-    let Verdict::Agree(got) = checked_twice(Variant::V7_3, &a, &b) else {
+    let SwitchVerdict::Agree(got) = checked_twice(Variant::V7_3, &a, &b) else {
         panic!("no agreement");
     };
     assert!(
@@ -783,7 +789,7 @@ fn paths_of_an_agreement() {
         got.paths
     );
     // A mismatch counts no path.
-    let Verdict::Mismatch(_) = checked_twice(Variant::V7_3, &a, &a) else {
+    let SwitchVerdict::Mismatch(_) = checked_twice(Variant::V7_3, &a, &a) else {
         panic!("no mismatch");
     };
 }
@@ -811,10 +817,10 @@ fn walk_behind_post(a: &SwitchSnap) -> SwitchSnap {
     b
 }
 
-fn is_walk_behind(v: Verdict) -> bool {
+fn is_walk_behind(v: SwitchVerdict) -> bool {
     matches!(
         v,
-        Verdict::Mismatch(Mismatch {
+        SwitchVerdict::Mismatch(Mismatch {
             walk_behind: true,
             ..
         })
@@ -847,7 +853,7 @@ fn cpu_cid_before_the_walk_or_left_by_it_agrees() {
     let a = walk_behind_pre(MM_CID_TRANSIT);
     assert!(matches!(
         check_switch(Variant::V7_3, &a, &walk_behind_post(&a)),
-        Verdict::Agree(_)
+        SwitchVerdict::Agree(_)
     ));
     // ... or it passed a CPU whose running task had no CID to take the
     // CPU's (back from a failed execve() in per CPU mode): prev MM_CID_UNSET.
@@ -855,7 +861,7 @@ fn cpu_cid_before_the_walk_or_left_by_it_agrees() {
     a.prev.cid = MM_CID_UNSET;
     assert!(matches!(
         check_switch(Variant::V7_3, &a, &walk_behind_post(&a)),
-        Verdict::Agree(_)
+        SwitchVerdict::Agree(_)
     ));
     // ... or prev has a CPU owned CID of another CPU's slot is not this
     // one's: the slot holds no CPU owned CID.
@@ -915,7 +921,10 @@ fn used_rooms_change_no_verdict() {
         b.next.cid = [a.next.cid, b.prev.cid, a.mm.pcpu_cid][next(3) as usize];
         b.mm.pcpu_cid = [a.mm.pcpu_cid, b.next.cid][next(2) as usize];
         b.mm.cidmask = [a.mm.cidmask, next(0x100)][next(2) as usize];
-        if matches!(checked_twice(Variant::V7_3, &a, &b), Verdict::Agree(_)) {
+        if matches!(
+            checked_twice(Variant::V7_3, &a, &b),
+            SwitchVerdict::Agree(_)
+        ) {
             agreed += 1;
         }
     }
