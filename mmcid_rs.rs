@@ -58,9 +58,8 @@ module! {
 // Implemented by glue/: include/mmcid_rs.h, through bindgen.
 use ffi::bindings::{
     mmcid_rs_debugfs_create, mmcid_rs_debugfs_remove, mmcid_rs_file, mmcid_rs_hooks_register,
-    mmcid_rs_hooks_unregister, mmcid_rs_param_variant, mmcid_rs_print_deferred,
-    mmcid_rs_watchdog_start, mmcid_rs_watchdog_starts, mmcid_rs_watchdog_stop,
-    mmcid_rs_watchdog_stops,
+    mmcid_rs_hooks_unregister, mmcid_rs_param_variant, mmcid_rs_watchdog_start,
+    mmcid_rs_watchdog_starts, mmcid_rs_watchdog_stop, mmcid_rs_watchdog_stops,
 };
 
 // The functions below implement the header's Rust side: each must have the
@@ -81,15 +80,6 @@ const _: () = {
     let _ = [ffi::bindings::mmcid_rs_show, mmcid_rs_show];
     let _ = [ffi::bindings::mmcid_rs_reset, mmcid_rs_reset];
 };
-
-/// Print `line` (up to its first 1000 bytes) from any context, runqueue
-/// lock held included.
-pub(crate) fn print_deferred(line: &[u8]) {
-    let len = line.len().min(1000);
-    // SAFETY: `line` is valid for `len` bytes during the call, which
-    // prints at most that many and keeps no pointer.
-    unsafe { mmcid_rs_print_deferred(line.as_ptr().cast(), len as kernel::ffi::c_uint) };
-}
 
 /// The watchdog's timers, for the debugfs files.
 fn watchdog() -> report::Watchdog {

@@ -223,7 +223,7 @@ struct Row<const N: usize>([Atomic<i64>; N]);
 /// switch; the last row for the rest (other CPUs, fixup walks, live
 /// locks).  Lock free: relaxed atomic adds, summed when read.  `N`
 /// counters a row: the [`Counter`]s, or the model's paths
-/// (report.rs, `REACHED`).
+/// (reach.rs, `REACHED`).
 pub struct Counters<const ROWS: usize, const N: usize = NR_COUNTERS>([Row<N>; ROWS]);
 
 impl<const ROWS: usize, const N: usize> Counters<ROWS, N> {

@@ -21,6 +21,7 @@ pub mod op;
 // Its counters are a static, which loom's atomics cannot build in const.
 #[cfg(not(loom))]
 pub mod reach;
+pub mod report_text;
 pub mod room;
 pub mod stall;
 
@@ -34,3 +35,5 @@ mod guard_tests;
 mod op_tests;
 #[cfg(test)]
 mod report_tests;
+#[cfg(test)]
+mod report_text_tests;

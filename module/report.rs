@@ -1,26 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What the module counted and found, for `/sys/kernel/debug/mmcid_rs/`
-//! and the trace events: counters per kind of check since the last reset,
-//! the mms seen, the watchdog's first report.  Writers run under a
-//! runqueue lock: atomics only, fixed memory.  The lock-free parts are
-//! counters.rs, mm_table.rs and once.rs, which cargo tests under loom.
+//! What the module counted and found, and every output of it to C: the
+//! counters per kind of check since the last reset, the mms seen, the
+//! watchdog's first report; the trace events, the kernel log and the
+//! debugfs files' text (written by report_text.rs from [`Live`]).
+//! Writers run under a runqueue lock: atomics only, fixed memory.  The
+//! lock-free parts are counters.rs, mm_table.rs and once.rs, which cargo
+//! tests under loom.
 
 use super::check::{Agreement, Mismatch, Path, SwitchKind, SwitchRace, SwitchVerdict};
 use super::counters::Counters;
 pub use super::counters::{Counter, Summary};
 use super::ffi::bindings::{
-    mmcid_rs_event as Event, mmcid_rs_trace, mmcid_rs_trace_enabled, MMCID_RS_TRACE_TEXT,
+    mmcid_rs_event as Event, mmcid_rs_print_deferred, mmcid_rs_trace, mmcid_rs_trace_enabled,
+    MMCID_RS_TRACE_TEXT,
 };
-use super::ffi::{OpSnap, StallSnap, SwitchSnap, OP_USERS};
+use super::ffi::{OpSnap, StallSnap, SwitchSnap};
 use super::mm_table::MmTable;
-use super::model::invariants::Owner;
-use super::model::{mode_name, FmtCid, MAX_CPUS};
+use super::model::paths;
+use super::model::MAX_CPUS;
 use super::once::WriteOnce;
-use super::op::{
-    Accounting, Inconsistent, Op, OpCaller, OpCheck, OpDiff, OpKind, OpRace, OpVerdict,
-};
+use super::op::{Accounting, Inconsistent, Op, OpCaller, OpCheck, OpKind, OpRace, OpVerdict};
 use super::reach;
+pub use super::report_text::Watchdog;
+use super::report_text::{self as text, show_op, show_switch, OpHead, Tally, MM_TABLE};
 use super::stall::{describe, BufWriter};
 use super::sync::{Atomic, Relaxed};
 use core::fmt;
@@ -123,15 +126,6 @@ pub fn show_live_lock(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Some(r) => r,
         None => writeln!(f, "no live lock seen since load"),
     }
-}
-
-/// What the check found of a fork or exit that it publishes.
-#[derive(Clone, Copy)]
-struct OpHead {
-    op: Op,
-    kind: Option<OpKind>,
-    diff: Option<OpDiff>,
-    broken: Option<(bool, Owner)>,
 }
 
 /// Count a fork, exit, affinity change or deferred work check; publish a
@@ -250,7 +244,6 @@ fn caller_counter(c: OpCaller) -> Counter {
 }
 
 /// Distinct mm addresses seen since reset.
-const MM_TABLE: usize = 64;
 static MMS: MmTable<MM_TABLE> = MmTable::new();
 
 /// Count a switch verdict; publish a mismatch.
@@ -354,7 +347,7 @@ fn publish(
         trace(ev, cpu, mm, pid, &line[FIRST.len()..]);
     }
     if first {
-        crate::print_deferred(line);
+        print_deferred(line);
     }
 }
 
@@ -366,27 +359,40 @@ pub fn reset() {
     MMS.reset();
 }
 
-/// Switches checked and found in agreement.
-pub fn agreed() -> i64 {
-    [
-        Counter::TaskOwned,
-        Counter::CpuOwned,
-        Counter::Transit,
-        Counter::Out,
-    ]
-    .into_iter()
-    .map(count)
-    .sum()
+/// Print `line` (at most 1000 bytes) with printk_deferred(), which takes
+/// no console lock: safe in any context, a runqueue lock held included.
+fn print_deferred(line: &[u8]) {
+    let len = line.len().min(1000);
+    // SAFETY: `line` is valid for `len` bytes during the call, which
+    // prints at most that many and keeps no pointer.
+    unsafe { mmcid_rs_print_deferred(line.as_ptr().cast(), len as u32) };
 }
 
-/// How often the live lock watchdog's timers were armed and stopped since
-/// load: they run only around checked forks and exits.
-#[derive(Clone, Copy)]
-pub struct Watchdog {
-    /// Timers armed by a fork or exit.
-    pub starts: u64,
-    /// Timers that stopped, none being in flight.
-    pub stops: u64,
+/// The live counters, as the text reads them.
+pub struct Live;
+
+impl Tally for Live {
+    fn count(&self, c: Counter) -> i64 {
+        count(c)
+    }
+
+    fn path(&self, p: paths::Path) -> i64 {
+        reach::count(p)
+    }
+
+    fn mms(&self) -> (i64, i64) {
+        (MMS.seen(), MMS.lost())
+    }
+}
+
+/// Switches checked and found in agreement.
+pub fn agreed() -> i64 {
+    text::agreed(&Live)
+}
+
+/// Forks and exits checked and found in agreement.
+pub fn agreed_ops() -> i64 {
+    text::agreed_ops(&Live)
 }
 
 /// The human-readable table (`status`).
@@ -397,421 +403,14 @@ pub fn show_status(
     pid: i32,
     wd: Watchdog,
 ) -> fmt::Result {
-    let filter = if pid == 0 {
-        "all processes"
-    } else {
-        "one process"
-    };
-    writeln!(f, "model variant: {}", variant)?;
-    writeln!(f, "{}", guard)?;
-    writeln!(f, "checking: {} (pid filter {})", filter, pid)?;
-    writeln!(f, "model cpus max: {}", super::model::MAX_CPUS)?;
-    writeln!(
-        f,
-        "mms observed: {} (checks of mms past the {}-entry table: {})",
-        MMS.seen(),
-        MM_TABLE,
-        MMS.lost()
-    )?;
-    let all = checked_switches() + checked_ops();
-    writeln!(
-        f,
-        "checked: {} context switches, {} forks, exits and affinity calls; not decided {} ({} of all checks)",
-        checked_switches(),
-        checked_ops(),
-        undecided(),
-        Percent(undecided(), all)
-    )?;
-    writeln!(f, "context switches in agreement: {}", agreed())?;
-    writeln!(
-        f,
-        "  incoming task owns its CID:   {}",
-        count(Counter::TaskOwned)
-    )?;
-    writeln!(
-        f,
-        "  incoming task uses CPU's CID: {}",
-        count(Counter::CpuOwned)
-    )?;
-    writeln!(
-        f,
-        "  incoming CID in transit:      {}",
-        count(Counter::Transit)
-    )?;
-    writeln!(f, "  outgoing task only:           {}", count(Counter::Out))?;
-    writeln!(
-        f,
-        "  by path: kept {}, converged {}, not converged {}, hand-over {}, allocated {}, spun {}, gave up {}",
-        count(Counter::Kept),
-        count(Counter::Converged),
-        count(Counter::NotConverged),
-        count(Counter::HandOver),
-        count(Counter::Allocated),
-        count(Counter::Spun),
-        count(Counter::GaveUp)
-    )?;
-    writeln!(
-        f,
-        "  explained by another CPU's change meanwhile: mode {}, max_cids {}, CID taken or freed {}",
-        count(Counter::ModeChanged),
-        count(Counter::MaxCidsChanged),
-        count(Counter::OtherCid)
-    )?;
-    writeln!(
-        f,
-        "not decided (several forks or exits changed max_cids meanwhile): {} ({} of switches)",
-        count(Counter::RacedMaxCids),
-        Percent(count(Counter::RacedMaxCids), checked_switches())
-    )?;
-    writeln!(
-        f,
-        "forks and exits in agreement: {}; affinity changes and deferred works: {}",
-        agreed_ops(),
-        agreed_affinity()
-    )?;
-    writeln!(
-        f,
-        "  fork: first user {}, no mode change {}, to per CPU {}, to per task {}",
-        count(Counter::ForkFirst),
-        count(Counter::Fork),
-        count(Counter::ForkToCpu),
-        count(Counter::ForkToTask)
-    )?;
-    writeln!(
-        f,
-        "  exit: no mode change {}, to per task {}, last user {}",
-        count(Counter::Exit),
-        count(Counter::ExitToTask),
-        count(Counter::ExitLast)
-    )?;
-    writeln!(
-        f,
-        "  by caller: thread {}, process sharing the mm {}, process with a new mm {}, execve() before {} after {} (failed, threads running {}), exit {}",
-        count(Counter::CallerThread),
-        count(Counter::CallerSharedMm),
-        count(Counter::CallerNewMm),
-        count(Counter::CallerBeforeExec),
-        count(Counter::CallerAfterExec),
-        count(Counter::CallerAfterFailedExec),
-        count(Counter::CallerExit)
-    )?;
-    writeln!(
-        f,
-        "  affinity change: same weight {}, widened in per task mode {}, stays per CPU {}, switch back {}",
-        count(Counter::AffinitySame),
-        count(Counter::AffinityTaskMode),
-        count(Counter::AffinityStayCpu),
-        count(Counter::AffinitySwitchBack)
-    )?;
-    writeln!(
-        f,
-        "  deferred work: nothing to do {}, to per task {}",
-        count(Counter::WorkIdle),
-        count(Counter::WorkToTask)
-    )?;
-    writeln!(
-        f,
-        "  not decided: another fork or exit of the mm {} ({}), affinity change {} ({})",
-        count(Counter::RacedOp),
-        Percent(count(Counter::RacedOp), checked_ops()),
-        count(Counter::RacedAffinity),
-        Percent(count(Counter::RacedAffinity), checked_ops()),
-    )?;
-    writeln!(
-        f,
-        "  not decided: affinity change overlapped by another call of the mm {} ({} of affinity changes and works)",
-        count(Counter::RacedAffinityCall),
-        Percent(
-            count(Counter::RacedAffinityCall),
-            count(Counter::RacedAffinityCall) + agreed_affinity()
-        ),
-    )?;
-    writeln!(
-        f,
-        "  not compared: mm with more than {} users (what a snapshot holds) {} ({})",
-        OP_USERS,
-        count(Counter::OpTooManyUsers),
-        Percent(count(Counter::OpTooManyUsers), checked_ops())
-    )?;
-    writeln!(
-        f,
-        "unsupported (a CPU outside the possible mask the snapshot read): {}",
-        count(Counter::Unsupported)
-    )?;
-    writeln!(
-        f,
-        "fixup walks that agreed user by user and CPU by CPU: to per CPU {}, to per task {}",
-        count(Counter::FixupToCpu),
-        count(Counter::FixupToTask)
-    )?;
-    writeln!(
-        f,
-        "  users and CPU slots compared {}, left out (a switch touched them) {} ({})",
-        count(Counter::OpCompared),
-        count(Counter::OpSwitched),
-        Percent(
-            count(Counter::OpSwitched),
-            count(Counter::OpCompared) + count(Counter::OpSwitched)
-        )
-    )?;
-    writeln!(
-        f,
-        "CID accounting and mode invariants: held in {} snapshots ({} beside a switch in flight), no consistent snapshot {}, violations {}",
-        count(Counter::Accounting),
-        count(Counter::AccountingBesideSwitch),
-        count(Counter::AccountingNotConsistent),
-        count(Counter::InvariantViolation)
-    )?;
-    writeln!(
-        f,
-        "  no consistent snapshot, why the entry was not: another call {}, deferred work {}, users {}, a CPU in a switch {}",
-        count(Counter::NotConsistentOtherCall),
-        count(Counter::NotConsistentDeferred),
-        count(Counter::NotConsistentUsers),
-        count(Counter::NotConsistentCpuInSwitch)
-    )?;
-    reach::show_status(f)?;
-    writeln!(
-        f,
-        "live locks named by the watchdog: {}",
-        count(Counter::LiveLock)
-    )?;
-    writeln!(
-        f,
-        "  its timers: armed {} times, stopped {} times (they run around checked forks and exits)",
-        wd.starts, wd.stops
-    )?;
-    writeln!(
-        f,
-        "mismatches: {}",
-        count(Counter::Mismatch) + count(Counter::OpMismatch)
-    )?;
-    writeln!(
-        f,
-        "  context switches {}, forks and exits {}",
-        count(Counter::Mismatch),
-        count(Counter::OpMismatch)
-    )
+    text::show_status(f, &Live, variant, guard, pid, wd)
 }
 
-/// Every context switch check, decided or not.
-fn checked_switches() -> i64 {
-    agreed() + count(Counter::RacedMaxCids) + count(Counter::Mismatch)
-}
-
-/// Every fork, exit, affinity change and deferred work check, decided or
-/// not.
-fn checked_ops() -> i64 {
-    [
-        Counter::RacedOp,
-        Counter::RacedAffinity,
-        Counter::RacedAffinityCall,
-        Counter::OpTooManyUsers,
-        Counter::OpMismatch,
-    ]
-    .into_iter()
-    .map(count)
-    .sum::<i64>()
-        + agreed_ops()
-        + agreed_affinity()
-}
-
-/// Checks not decided, of every kind, context switches and forks and
-/// exits.  Forks and exits of mms too large to compare are counted apart.
-fn undecided() -> i64 {
-    [
-        Counter::RacedMaxCids,
-        Counter::RacedOp,
-        Counter::RacedAffinity,
-        Counter::RacedAffinityCall,
-    ]
-    .into_iter()
-    .map(count)
-    .sum()
-}
-
-/// `n` of `total` as a percentage with two decimals, without floats.
-struct Percent(i64, i64);
-
-impl fmt::Display for Percent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bp = if self.1 > 0 {
-            self.0 * 10_000 / self.1
-        } else {
-            0
-        };
-        write!(f, "{}.{:02}%", bp / 100, bp % 100)
-    }
-}
-
-/// Forks and exits checked and found in agreement.
-pub fn agreed_ops() -> i64 {
-    [
-        Counter::ForkFirst,
-        Counter::Fork,
-        Counter::ForkToCpu,
-        Counter::ForkToTask,
-        Counter::Exit,
-        Counter::ExitToTask,
-        Counter::ExitLast,
-    ]
-    .into_iter()
-    .map(count)
-    .sum()
-}
-
-/// Affinity changes and deferred works checked and found in agreement.
-pub fn agreed_affinity() -> i64 {
-    [
-        Counter::AffinitySame,
-        Counter::AffinityTaskMode,
-        Counter::AffinityStayCpu,
-        Counter::AffinitySwitchBack,
-        Counter::WorkIdle,
-        Counter::WorkToTask,
-    ]
-    .into_iter()
-    .map(count)
-    .sum()
-}
-
-/// The value of a summary line of `report`.
-fn summary(k: Summary, guard: super::guard::Status, wd: Watchdog) -> i64 {
-    let big = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    match k {
-        Summary::Agreed => agreed(),
-        // Loaded with force=1 on mm_cid code the variant does not mirror;
-        // the status table says which.
-        Summary::Forced => i64::from(guard.0.is_err()),
-        Summary::WatchdogStarts => big(wd.starts),
-        Summary::WatchdogStops => big(wd.stops),
-        Summary::AgreedForkExit => agreed_ops(),
-        Summary::AgreedAffinity => agreed_affinity(),
-        Summary::Mms => MMS.seen(),
-        Summary::CheckedSwitches => checked_switches(),
-        Summary::CheckedForkExit => checked_ops(),
-        Summary::Undecided => undecided(),
-        Summary::OpUsersMax => OP_USERS as i64,
-        Summary::PathsChecked => reach::at_least(1) as i64,
-        Summary::PathsTested => reach::at_least(reach::TESTED) as i64,
-        Summary::PathsReachable => reach::reachable().count() as i64,
-    }
-}
-
-/// `key value` lines for programs (`report`): the summary, then every
-/// counter.
+/// `key value` lines for programs (`report`).
 pub fn show_report(
     f: &mut fmt::Formatter<'_>,
     guard: super::guard::Status,
     wd: Watchdog,
 ) -> fmt::Result {
-    for &k in Summary::ALL {
-        writeln!(f, "{} {}", k.key(), summary(k, guard, wd))?;
-    }
-    for &c in Counter::ALL {
-        writeln!(f, "{} {}", c.key(), count(c))?;
-    }
-    reach::show_report(f)
-}
-
-fn show_switch(
-    f: &mut fmt::Formatter<'_>,
-    pre: &SwitchSnap,
-    post: &SwitchSnap,
-    want: Mismatch,
-) -> fmt::Result {
-    write!(
-        f,
-        "switch on cpu {}: mm {:#x} mode {:#x} -> {:#x} max_cids {} -> {} bitmap {:#x} -> {:#x}; prev pid {} cid {:#x} -> {:#x}; next pid {} cid {:#x} -> {:#x}; pcpu {:#x} -> {:#x}; ",
-        pre.cpu,
-        pre.mm.mm,
-        pre.mm.mode,
-        post.mm.mode,
-        pre.mm.max_cids,
-        post.mm.max_cids,
-        pre.mm.cidmask,
-        post.mm.cidmask,
-        pre.prev.pid,
-        pre.prev.cid,
-        post.prev.cid,
-        pre.next.pid,
-        pre.next.cid,
-        post.next.cid,
-        pre.mm.pcpu_cid,
-        post.mm.pcpu_cid
-    )?;
-    if want.walk_behind {
-        return writeln!(
-            f,
-            "the mode reads per task, but prev and this CPU still hold its CPU owned CID: the switch back completed before its walk reached this CPU"
-        );
-    }
-    match (want.bit_clear, want.want) {
-        (Some(cid), _) => writeln!(
-            f,
-            "the model explains these CIDs, but CID {} stays owned on this CPU with its bit clear",
-            cid
-        ),
-        (None, Some(w)) => writeln!(
-            f,
-            "model (from the first snapshot): prev {:x?} next {:x?} pcpu {:#x}",
-            w.prev_cid, w.next_cid, w.pcpu_cid
-        ),
-        (None, None) => writeln!(f, "model: no CID is free, nor can be freed meanwhile"),
-    }
-}
-
-fn show_op(f: &mut fmt::Formatter<'_>, h: &OpHead, pre: &OpSnap, post: &OpSnap) -> fmt::Result {
-    write!(
-        f,
-        "{} ({:?}) on cpu {}: pid {} mm {:#x}; mode {} -> {}, users {} -> {}, max_cids {} -> {}, pcpu_thrs {} -> {}, bitmap {:#x} -> {:#x}",
-        h.op.name(),
-        h.kind,
-        pre.cpu,
-        pre.t.pid,
-        pre.mm.mm,
-        mode_name(pre.mm.mode),
-        mode_name(post.mm.mode),
-        pre.mm.users,
-        post.mm.users,
-        pre.mm.max_cids,
-        post.mm.max_cids,
-        pre.pcpu_thrs,
-        post.pcpu_thrs,
-        pre.mm.cidmask,
-        post.mm.cidmask,
-    )?;
-    if let Some(d) = h.diff {
-        write!(
-            f,
-            "; differs: {:?} model {:#x} C {:#x}",
-            d.field, d.want, d.got
-        )?;
-    }
-    if let Some((at_return, o)) = h.broken {
-        let at = if at_return { "return" } else { "entry" };
-        write!(f, "; invariant broken at {}: {:?}", at, o)?;
-    }
-    write!(
-        f,
-        " | task tid {} {} -> {} |",
-        pre.t.tid,
-        FmtCid(pre.t.cid),
-        FmtCid(post.t.cid)
-    )?;
-    for (c, a) in pre.possible_cpus() {
-        let b = &post.cpus[c];
-        write!(
-            f,
-            " CPU{}:{}->{}",
-            c,
-            FmtCid(a.pcpu_cid),
-            FmtCid(b.pcpu_cid)
-        )?;
-    }
-    write!(f, " |")?;
-    for u in post.kept_users() {
-        write!(f, " tid {}:{}", u.tid, FmtCid(u.cid))?;
-    }
-    writeln!(f)
+    text::show_report(f, &Live, guard, wd)
 }
