@@ -27,8 +27,17 @@
 //! model here: every path by which a reader meets the walker's work goes
 //! through one of the locks above, whose release already orders the store.
 
-use crate::world::{bits_mode, mode_bits};
 use mmcid_model::{SMALL_CPUS, SMALL_TASKS};
+
+/// The two bits of `mm_cid::mode` that matter: TRANSIT 1, ONCPU 2.
+const fn mode_bits(mode: u32) -> u8 {
+    ((mode >> 29) & 3) as u8
+}
+
+/// The mode word of [`mode_bits()`].
+const fn bits_mode(bits: u8) -> u32 {
+    (bits as u32) << 29
+}
 
 /// Most stores to the mode one search follows (two a mode switch).
 pub const MAX_STORES: usize = 32;

@@ -269,16 +269,6 @@ pub enum Violation {
     },
 }
 
-/// The two bits of `mm_cid::mode` that matter: TRANSIT 1, ONCPU 2.
-pub const fn mode_bits(mode: u32) -> u8 {
-    ((mode >> 29) & 3) as u8
-}
-
-/// The mode word of [`mode_bits()`].
-pub const fn bits_mode(bits: u8) -> u32 {
-    (bits as u32) << 29
-}
-
 /// A [`World::switches_left`] that never runs out.
 pub const UNBOUNDED: u8 = u8::MAX;
 
