@@ -221,6 +221,7 @@ enum Show {
     Status,
     Report,
     LiveLock,
+    Verdict,
 }
 
 impl Show {
@@ -229,11 +230,13 @@ impl Show {
             mmcid_rs_file_MMCID_RS_FILE_LIVE_LOCK as LIVE_LOCK,
             mmcid_rs_file_MMCID_RS_FILE_REPORT as REPORT,
             mmcid_rs_file_MMCID_RS_FILE_STATUS as STATUS,
+            mmcid_rs_file_MMCID_RS_FILE_VERDICT as VERDICT,
         };
         match file {
             STATUS => Some(Show::Status),
             REPORT => Some(Show::Report),
             LIVE_LOCK => Some(Show::LiveLock),
+            VERDICT => Some(Show::Verdict),
             _ => None,
         }
     }
@@ -248,6 +251,7 @@ impl fmt::Display for Show {
             }
             Show::Report => report::show_report(f, guard(variant()), watchdog()),
             Show::LiveLock => report::show_live_lock(f),
+            Show::Verdict => report::show_verdict(f, variant().name(), guard(variant())),
         }
     }
 }

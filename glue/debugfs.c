@@ -73,6 +73,8 @@ int mmcid_rs_debugfs_create(void)
 			    (void *)(uintptr_t)MMCID_RS_FILE_REPORT, &show_fops);
 	debugfs_create_file("live_lock", 0400, dir,
 			    (void *)(uintptr_t)MMCID_RS_FILE_LIVE_LOCK, &show_fops);
+	debugfs_create_file("verdict", 0400, dir,
+			    (void *)(uintptr_t)MMCID_RS_FILE_VERDICT, &show_fops);
 	debugfs_create_file("reset", 0200, dir, NULL, &reset_fops);
 	mmcid_dir = dir;
 	return 0;

@@ -192,6 +192,7 @@ enum mmcid_rs_file {
 	MMCID_RS_FILE_STATUS,		/* status: the table */
 	MMCID_RS_FILE_REPORT,		/* report: key value lines */
 	MMCID_RS_FILE_LIVE_LOCK,	/* live_lock: the watchdog's report */
+	MMCID_RS_FILE_VERDICT,		/* verdict: the one-line verdict */
 };
 
 /*

@@ -400,6 +400,8 @@ pub const mmcid_rs_file_MMCID_RS_FILE_STATUS: mmcid_rs_file = 0;
 pub const mmcid_rs_file_MMCID_RS_FILE_REPORT: mmcid_rs_file = 1;
 #[doc = " live_lock: the watchdog's report"]
 pub const mmcid_rs_file_MMCID_RS_FILE_LIVE_LOCK: mmcid_rs_file = 2;
+#[doc = " verdict: the one-line verdict"]
+pub const mmcid_rs_file_MMCID_RS_FILE_VERDICT: mmcid_rs_file = 3;
 #[doc = " The read-only debugfs files: each is one text of the Rust side."]
 pub type mmcid_rs_file = ::core::ffi::c_uint;
 extern "C" {

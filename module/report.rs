@@ -414,3 +414,12 @@ pub fn show_report(
 ) -> fmt::Result {
     text::show_report(f, &Live, guard, wd)
 }
+
+/// The one-line verdict (`verdict`).
+pub fn show_verdict(
+    f: &mut fmt::Formatter<'_>,
+    variant: &str,
+    guard: super::guard::Status,
+) -> fmt::Result {
+    text::show_verdict(f, &Live, variant, guard)
+}

@@ -549,3 +549,92 @@ fn show_paths(f: &mut fmt::Formatter<'_>, t: &impl Tally) -> fmt::Result {
     }
     writeln!(f)
 }
+
+/// `n` of `of` as a percentage with one decimal, rounded, without floats.
+struct Percent1(i64, i64);
+
+impl fmt::Display for Percent1 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pm = if self.1 > 0 {
+            (self.0 * 2000 + self.1) / (2 * self.1)
+        } else {
+            0
+        };
+        write!(f, "{}.{}%", pm / 10, pm % 10)
+    }
+}
+
+/// The one-line verdict (`verdict`): agreement on the checked transitions
+/// of both mode directions, no mismatch or broken invariant, no live lock;
+/// else `mmcid_rs: FAIL: ` and why.  A load with force=1 on code the
+/// variant does not mirror says so at the end.
+pub fn show_verdict(
+    f: &mut fmt::Formatter<'_>,
+    t: &impl Tally,
+    variant: &str,
+    guard: super::guard::Status,
+) -> fmt::Result {
+    let mism = t.count(Counter::Mismatch)
+        + t.count(Counter::OpMismatch)
+        + t.count(Counter::InvariantViolation);
+    let (agreed, to_cpu, to_task) = (
+        agreed(t),
+        t.count(Counter::ForkToCpu),
+        t.count(Counter::ExitToTask),
+    );
+    let walks = t.count(Counter::FixupToCpu) + t.count(Counter::FixupToTask);
+    if mism != 0 {
+        write!(
+            f,
+            "mmcid_rs: FAIL: C and Rust ({}) disagree on {} transitions (trace events mmcid_rs:*, the first ones above)",
+            variant, mism
+        )?;
+    } else if t.count(Counter::LiveLock) != 0 {
+        write!(
+            f,
+            "mmcid_rs: FAIL: the watchdog named a live lock (see /sys/kernel/debug/mmcid_rs/live_lock)"
+        )?;
+    } else if agreed <= 0 || to_cpu <= 0 || to_task <= 0 || walks <= 0 {
+        write!(
+            f,
+            "mmcid_rs: FAIL: too little checked: {} switches, {} forks to per CPU mode, {} exits to per task mode, {} fixup walks",
+            agreed, to_cpu, to_task, walks
+        )?;
+    } else {
+        let (ops, aff) = (agreed_ops(t), agreed_affinity(t));
+        let (sw, cmp) = (t.count(Counter::OpSwitched), t.count(Counter::OpCompared));
+        write!(
+            f,
+            "mmcid_rs: C and Rust ({}) agree on {} transitions ({} context switches, {} forks and exits, {} affinity changes and deferred works, {} switches to per CPU mode, {} back, {} fixup walks agreed user by user; {} not decided; ",
+            variant,
+            agreed + ops + aff,
+            agreed,
+            ops,
+            aff,
+            to_cpu,
+            to_task,
+            walks,
+            undecided(t)
+        )?;
+        write!(
+            f,
+            "partly checked: CID accounting skipped on {} of fork and exit snapshots, {} of users and CPU slots left out; {} forks and exits of mms over {} users not compared); ",
+            Percent1(t.count(Counter::AccountingNotConsistent), checked_ops(t)),
+            Percent1(sw, sw + cmp),
+            t.count(Counter::OpTooManyUsers),
+            OP_USERS
+        )?;
+        write!(
+            f,
+            "paths: {} of {} reachable branches of the mm_cid code checked, {} of them {} times or more",
+            at_least(t, 1),
+            reachable().count(),
+            at_least(t, TESTED),
+            TESTED
+        )?;
+    }
+    if guard.0.is_err() {
+        write!(f, "; {}", guard)?;
+    }
+    writeln!(f)
+}

@@ -193,3 +193,75 @@ fn a_switch_finding_says_what_the_model_wanted() {
         "{s}"
     );
 }
+
+/// A run's counts as make run recorded them (4 vCPUs, 7.3).
+fn recorded() -> Given {
+    Given::new(&[
+        (Counter::TaskOwned, 13937),
+        (Counter::Fork, 2811),
+        (Counter::ForkToCpu, 245),
+        (Counter::ExitToTask, 245),
+        (Counter::AffinitySame, 4196),
+        (Counter::FixupToCpu, 245),
+        (Counter::FixupToTask, 245),
+        (Counter::RacedMaxCids, 47),
+        (Counter::OpCompared, 984),
+        (Counter::OpSwitched, 16),
+    ])
+}
+
+fn verdict(t: &Given, guard: Status) -> String {
+    text(|f| show_verdict(f, t, "v7.3", guard))
+}
+
+#[test]
+fn verdict_of_agreement_says_what_was_checked() {
+    let mut t = recorded();
+    let mut reach = reachable();
+    t.paths.insert(reach.next().unwrap().name(), TESTED);
+    t.paths.insert(reach.next().unwrap().name(), 3);
+    let n = reachable().count();
+    assert_eq!(
+        verdict(&t, guard()),
+        std::format!("mmcid_rs: C and Rust (v7.3) agree on 21434 transitions (13937 context switches, 3301 forks and exits, 4196 affinity changes and deferred works, 245 switches to per CPU mode, 245 back, 490 fixup walks agreed user by user; 47 not decided; partly checked: CID accounting skipped on 0.0% of fork and exit snapshots, 1.6% of users and CPU slots left out; 0 forks and exits of mms over 254 users not compared); paths: 2 of {n} reachable branches of the mm_cid code checked, 1 of them 100 times or more\n")
+    );
+}
+
+#[test]
+fn verdict_fails_on_a_finding_a_live_lock_or_too_little() {
+    let mut t = recorded();
+    t.counts.insert(Counter::InvariantViolation.key(), 2);
+    t.counts.insert(Counter::OpMismatch.key(), 1);
+    assert!(verdict(&t, guard())
+        .starts_with("mmcid_rs: FAIL: C and Rust (v7.3) disagree on 3 transitions"));
+    let mut t = recorded();
+    t.counts.insert(Counter::LiveLock.key(), 1);
+    assert!(verdict(&t, guard()).starts_with("mmcid_rs: FAIL: the watchdog named a live lock"));
+    // Both mode directions and a walk must have been checked.
+    for c in [Counter::ForkToCpu, Counter::ExitToTask] {
+        let mut t = recorded();
+        t.counts.insert(c.key(), 0);
+        assert!(
+            verdict(&t, guard()).starts_with("mmcid_rs: FAIL: too little checked: "),
+            "{}",
+            c.key()
+        );
+    }
+    let mut t = recorded();
+    t.counts.insert(Counter::FixupToCpu.key(), 0);
+    t.counts.insert(Counter::FixupToTask.key(), 0);
+    assert!(verdict(&t, guard()).ends_with(", 0 fixup walks\n"));
+}
+
+#[test]
+fn verdict_says_when_the_load_was_forced() {
+    let forced = Status(super::guard::check(
+        &[("v7.3", &["mm_cid_schedout"])],
+        "v7.3",
+        "v7.3",
+    ));
+    assert!(forced.0.is_err());
+    let v = verdict(&recorded(), forced);
+    assert!(v.contains("; forced: "), "{v}");
+    assert!(!verdict(&recorded(), guard()).contains("forced"));
+}

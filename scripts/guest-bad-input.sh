@@ -79,7 +79,7 @@ written() {
 	row "write '$(printf '%s' "$2" | sed 's/\\/\\\\/g')' to $1" "$got" "$ok"
 }
 
-for f in status report live_lock; do
+for f in status report live_lock verdict; do
 	written "$f" 'x' refused
 done
 written reset '1' accepted
@@ -123,7 +123,7 @@ row "write '1\\\\n' to reset in two 1-byte writes" \
 	"$(grep -q 'Invalid argument' /tmp/err && echo ok || echo FAIL)"
 
 # Reads: byte by byte gives what one read gives (the counts move).
-for f in status report live_lock; do
+for f in status report live_lock verdict; do
 	a=$(tr -d '0-9' <"$D/$f" | md5sum)
 	b=$(dd if="$D/$f" bs=1 2>/dev/null | tr -d '0-9' | md5sum)
 	[ "$a" = "$b" ] && ok=ok || ok=FAIL
@@ -136,7 +136,7 @@ driver=$!
 i=0
 while [ $i -lt 8 ]; do
 	(end=$(($(date +%s) + 5)); while [ "$(date +%s)" -lt "$end" ]; do
-		cat "$D/status" "$D/report" "$D/live_lock" >/dev/null || exit 1
+		cat "$D/status" "$D/report" "$D/live_lock" "$D/verdict" >/dev/null || exit 1
 	done) &
 	i=$((i + 1))
 done
@@ -145,7 +145,7 @@ for p in $(jobs -p); do
 	wait "$p" || rc=1
 done
 [ $rc = 0 ] && [ -z "$(dmesg_splats)" ] && ok=ok || ok=FAIL
-row "8 readers of status, report and live_lock for 5 s under the fork pattern" "every read succeeded, dmesg clean" "$ok"
+row "8 readers of status, report, live_lock and verdict for 5 s under the fork pattern" "every read succeeded, dmesg clean" "$ok"
 wait $driver 2>/dev/null
 
 rmmod mmcid_rs

@@ -97,7 +97,7 @@ cat "$D/status"
 mism=$(( $(report_mismatches) + $(report_get invariant_violations) ))
 traced=$(trace_findings | grep -c -E ' (mismatch|op_mismatch|fixup_violation): cpu=') || true
 trace_findings | head -4
-verdict=$(report_verdict "$VARIANT") || true
+verdict=$(report_verdict) || true
 rmmod mmcid_rs || fail "rmmod failed"
 [ ! -e "$D" ] || fail "$D left behind after unload"
 dmesg | grep -q 'mmcid_rs: unloaded' || fail "no unload line in dmesg"

@@ -80,7 +80,7 @@ rc=$(cat /tmp/kselftest.rc)
 xfail=$(sed -n 's/^ok [0-9]* \([^ ]*\) # XFAIL \(.*\)/\1: \2/p' /tmp/kselftest.out | cut -c1-160 | paste -sd ';' -)
 gcov_save || rc=1
 report_paths_missing
-verdict=$(report_verdict "$VARIANT")
+verdict=$(report_verdict)
 forced=$(report_forced)
 rmmod mmcid_rs
 case "$EXPECT:$rc" in

@@ -83,64 +83,27 @@ report_mismatches() {
 # "; forced: model mirrors 7.3, kernel differs in ..." from the status
 # table when the module was loaded with force=1 on a tree whose mm_cid
 # code is not what the variant mirrors (docs/version-guard.md); else
-# nothing.  Every verdict line ends with it.
+# nothing.  The module's verdict ends with the same; the guest scripts'
+# own FAIL lines add it.
 report_forced() {
 	[ "$(report_get forced)" = 1 ] || return 0
 	printf '; %s' "$(grep -m1 '^forced: ' /sys/kernel/debug/mmcid_rs/status)"
 }
 
-# The one-line verdict from the module's report: agreement on the checked
-# transitions of both mode directions, no mismatch, no live lock.  Prints
-# "mmcid_rs: ..." and fails when the verdict is not agreement.
+# The module's one-line verdict (its debugfs file verdict, written by
+# module/report_text.rs): agreement on the checked transitions of both
+# mode directions, no mismatch, no live lock.  Prints it, after the first
+# trace events when C and Rust disagree, and fails when it is a FAIL.
 report_verdict() {
-	local variant=$1 agreed ops aff raced big mism to_cpu to_task locks walks forced
-	agreed=$(report_get agreed)
-	ops=$(report_get agreed_fork_exit)
-	aff=$(report_get agreed_affinity)
-	raced=$(report_get undecided)
-	big=$(report_get op_too_many_users)
-	mism=$(( $(report_mismatches) + $(report_get invariant_violations) ))
-	to_cpu=$(report_get fork_to_cpu)
-	to_task=$(report_get exit_to_task)
-	locks=$(report_get live_locks)
-	walks=$(( $(report_get fixup_to_cpu) + $(report_get fixup_to_task) ))
-	forced=$(report_forced)
-	if [ "$mism" != 0 ]; then
-		trace_findings | head -20
-		echo "mmcid_rs: FAIL: C and Rust ($variant) disagree on $mism transitions (trace events mmcid_rs:*, the first ones above)$forced"
-		return 1
-	fi
-	if [ "$locks" != 0 ]; then
-		echo "mmcid_rs: FAIL: the watchdog named a live lock (see /sys/kernel/debug/mmcid_rs/live_lock)$forced"
-		return 1
-	fi
-	if [ "$agreed" -le 0 ] || [ "$to_cpu" -le 0 ] || [ "$to_task" -le 0 ] || [ "$walks" -le 0 ]; then
-		echo "mmcid_rs: FAIL: too little checked: $agreed switches, $to_cpu forks to per CPU mode, $to_task exits to per task mode, $walks fixup walks$forced"
-		return 1
-	fi
-	echo "mmcid_rs: C and Rust ($variant) agree on $((agreed + ops + aff)) transitions ($agreed context switches, $ops forks and exits, $aff affinity changes and deferred works, $to_cpu switches to per CPU mode, $to_task back, $walks fixup walks agreed user by user; $raced not decided; $(report_partly); $big forks and exits of mms over $(report_get op_users_max) users not compared); $(report_paths)$forced"
-}
-
-# percent N OF: N as a share of OF, "12.3%".
-percent() {
-	awk -v n="$1" -v of="$2" 'BEGIN { printf "%.1f%%", (of > 0 ? 100 * n / of : 0) }'
-}
-
-# What the checks in agreement left out: the CID accounting of fork and
-# exit snapshots with no consistent end, users and CPU slots a switch
-# touched meanwhile.
-report_partly() {
-	local nc ops sw cmp
-	nc=$(report_get accounting_not_consistent)
-	ops=$(report_get checked_fork_exit)
-	sw=$(report_get op_switched)
-	cmp=$(report_get op_compared)
-	echo "partly checked: CID accounting skipped on $(percent "$nc" "$ops") of fork and exit snapshots, $(percent "$sw" $((sw + cmp))) of users and CPU slots left out"
-}
-
-# How much of the mm_cid code the checks in agreement took since load.
-report_paths() {
-	echo "paths: $(report_get paths_checked) of $(report_get paths_reachable) reachable branches of the mm_cid code checked, $(report_get paths_tested) of them 100 times or more"
+	local v
+	v=$(cat /sys/kernel/debug/mmcid_rs/verdict)
+	case "$v" in
+	"mmcid_rs: FAIL: C and Rust"*) trace_findings | head -20 ;;
+	esac
+	echo "$v"
+	case "$v" in
+	"mmcid_rs: FAIL"*) return 1 ;;
+	esac
 }
 
 # The status lines that name the paths not checked, or checked rarely,

@@ -67,7 +67,7 @@ unload_all
 # An open file pins the module: rmmod refused, the file still works, the
 # close releases it.  rmmod succeeding here is the unload that left
 # debugfs's proxy to read freed memory at the close.
-for f in status report live_lock reset; do
+for f in status report live_lock verdict reset; do
 	insmod "$KO" || { row "rmmod while $f is open" "insmod failed" FAIL; continue; }
 	if [ "$f" = reset ]; then exec 3>"$D/$f"; else exec 3<"$D/$f"; fi
 	if rmmod mmcid_rs 2>/tmp/err; then
@@ -96,7 +96,7 @@ done
 # either pins the module or fails once it is going.
 insmod "$KO" || row "readers on every file during rmmod" "insmod failed" FAIL
 pids=
-for f in status report live_lock; do
+for f in status report live_lock verdict; do
 	(while :; do cat "$D/$f" >/dev/null 2>&1; done) &
 	pids="$pids $!"
 	(while :; do echo 1 2>/dev/null >"$D/reset"; done) &

@@ -26,7 +26,7 @@ for t in ts: t.join()
 big=$(report_get op_too_many_users)
 max=$(report_get op_users_max)
 unsup=$(report_get unsupported)
-verdict=$(report_verdict v7.3) || { echo "$verdict"; rmmod mmcid_rs; exit 1; }
+verdict=$(report_verdict) || { echo "$verdict"; rmmod mmcid_rs; exit 1; }
 rmmod mmcid_rs
 [ "$unsup" = 0 ] || { echo "mmcid_rs: FAIL: $unsup checks unsupported"; exit 1; }
 [ "$big" -gt 0 ] || {
