@@ -1058,15 +1058,30 @@ static int max_cids_of(int users, int allowed, int possible)
 }
 
 struct compact_thread {
-	int go;			/* 1: exit now; 2: switch in a few times, then exit */
-	uint32_t cid;		/* read once the thread runs */
+	int go;			/* 1: exit now; 2: converge, then exit */
+	int bound;		/* with 2: the new max_cids */
+	uint32_t cid;		/* read once the thread runs, and last */
 	int have;
+	int sleeps;		/* schedule-ins it took to converge */
 };
+
+/* How long a compaction thread may sleep for its converge. */
+#define COMPACT_MS 1000
+
+/* Is CLOCK_MONOTONIC before @end? */
+static bool before(const struct timespec *end)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec < end->tv_sec ||
+	       (now.tv_sec == end->tv_sec && now.tv_nsec < end->tv_nsec);
+}
 
 static void *compact_thread(void *arg)
 {
 	struct compact_thread *c = arg;
-	struct timespec ts = { 0, 100000 };
+	struct timespec ts = { 0, 100000 }, end = { 0 };
 	int go, i;
 
 	c->cid = my_cid();
@@ -1080,13 +1095,22 @@ static void *compact_thread(void *arg)
 	 * cid_on_task(tcid | cpu_cid), and a CPU the mm never ran on has
 	 * MM_CID_UNSET there (the task keeps its CID, and its slot gets it).
 	 * On many CPUs a thread may wake on a new one each time, so it stays
-	 * on the CPU it runs on, whose slot its own schedule-in filled.
+	 * on the CPU it runs on, whose slot its own schedule-in filled.  The
+	 * converge is a try ("Otherwise keep the provided"): at least three
+	 * sleeps, and on while the CID is at or above the bound, for at most
+	 * COMPACT_MS.
 	 */
-	if (go == 2)
+	if (go == 2) {
 		pin(sched_getcpu());
-	for (i = 0; go == 2 && i < 3; i++)
-		nanosleep(&ts, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		end.tv_sec += COMPACT_MS / 1000;
+	}
 	c->cid = my_cid();
+	for (i = 0; go == 2 && (i < 3 || (c->cid >= (uint32_t)c->bound && before(&end))); i++) {
+		nanosleep(&ts, NULL);
+		c->cid = my_cid();
+		c->sleeps = i + 1;
+	}
 	return NULL;
 }
 
@@ -1123,13 +1147,20 @@ static void compaction_child(int allowed, int possible)
 	for (i = 0; i < COMPACT_THREADS; i++) {
 		if (i == low[0] || i == low[1])
 			continue;
+		c[i].bound = bound;
 		__atomic_store_n(&c[i].go, 2, __ATOMIC_RELEASE);
 		pthread_join(t[i], NULL);
 		if (c[i].cid >= (uint32_t)bound) {
-			ksft_print_msg("compaction child: a thread kept CID %u, max_cids of %d users on %d of %d CPUs is %d\n",
-				       c[i].cid, COMPACT_THREADS - 1, allowed, possible, bound);
+			ksft_print_msg("compaction child: a thread kept CID %u over %d sleeps (%d ms), max_cids of %d users on %d of %d CPUs is %d\n",
+				       c[i].cid, c[i].sleeps, COMPACT_MS, COMPACT_THREADS - 1,
+				       allowed, possible, bound);
 			fflush(stdout);
 			_exit(1);
+		}
+		if (c[i].sleeps > 3) {
+			ksft_print_msg("compaction child: CID %u below max_cids %d after %d sleeps\n",
+				       c[i].cid, bound, c[i].sleeps);
+			fflush(stdout);
 		}
 	}
 	_exit(0);
