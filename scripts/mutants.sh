@@ -441,107 +441,14 @@ build() {
 
 # --- Classifying a boot ----------------------------------------------------
 
-# A splat and a hang: SPLAT_RE and HANG_RE (scripts/splat.sh).
 # insmod's and the module loader's words for a module built for another kernel.
 ABI_FAIL_RE='Invalid module format|version magic|Unknown symbol|disagrees about version|Exec format error'
-ABI_RE='CID [0-9]+ seen by two running threads|CID [0-9]+ >= [0-9]+ possible CPUs'
 
 # classify LOG OUT: key=value lines for the boot whose console log is LOG
-# and whose run-vng.sh output is OUT.
+# and whose run-vng.sh output is OUT (scripts/classify_boot.py, which says
+# what each status means; its tests: classify_boot_tests.py).
 classify() {
-	local logf=$1 outf=$2 guest kern report mism viol locks ksrc insrc first
-	local status evidence nd k v
-	guest=$(sed -n 's/^guest| //p' "${logf}")
-	# Only the kernel's own lines, without their time stamps.
-	kern=$(grep -E '^\[ *[0-9]+\.[0-9]+\] ' "${logf}" | grep -v 'virtme-ng-init:' |
-	       sed 's/^\[ *[0-9]*\.[0-9]*\] //' || true)
-	report=$(sed -n 's/^mutant-report: //p' <<<"${guest}")
-	mism=$(awk '$1 ~ /mismatches$/ { s += $2 } END { print s + 0 }' <<<"${report}")
-	viol=$(awk '$1 ~ /violations$/ { s += $2 } END { print s + 0 }' <<<"${report}")
-	locks=$(awk '$1 == "live_locks" { print $2 }' <<<"${report}")
-	ksrc=$(sed -n 's/^mutant-kselftest-rc=//p' <<<"${guest}" | tail -1)
-	insrc=$(sed -n 's/^mutant-insmod-rc=//p' <<<"${guest}" | tail -1)
-	first=$(sed -n 's/^mutant-mismatch: //p' <<<"${guest}" | head -1)
-	if [ "${mism}" -gt 0 ]; then
-		status="module mismatch"
-		evidence=${first}
-	elif [ "${viol}" -gt 0 ]; then
-		status="fixup violation"
-		evidence=${first}
-	elif [ -n "${first}" ]; then
-		# The module traced findings in a test whose report a later
-		# test reset: the trace instance kept them.
-		status="module mismatch"
-		[[ "${first}" != fixup_violation:* ]] || status="fixup violation"
-		evidence=${first}
-	elif evidence=$(grep -m1 -o 'mmcid_rs: first finding since load: .*' <<<"${kern}"); then
-		# The guest hung before it could read the report; the module
-		# had printed its first finding (deferred) before.
-		status="module mismatch"
-		if [[ "${evidence}" == *"invariant broken"* && "${evidence}" != *"differs:"* ]]; then
-			status="fixup violation"
-		fi
-	elif [ "${locks:-0}" -gt 0 ] || grep -q 'mmcid_rs: live lock' <<<"${kern}"; then
-		status="live lock named"
-		evidence=$(grep -m1 'mmcid_rs: live lock' <<<"${kern}" ||
-			   sed -n 's/^mutant-live-lock: //p' <<<"${guest}" | head -1)
-	elif [ -n "${ksrc}" ] && [ "${ksrc}" != 0 ] && grep -Eq "${ABI_RE}" <<<"${guest}"; then
-		status="kselftest ABI assertion"
-		evidence=$(grep -Eo -m1 "${ABI_RE}" <<<"${guest}")
-	elif grep -q 'did not finish within' "${outf}"; then
-		status=hang
-		evidence="no end within the ${TIMEOUT} s limit"
-	elif grep -q 'console silent' "${outf}"; then
-		status=hang
-		evidence="console silent for ${QUIET} s"
-	elif grep -Eq "${HANG_RE}" <<<"${kern}"; then
-		status=hang
-		evidence=$(grep -Em1 "${HANG_RE}" <<<"${kern}")
-	elif grep -q 'Kernel panic' <<<"${kern}" && ! grep -Eq "${SPLAT_RE}" <<<"${kern}"; then
-		status=hang
-		evidence=$(grep -m1 'Kernel panic' <<<"${kern}")
-	elif grep -Eq "${SPLAT_RE}" <<<"${kern}"; then
-		# A panic after an Oops (panic_on_oops=1) is the Oops's.
-		status=splat
-		evidence=$(grep -Em1 "${SPLAT_RE}" <<<"${kern}")
-	elif [ -n "${insrc}" ] && [ "${insrc}" != 0 ]; then
-		status="module did not load"
-		evidence=$(grep -m1 '^insmod: ' <<<"${guest}" || true)
-		evidence+=" $(sed -n 's/^mutant-dmesg: //p' <<<"${guest}" | tail -1)"
-	elif [ -z "${ksrc}" ]; then
-		status="no result"
-		evidence=$(grep -m1 -E '^warning: ' "${outf}" || echo "the guest did not finish the kselftest")
-	elif [ "${ksrc}" = 4 ]; then
-		status="kselftest skipped"
-		evidence=$(grep -m1 'SKIP' <<<"${guest}" || true)
-	elif [ "${ksrc}" != 0 ]; then
-		status="kselftest failed"
-		# The harness's "file:line:test:Expected ..." and its TH_LOG line.
-		evidence=$(grep -m1 -A1 ':Expected ' <<<"${guest}" | sed 's/^# //' | tr '\n' ' ')
-		[ -n "${evidence}" ] || evidence=$(grep -m1 '^not ok' <<<"${guest}" || true)
-	else
-		status=survived
-		evidence=
-	fi
-	nd=0
-	echo "status=${status}"
-	echo "evidence=$(printf '%s' "${evidence}" | oneline 400)"
-	echo "first_mismatch=$(printf '%s' "${first}" | oneline 400)"
-	echo "insmod_rc=${insrc}"
-	echo "kselftest_rc=${ksrc}"
-	echo "live_locks=${locks}"
-	for k in mismatches fork_exit_mismatches agreed agreed_fork_exit; do
-		echo "${k}=$(awk -v k="${k}" '$1 == k { print $2 }' <<<"${report}")"
-	done
-	[ -z "${report}" ] || echo "violations=${viol}"
-	# The "not decided" counters (what another CPU may legally change,
-	# as scripts/guest-lib.sh counts them), then the whole report.
-	nd=$(awk '$1 ~ /^raced_/ || $1 == "op_too_many_users" { s += $2 } END { print s + 0 }' <<<"${report}")
-	[ -z "${report}" ] || echo "not_decided=${nd}"
-	while read -r k v; do
-		[ -z "${k}" ] || echo "report_${k}=${v}"
-	done <<<"${report}"
-	echo "accel=$(sed -n 's/.* under \([A-Z]*\( ([a-z]*-threaded)\)\{0,1\}\) (limit.*/\1/p' "${outf}" | tail -1)"
+	python3 "${MMCID_TOP}/scripts/classify_boot.py" "$1" "$2" --timeout "${TIMEOUT}" --quiet "${QUIET}"
 }
 
 # --- Booting ------------------------------------------------------------

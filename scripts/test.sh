@@ -542,6 +542,8 @@ if want scripts; then
 	check "bench: the table pairs each loaded run with the unloaded one of its round, boot by boot" bench_table
 	check "run: a failed run's last lines name each failed kselftest case and why" ksft_failures_named
 	check "splat: one definition of what a kernel prints when something is wrong, used by every script" splat_definition
+	check "mutants: a boot's status, each from a boot that shows it, in order (classify_boot.py)" \
+		python3 "${MMCID_TOP}/scripts/classify_boot_tests.py"
 fi
 
 # Each recorded measurement says which commit it measured: a warning when
