@@ -189,12 +189,10 @@ kernel_dir() {
 
 # upstream_result MUTANT_DIR_NAME: the result of the upstream rseq series
 # (patches/upstream-rseq/) alone on one mutant's kernel, which
-# scripts/upstream-rseq.sh --mutants writes and scripts/mutants.sh reads,
-# keyed by the series' patches (not its cover letter).
+# scripts/upstream-rseq.sh --mutants writes and scripts/mutants.sh reads
+# (scripts/mutant_results.py keys it).
 upstream_result() {
-	local h
-	h=$(cat "${MMCID_TOP}"/patches/upstream-rseq/0[0-9][0-9][1-9]-*.patch | sha256sum | cut -c1-12)
-	echo "${MMCID_CACHE}/mutants/upstream/$1-series${h}"
+	python3 "${MMCID_TOP}/scripts/mutant_results.py" --cache "${MMCID_CACHE}/mutants" upstream "$1"
 }
 
 # module_lines LOG: the module's kernel lines of a guest console log that

@@ -152,12 +152,9 @@ done
 need_number --seconds "${SECS}" 1 100
 need_number --timeout "${TIMEOUT}" 1 86400
 QUIET=${QUIET:-$((SECS + 50))}
-# Boots that end at the module's first finding: their own results.
-STOP_KEY= STOP_ARG= STOP_NOTE=
-if [ "${STOP}" = 1 ]; then
-	STOP_KEY=-stop STOP_ARG=--stop-at-finding
-	STOP_NOTE=", ended at the module's first finding (--stop-at-finding)"
-fi
+# Boots that end at the module's first finding: results of their own.
+STOP_ARG=
+[ "${STOP}" = 0 ] || STOP_ARG=--stop-at-finding
 need_number --quiet-limit "${QUIET}" 1 86400
 [ "${QUIET}" -gt "${SECS}" ] ||
 	die "--quiet-limit ${QUIET} would end every boot: the kselftest is silent for its ${SECS} s"
@@ -166,84 +163,6 @@ TREE=${MMCID_CACHE}/kernel/mutant-tree
 HEAVY_LOCK=${MMCID_CACHE}/heavy.lock
 GUEST_KO_DIR=.mutants/ko
 DOC=${MMCID_TOP}/docs/mutants.md
-# Statuses that kill a mutant, and those of them that the module names.
-KILLING='module mismatch|fixup violation|live lock named|kselftest ABI assertion|hang|splat|kselftest failed'
-BY_MODULE='module mismatch|fixup violation|live lock named'
-
-# --- The mutants -------------------------------------------------------
-
-M_NAME=() M_FILE=() M_HASH=() M_FUNC=() M_WHAT=() M_NEEDS=() M_EQUIV=()
-TOUCHED=(kernel/sched/core.c kernel/sched/sched.h include/linux/rseq_types.h)
-
-# read_mutant FILE: its header ("# function: what it breaks", optionally
-# "# needs: N cpus" and "# equivalent: why") and the files it patches.
-read_mutant() {
-	local f=$1 line func='' what='' needs=0 equiv='' t
-	while IFS= read -r line; do
-		case "${line}" in
-		"# needs: "*)
-			needs=${line#"# needs: "}
-			needs=${needs%% *} ;;
-		"# equivalent: "*) equiv=${line#"# equivalent: "} ;;
-		"#"*)
-			if [ -z "${func}" ]; then
-				line=${line#"#"}
-				line=${line# }
-				func=${line%%:*}
-				what=${line#*:}
-				what=${what# }
-			fi ;;
-		*) break ;;
-		esac
-	done <"${f}"
-	if [ -z "${func}" ] || [ "${func}" = "${what}" ]; then
-		die "${f}: no header; the first line must be '# <C function>: <what it breaks>'"
-	fi
-	[[ "${needs}" =~ ^[0-9]+$ ]] || die "${f}: bad '# needs:' line; want '# needs: 8 cpus'"
-	grep -q '^+++ ' "${f}" || die "${f}: no unified diff after the header"
-	M_NAME+=("$(basename "${f}" .patch)")
-	M_FILE+=("${f}")
-	M_HASH+=("$(sha256sum "${f}" | cut -c1-12)")
-	M_FUNC+=("${func}")
-	M_WHAT+=("${what}")
-	M_NEEDS+=("${needs}")
-	M_EQUIV+=("${equiv}")
-	while read -r t; do
-		t=${t#*/}
-		[[ " ${TOUCHED[*]} " == *" ${t} "* ]] || TOUCHED+=("${t}")
-	done < <(sed -n 's/^+++ \([^\t ]*\).*/\1/p' "${f}")
-}
-
-shopt -s nullglob
-for f in "${MUTANTS_DIR}"/[0-9]*.patch; do
-	read_mutant "${f}"
-done
-shopt -u nullglob
-[ "${#M_NAME[@]}" -gt 0 ] || die "no mutants in ${MUTANTS_DIR} (want NN-name.patch files)"
-
-# The selected mutants, by index; --only takes a stem or its number.
-SEL=()
-for i in "${!M_NAME[@]}"; do
-	if [ "${#ONLY[@]}" = 0 ]; then
-		SEL+=("${i}")
-		continue
-	fi
-	for o in "${ONLY[@]}"; do
-		if [ "${o}" = "${M_NAME[i]}" ] || [ "${o}" = "${M_NAME[i]%%-*}" ]; then
-			SEL+=("${i}")
-			break
-		fi
-	done
-done
-for o in "${ONLY[@]}"; do
-	found=0
-	for i in "${SEL[@]}"; do
-		if [ "${o}" = "${M_NAME[i]}" ] || [ "${o}" = "${M_NAME[i]%%-*}" ]; then
-			found=1
-		fi
-	done
-	[ "${found}" = 1 ] || die "--only ${o}: no such mutant in ${MUTANTS_DIR}"
-done
 
 # --- Helpers -----------------------------------------------------------
 
@@ -278,18 +197,14 @@ mutant_dir() {
 	echo "${CACHE}/${M_NAME[$1]}-${M_HASH[$1]}"
 }
 
-# result_file NAME HASH KO_HASH CPUS
+# result_file NAME HASH KO_HASH CPUS: where one boot's result is kept.
 result_file() {
-	echo "${RESULTS}/$1-$2-ko$3-$4cpus-${SECS}s${STOP_KEY}"
+	mutant_results result "$@"
 }
 
-# A result counts when it was made on the current v7.3 build and ended
-# with something to say; "no result" (the guest died early, for no reason
-# the console shows) is tried again.
+# valid_result FILE: the result still counts (mutant_results.py says when).
 valid_result() {
-	[ -f "$1" ] || return 1
-	[ "$(rget "$1" status)" != "no result" ] || return 1
-	[ -z "${BASE}" ] || [ "$(rget "$1" base)" = "${BASE}" ]
+	mutant_results valid "$1"
 }
 
 # --- The kernel trees ----------------------------------------------------
@@ -303,6 +218,32 @@ if KDIR=$(kernel_dir v7.3); then
 elif [ "${TABLE_ONLY}" = 0 ]; then
 	die "no built v7.3 kernel in ${MMCID_CACHE}/kernel: run scripts/build-kernel.sh (or make run) first"
 fi
+
+# --- The mutants -------------------------------------------------------
+
+# mutant_results ARGS...: scripts/mutant_results.py, which knows what a
+# mutant is, which cached kernel and result count and how the tables
+# read, with this run's settings.
+mutant_results() {
+	local a=(--cache "${CACHE}" --dir "${MUTANTS_DIR}" --base "${BASE}" --cpus "${CPUS_ARG}"
+		--seconds "${SECS}" --stop "${STOP}" --control "${CONTROL_HASH}") k
+	for k in "${!KO_HASH[@]}"; do
+		a+=(--ko "${KO_HASH[k]}=${KO_LABEL[k]}")
+	done
+	python3 "${MMCID_TOP}/scripts/mutant_results.py" "${a[@]}" "$@"
+}
+
+# M_NAME, M_FILE, M_HASH, M_FUNC, M_NEEDS: every mutant of MUTANTS_DIR
+# (its header read, refused if malformed); SEL: the indexes --only picks;
+# TOUCHED: every file a mutant may leave applied.
+KO_HASH=() KO_LABEL=()
+CONTROL_HASH=
+only_args=()
+for o in "${ONLY[@]}"; do
+	only_args+=(--only "${o}")
+done
+mutant_vars=$(mutant_results "${only_args[@]}" shell-vars) || exit 1
+eval "${mutant_vars}"
 
 # Copy the built v7.3 tree once; copy again when v7.3 was rebuilt.
 scratch_tree() {
@@ -346,6 +287,7 @@ scratch_unpatch() {
 		warn "patch -R ${APPLIED##*/} failed; copying the v7.3 files back"
 	fi
 	APPLIED=
+TICKER=
 	scratch_restore
 }
 
@@ -410,16 +352,7 @@ build_locked() {
 # built INDEX: "ok", "build failed" or "does not apply" for a kernel
 # built from the current v7.3 build, else nothing.
 built() {
-	local dir
-	dir=$(mutant_dir "$1")
-	if [ -n "${BASE}" ] && [ "$(cat "${dir}/base" 2>/dev/null)" != "${BASE}" ]; then
-		return 0
-	fi
-	if [ -f "${dir}/build-failed" ]; then
-		[ "$(cat "${dir}/build-failed")" = "does not apply" ] && echo "does not apply" || echo "build failed"
-	elif [ -f "${dir}/arch/x86/boot/bzImage" ]; then
-		echo ok
-	fi
+	mutant_results built "${M_NAME[$1]}"
 }
 
 # build INDEX: the mutant's kernel, unless cached.  Sets BUILD_NOTE.
@@ -504,8 +437,7 @@ run_one() {
 
 # --- The modules --------------------------------------------------------
 
-KO_HASH=() KO_LABEL=() KO_GUEST=() KO_TEST_GUEST=() KO_TEST_HASH=()
-CONTROL_HASH=
+KO_GUEST=() KO_TEST_GUEST=() KO_TEST_HASH=()
 LAST_KOS=${RESULTS}/last-kos
 
 # Copy each module and its kselftest into the repo (the guest sees only
@@ -579,309 +511,18 @@ table_modules() {
 
 # --- The table -------------------------------------------------------------
 
-# cell INDEX KO_INDEX CPUS: what killed mutant INDEX there, if anything.
-cell() {
-	local i=$1 k=$2 cpus=$3 res b
-	b=$(built "${i}")
-	if [ -n "${b}" ] && [ "${b}" != ok ]; then
-		echo "${b}"
-		return
+# table [--write-doc]: the table of the selected mutants from the cached
+# results, and with --write-doc also docs/mutants.md
+# (scripts/mutant_results.py renders both).
+table() {
+	local cmd=${CMDLINE} doc=()
+	if [ "${TABLE_ONLY}" = 1 ] && [ -f "${LAST_RUN}" ]; then
+		cmd="$(sed -n 's/^command=//p' "${LAST_RUN}")\`, then \`${CMDLINE}"
 	fi
-	if [ "${cpus}" -lt "${M_NEEDS[i]}" ]; then
-		echo "needs ${M_NEEDS[i]} cpus"
-		return
-	fi
-	res=$(result_file "${M_NAME[i]}" "${M_HASH[i]}" "${KO_HASH[k]}" "${cpus}")
-	if [ -f "${res}" ] && { [ -z "${BASE}" ] || [ "$(rget "${res}" base)" = "${BASE}" ]; }; then
-		rget "${res}" status
-	else
-		echo "not run"
-	fi
-}
-
-# Column headers: one per module and vCPU count.
-col_name() {
-	if [ "${#KO_HASH[@]}" = 1 ]; then
-		echo "$2 cpus"
-	else
-		echo "${KO_LABEL[$1]}, $2 cpus"
-	fi
-}
-
-# ratio K N: "K/N (P%)".
-ratio() {
-	if [ "$2" -gt 0 ]; then
-		echo "$1/$2 ($((100 * $1 / $2))%)"
-	else
-		echo "$1/$2"
-	fi
-}
-
-# The field separator of ROWS: cells may hold anything else.  Every row
-# has all its fields (read -a drops a trailing empty one: the printers
-# index by column).
-FS=$'\x1f'
-
-# Build the table's rows and its summary into ROWS and SUMMARY; both
-# printers use them.
-collect() {
-	local i k c st dir res row secs first evid total=0 killed mod nrun n
-	local -A nonequiv=() kil=() bymod=()
-	ROWS=()
-	SUMMARY=()
-	local equiv=0 equiv_killed=0 failed=0 notrun=0
-	for i in "${SEL[@]}"; do
-		dir=$(mutant_dir "${i}")
-		secs=$(cat "${dir}/build-seconds" 2>/dev/null || echo 0)
-		first=
-		evid=
-		row="${M_NAME[i]}${FS}${M_FUNC[i]}"
-		[ -n "${M_EQUIV[i]}" ] && row+=" (equivalent)"
-		case "$(built "${i}")" in "build failed"|"does not apply") failed=$((failed + 1)) ;; esac
-		nrun=0
-		for k in "${!KO_HASH[@]}"; do
-			killed=0
-			mod=0
-			n=0
-			for c in "${CPUS[@]}"; do
-				st=$(cell "${i}" "${k}" "${c}")
-				row+="${FS}${st}"
-				res=$(result_file "${M_NAME[i]}" "${M_HASH[i]}" "${KO_HASH[k]}" "${c}")
-				if [[ "${st}" =~ ^(${KILLING}|survived)$ ]]; then
-					n=1
-					secs=$((secs + $(rget "${res}" boot_seconds)))
-					[ -n "${first}" ] || first=$(rget "${res}" first_mismatch)
-					[ -n "${evid}" ] || evid=$(rget "${res}" evidence)
-				fi
-				[[ "${st}" =~ ^(${KILLING})$ ]] && killed=1
-				[[ "${st}" =~ ^(${BY_MODULE})$ ]] && mod=1
-			done
-			nrun=$((nrun + n))
-			if [ -n "${M_EQUIV[i]}" ]; then
-				[ "${killed}" = 0 ] || equiv_killed=$((equiv_killed + 1))
-			elif [ "${n}" = 1 ]; then
-				nonequiv[${k}]=$((${nonequiv[${k}]:-0} + 1))
-				[ "${killed}" = 0 ] || kil[${k}]=$((${kil[${k}]:-0} + 1))
-				[ "${mod}" = 0 ] || bymod[${k}]=$((${bymod[${k}]:-0} + 1))
-			fi
-		done
-		[ -n "${M_EQUIV[i]}" ] && equiv=$((equiv + 1))
-		[ "${nrun}" = 0 ] && [ ! -f "${dir}/build-failed" ] && notrun=$((notrun + 1))
-		total=$((total + secs))
-		row+="${FS}${secs} s${FS}${first:-${evid}}"
-		ROWS+=("${row}")
-	done
-	for k in "${!KO_HASH[@]}"; do
-		local ne=${nonequiv[${k}]:-0} kk=${kil[${k}]:-0} bm=${bymod[${k}]:-0}
-		SUMMARY+=("kill rate (module ${KO_LABEL[k]}): $(ratio "${kk}" "${ne}") non-equivalent mutants killed, $(ratio "${bm}" "${ne}") by the module itself (mismatch, violation or live lock named)")
-	done
-	SUMMARY+=("equivalent (argued in their patch, not counted): ${equiv}, killed anyway: ${equiv_killed}; build failed or does not apply (not counted): ${failed}; not run yet: ${notrun}")
-	local ctl=0
-	if [ -n "${CONTROL_HASH}" ]; then
-		for k in "${!KO_HASH[@]}"; do
-			for c in "${CPUS[@]}"; do
-				res=$(result_file control "${CONTROL_HASH}" "${KO_HASH[k]}" "${c}")
-				! valid_result "${res}" || ctl=$((ctl + $(rget "${res}" boot_seconds)))
-			done
-		done
-	fi
-	SUMMARY+=("time: ${total} s for these mutants and ${ctl} s for the control, $((total + ctl)) s in all (builds and boots, as recorded when each ran)")
-}
-
-# The upstream rseq series alone on each mutant (scripts/upstream-rseq.sh
-# --mutants), beside whether the module itself killed it in any column:
-# UP_ROWS, a Markdown row each, and UP_SUMMARY; both empty without results.
-UP_ROWS=()
-UP_SUMMARY=()
-collect_upstream() {
-	local i k c res up ev mod upk n=0 any=0
-	local -A by=([11]=0 [10]=0 [01]=0 [00]=0)
-	UP_ROWS=()
-	UP_SUMMARY=()
-	for i in "${SEL[@]}"; do
-		res=$(upstream_result "${M_NAME[i]}-${M_HASH[i]}")
-		up="not run"
-		ev=
-		if [ -f "${res}" ]; then
-			up=$(rget "${res}" status)
-			ev=$(rget "${res}" evidence | oneline 120)
-			ev=${ev%% }
-			any=1
-		fi
-		mod=0
-		for k in "${!KO_HASH[@]}"; do
-			for c in "${CPUS[@]}"; do
-				[[ "$(cell "${i}" "${k}" "${c}")" =~ ^(${BY_MODULE})$ ]] && mod=1
-			done
-		done
-		UP_ROWS+=("| ${M_NAME[i]} | ${up} | $([ "${mod}" = 1 ] && echo yes || echo no) | ${ev:+\`${ev//|/\\|}\`} |")
-		[ -z "${M_EQUIV[i]}" ] && [[ "${up}" =~ ^(rseq\ selftest\ failed|hang|splat|survived)$ ]] || continue
-		n=$((n + 1))
-		upk=1
-		[ "${up}" != survived ] || upk=0
-		by[${mod}${upk}]=$((by[${mod}${upk}] + 1))
-	done
-	[ "${any}" = 1 ] || return 0
-	UP_SUMMARY=("kill rate (the upstream rseq selftest alone, no module): $(ratio $((by[11] + by[01])) "${n}") of the non-equivalent mutants it ran on; the module itself: $(ratio $((by[11] + by[10])) "${n}"); both: ${by[11]}, only the module: ${by[10]}, only the selftest: ${by[01]}, neither: ${by[00]}")
-}
-
-print_table() {
-	local h=("mutant" "function") k c r w=() i cols line
-	for k in "${!KO_HASH[@]}"; do
-		for c in "${CPUS[@]}"; do
-			h+=("$(col_name "${k}" "${c}")")
-		done
-	done
-	h+=("time" "first mismatch (or evidence)")
-	cols=${#h[@]}
-	for ((i = 0; i < cols - 1; i++)); do
-		w[i]=${#h[i]}
-	done
-	for r in "${ROWS[@]}"; do
-		IFS=${FS} read -r -a line <<<"${r}"
-		for ((i = 0; i < cols - 1; i++)); do
-			[ "${#line[i]}" -le "${w[i]}" ] || w[i]=${#line[i]}
-		done
-	done
-	for r in "$(IFS=${FS}; echo "${h[*]}")" "${ROWS[@]}"; do
-		IFS=${FS} read -r -a line <<<"${r}"
-		for ((i = 0; i < cols - 1; i++)); do
-			printf '%-*s  ' "${w[i]}" "${line[i]}"
-		done
-		printf '%s\n' "$(printf '%s' "${line[cols - 1]:-}" | oneline 100)"
-	done
-	printf '%s\n' "${SUMMARY[@]}"
-	[ "${#UP_SUMMARY[@]}" = 0 ] || printf '%s\n' "${UP_SUMMARY[@]}"
-}
-
-# doc_detail NAME RESULT: a row of the per-boot table in DETAILS; "-"
-# where the guest did not get as far as saying it.
-doc_detail() {
-	local f=$2 row="| $1" k
-	dv() {
-		local v
-		v=$(rget "${f}" "$1")
-		echo "${v:--}"
-	}
-	for k in label cpus status; do
-		row+=" | $(dv "${k}")"
-	done
-	row+=" | $(dv mismatches) / $(dv fork_exit_mismatches)"
-	for k in violations live_locks not_decided; do
-		row+=" | $(dv "${k}")"
-	done
-	row+=" | $(dv agreed) / $(dv agreed_fork_exit)"
-	row+=" | $(dv kselftest_rc) | $(dv boot_seconds) s |"
-	DETAILS+=("${row}")
-	ACCELS+=("$(rget "${f}" accel)")
-}
-
-write_doc() {
-	local k c r line i res accel_list ev cols
-	DETAILS=()
-	ACCELS=()
-	mkdir -p "${DOC%/*}"
-	for k in "${!KO_HASH[@]}"; do
-		for c in "${CPUS[@]}"; do
-			res=$(result_file control "${CONTROL_HASH}" "${KO_HASH[k]}" "${c}")
-			! valid_result "${res}" || doc_detail "v7.3 (control)" "${res}"
-		done
-	done
-	for i in "${SEL[@]}"; do
-		for k in "${!KO_HASH[@]}"; do
-			for c in "${CPUS[@]}"; do
-				res=$(result_file "${M_NAME[i]}" "${M_HASH[i]}" "${KO_HASH[k]}" "${c}")
-				! valid_result "${res}" || doc_detail "${M_NAME[i]}" "${res}"
-			done
-		done
-	done
-	accel_list=$(printf '%s\n' "${ACCELS[@]}" | sort -u | paste -sd, -)
-	{
-		echo "# Mutants of the 7.3 mm_cid code, and what noticed them"
-		echo
-		echo "Written by \`scripts/mutants.sh\`; do not edit by hand, run it again."
-		echo
-		if [ "${TABLE_ONLY}" = 1 ] && [ -f "${LAST_RUN}" ]; then
-			echo "- command: \`$(sed -n 's/^command=//p' "${LAST_RUN}")\`, then \`${CMDLINE}\`"
-		else
-			echo "- command: \`${CMDLINE}\`"
-		fi
-		echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-		echo "- commit: $(commit_id)"
-		echo "- machine: $(nproc) cores, $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), guests under ${accel_list:-?}"
-		echo "- kernel: ${KDIR##*/} with each patch of \`patches/mutants/\` applied"
-		for k in "${!KO_HASH[@]}"; do
-			echo "- module ${KO_LABEL[k]}: sha256 ${KO_HASH[k]}, loaded with \`variant=v7.3\`"
-		done
-		echo "- per boot: the kselftest for ${SECS} s${STOP_NOTE}; limits ${TIMEOUT} s, console silent ${QUIET} s"
-		echo
-		echo "Each boot is classified by the first that applies: module mismatch, fixup"
-		echo "violation, live lock named (these three are the module's), kselftest ABI"
-		echo "assertion (a duplicate or out-of-range CID seen from rseq), hang, splat,"
-		echo "kselftest failed, survived.  The control, 7.3 as shipped, came out survived"
-		echo "with no mismatch."
-		echo
-		printf '|'
-		printf ' %s |' mutant function
-		for k in "${!KO_HASH[@]}"; do
-			for c in "${CPUS[@]}"; do
-				printf ' %s |' "$(col_name "${k}" "${c}")"
-			done
-		done
-		printf ' %s | %s |\n' time "first mismatch (or evidence)"
-		printf '|'
-		for ((i = 0; i < 4 + ${#KO_HASH[@]} * ${#CPUS[@]}; i++)); do
-			printf -- '---|'
-		done
-		echo
-		cols=$((4 + ${#KO_HASH[@]} * ${#CPUS[@]}))
-		for r in "${ROWS[@]}"; do
-			IFS=${FS} read -r -a line <<<"${r}"
-			printf '|'
-			for ((i = 0; i < cols - 1; i++)); do
-				printf ' %s |' "${line[i]}"
-			done
-			ev=$(printf '%s' "${line[cols - 1]:-}" | oneline 160)
-			if [ -n "${ev}" ]; then
-				printf ' %s |\n' "\`${ev//|/\\|}\`"
-			else
-				printf '  |\n'
-			fi
-		done
-		echo
-		printf '%s\n\n' "${SUMMARY[@]}"
-		echo "What each mutant breaks, as its patch says:"
-		echo
-		for i in "${SEL[@]}"; do
-			echo "- \`${M_NAME[i]}\` (\`${M_FUNC[i]}\`): ${M_WHAT[i]}"
-			[ -z "${M_EQUIV[i]}" ] || echo "  Equivalent: ${M_EQUIV[i]}"
-		done
-		echo
-		if [ "${#UP_SUMMARY[@]}" -gt 0 ]; then
-			echo "## The upstream rseq selftest alone"
-			echo
-			echo "\`scripts/upstream-rseq.sh --mutants\`: each mutant's kernel booted with"
-			echo "\`mm_cid_transition_test\` of \`patches/upstream-rseq/\` and no module (4 of 8"
-			echo "possible vCPUs), killed when it hangs, splats, or prints an assertion or a"
-			echo "case verdict that 7.3 itself does not; the module column says whether the"
-			echo "module's mismatch, violation or live lock named it above."
-			echo
-			printf '%s\n\n' "${UP_SUMMARY[@]}"
-			echo "| mutant | rseq selftest alone | module | evidence |"
-			echo "|---|---|---|---|"
-			printf '%s\n' "${UP_ROWS[@]}"
-			echo
-		fi
-		echo "Every boot: mismatches (switches / forks and exits), invariant violations, live"
-		echo "locks named, not decided, agreed (switches / forks and exits), the"
-		echo "kselftest's exit status and the boot's wall time."
-		echo
-		echo "| mutant | module | cpus | status | mismatches | violations | live locks | not decided | agreed | kselftest | boot |"
-		echo "|---|---|---|---|---|---|---|---|---|---|---|"
-		printf '%s\n' "${DETAILS[@]}"
-	} >"${DOC}.tmp"
-	mv "${DOC}.tmp" "${DOC}"
-	log "mutants: wrote ${DOC}"
+	[ "${1:-}" != --write-doc ] || doc=(--write-doc "${DOC}" --command "${cmd}")
+	mutant_results "${only_args[@]}" table "${doc[@]}" --kernel "${KDIR##*/}" \
+		--timeout "${TIMEOUT}" --quiet "${QUIET}"
+	[ "${#doc[@]}" = 0 ] || log "mutants: wrote ${DOC}"
 }
 
 # --- Main ------------------------------------------------------------------
@@ -889,13 +530,12 @@ write_doc() {
 if [ "${TABLE_ONLY}" = 1 ]; then
 	table_modules
 	[ -z "${KDIR}" ] || CONTROL_HASH=$(sha256sum "${KDIR}/arch/x86/boot/bzImage" | cut -c1-12)
-	collect
-	collect_upstream
-	print_table
 	if [ "${WRITE_DOC}" = 1 ]; then
 		[ "${#ONLY[@]}" = 0 ] && [ "${OTHER_DIR}" = 0 ] ||
 			die "--write-doc wants every mutant of patches/mutants (no --only, no --dir)"
-		write_doc
+		table --write-doc
+	else
+		table
 	fi
 	exit 0
 fi
@@ -984,12 +624,10 @@ if [ "${BUILD_ONLY}" = 1 ]; then
 	log "mutants: built in $((SECONDS - T0)) s"
 	exit 0
 fi
-collect
-collect_upstream
-print_table
 log "mutants: this run took $((SECONDS - T0)) s"
 if [ "${#ONLY[@]}" = 0 ] && [ "${OTHER_DIR}" = 0 ]; then
-	write_doc
+	table --write-doc
 else
+	table
 	log "mutants: not every mutant of patches/mutants ran, so ${DOC#"${MMCID_TOP}/"} is left as it is"
 fi

@@ -544,6 +544,8 @@ if want scripts; then
 	check "splat: one definition of what a kernel prints when something is wrong, used by every script" splat_definition
 	check "mutants: a boot's status, each from a boot that shows it, in order (classify_boot.py)" \
 		python3 "${MMCID_TOP}/scripts/classify_boot_tests.py"
+	check "mutants: which cached kernel and result count, the kill rates and the tables (mutant_results.py)" \
+		python3 "${MMCID_TOP}/scripts/mutant_results_tests.py"
 fi
 
 # Each recorded measurement says which commit it measured: a warning when
