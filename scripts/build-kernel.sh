@@ -126,7 +126,7 @@ prepare_tree() {
 	fi
 	for p in ${PATCHES}; do
 		log "applying ${p##*/}"
-		patch -d "${tmp}" -p1 --quiet <"${p}" || die "${p} does not apply to ${SRC_VERSION}"
+		apply_patch "${tmp}" "${p}" >&2 || die "${p} does not apply to ${SRC_VERSION}"
 	done
 	mv "${tmp}" "${TREE}"
 }
@@ -177,19 +177,11 @@ configure_last() {
 	check_fragment "${FRAGMENT_LAST}"
 }
 
-# Run make with its output in a log and a progress line every 30 s.
+# make TARGETs with lib.sh's kernel_make; on failure, the log's end.
 make_logged() {
-	local logf=${TREE}/.mmcid-build.log rc=0 ticker t0=${SECONDS}
-	(
-		while sleep 30; do
-			log "  ... $((SECONDS - t0)) s, $(grep -c '^  [A-Z]' "${logf}" 2>/dev/null || echo 0) build steps, last: $(grep '^  [A-Z]' "${logf}" | tail -1 | awk '{print $2}')"
-		done
-	) &
-	ticker=$!
-	make -C "${TREE}" -j"$(nproc)" "$@" >"${logf}" 2>&1 || rc=$?
-	kill "${ticker}" 2>/dev/null || true
-	wait "${ticker}" 2>/dev/null || true
-	if [ "${rc}" != 0 ]; then
+	local logf=${TREE}/.mmcid-build.log
+	: >"${logf}"
+	if ! kernel_make "${TREE}" "${logf}" "$@"; then
 		tail -40 "${logf}" >&2
 		die "make $* failed; full log: ${logf}"
 	fi

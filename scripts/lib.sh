@@ -187,6 +187,46 @@ kernel_dir() {
 	echo "${d}"
 }
 
+# How a patched kernel is built, by every script that builds one
+# (build-kernel.sh's flavours, mutants.sh's mutants): in a copy of the
+# built v7.3 tree, so that make rebuilds only what the patches touch, each
+# patch applied with apply_patch, then kernel_make.  A flavour keeps its
+# copy (the module is built against it); the mutants share one scratch
+# copy and keep only a bzImage each (the module built against v7.3 loads
+# on them): 56 copies of the 2.4 GiB tree would take 134 GiB.
+
+# apply_patch TREE PATCH: apply PATCH to TREE if it applies cleanly (tried
+# with --dry-run first: 1 and TREE unchanged when it does not), patch's
+# words on stdout.
+apply_patch() {
+	patch -d "$1" -p1 --dry-run --quiet <"$2" || return 1
+	patch -d "$1" -p1 --quiet --no-backup-if-mismatch <"$2" ||
+		die "$2 applied with --dry-run but not for real to $1"
+}
+
+# kernel_make TREE LOG TARGET...: make TARGETs in TREE on every core with
+# the output appended to LOG, and a progress line every 30 s; make's exit
+# status.  KERNEL_MAKE_TICKER is the progress loop's pid while it runs,
+# for a caller's exit trap.
+KERNEL_MAKE_TICKER=
+kernel_make() {
+	local tree=$1 logf=$2 rc=0 t0=${SECONDS}
+	shift 2
+	(
+		# A lock the caller holds stays with it, not with a stray sleep.
+		[ -z "${HEAVY_FD:-}" ] || exec {HEAVY_FD}>&-
+		while sleep 30; do
+			log "  ... $((SECONDS - t0)) s, $(grep -c '^  [A-Z]' "${logf}" 2>/dev/null || true) build steps, last: $(grep '^  [A-Z]' "${logf}" | tail -1 | awk '{print $2}')"
+		done
+	) &
+	KERNEL_MAKE_TICKER=$!
+	make -C "${tree}" -j"$(nproc)" "$@" >>"${logf}" 2>&1 || rc=$?
+	kill "${KERNEL_MAKE_TICKER}" 2>/dev/null || true
+	wait "${KERNEL_MAKE_TICKER}" 2>/dev/null || true
+	KERNEL_MAKE_TICKER=
+	return "${rc}"
+}
+
 # upstream_result MUTANT_DIR_NAME: the result of the upstream rseq series
 # (patches/upstream-rseq/) alone on one mutant's kernel, which
 # scripts/upstream-rseq.sh --mutants writes and scripts/mutants.sh reads

@@ -278,7 +278,6 @@ scratch_restore() {
 }
 
 APPLIED=
-TICKER=
 # Reverse the applied mutant whatever happened; if patch -R cannot, copy
 # the v7.3 files back.
 scratch_unpatch() {
@@ -287,14 +286,13 @@ scratch_unpatch() {
 		warn "patch -R ${APPLIED##*/} failed; copying the v7.3 files back"
 	fi
 	APPLIED=
-TICKER=
 	scratch_restore
 }
 
 cleanup() {
-	if [ -n "${TICKER}" ]; then
-		kill "${TICKER}" 2>/dev/null || true
-		wait "${TICKER}" 2>/dev/null || true
+	if [ -n "${KERNEL_MAKE_TICKER}" ]; then
+		kill "${KERNEL_MAKE_TICKER}" 2>/dev/null || true
+		wait "${KERNEL_MAKE_TICKER}" 2>/dev/null || true
 	fi
 	scratch_unpatch
 }
@@ -314,27 +312,14 @@ build_locked() {
 	echo "${BASE}" >"${tmp}/base"
 	scratch_tree
 	t0=${SECONDS}
-	if ! patch -d "${TREE}" -p1 --dry-run --quiet <"${f}" >"${blog}" 2>&1; then
+	if ! apply_patch "${TREE}" "${f}" >"${blog}" 2>&1; then
 		echo "does not apply" >"${tmp}/build-failed"
 		echo 0 >"${tmp}/build-seconds"
 		mv "${tmp}" "${dir}"
 		return 0
 	fi
 	APPLIED=${f}
-	patch -d "${TREE}" -p1 --quiet --no-backup-if-mismatch <"${f}" >>"${blog}" 2>&1 ||
-		die "${f} applied with --dry-run but not for real; see ${blog}"
-	(
-		# The lock stays with this script, not with a stray sleep.
-		exec {HEAVY_FD}>&-
-		while sleep 20; do
-			log "  ... $((SECONDS - t0)) s, $(grep -c '^  [A-Z]' "${blog}" || true) build steps, last: $(grep '^  [A-Z]' "${blog}" | tail -1 | awk '{print $2}')"
-		done
-	) &
-	TICKER=$!
-	make -C "${TREE}" -j"$(nproc)" bzImage >>"${blog}" 2>&1 || rc=$?
-	kill "${TICKER}" 2>/dev/null || true
-	wait "${TICKER}" 2>/dev/null || true
-	TICKER=
+	kernel_make "${TREE}" "${blog}" bzImage || rc=$?
 	if [ "${rc}" = 0 ]; then
 		cp "${TREE}/arch/x86/boot/bzImage" "${tmp}/arch/x86/boot/bzImage" ||
 			die "copying the bzImage to ${tmp} failed"
