@@ -298,7 +298,8 @@ def upstream_series_hash(top):
     """The key of the upstream rseq series' results: its patches, not
     its cover letter (lib.sh's upstream_result)."""
     data = b""
-    for p in sorted(glob.glob(os.path.join(top, "patches/upstream-rseq/0[0-9][0-9][1-9]-*.patch"))):
+    series = os.path.join(top, "patches", "upstream-rseq")
+    for p in sorted(glob.glob(os.path.join(series, "0[0-9][0-9][1-9]-*.patch"))):
         with open(p, "rb") as f:
             data += f.read()
     return sha12(data)
