@@ -94,7 +94,7 @@ sleep 0.5
 [ "$(report_get watchdog_starts)" -gt 0 ] || fail "the watchdog's timers were never armed"
 [ "$(report_get watchdog_stops)" -gt 0 ] || fail "the watchdog's timers never stopped"
 cat "$D/status"
-mism=$(( $(report_mismatches) + $(report_get invariant_violations) ))
+mism=$(report_disagreements)
 traced=$(trace_findings | grep -c -E ' (mismatch|op_mismatch|fixup_violation): cpu=') || true
 trace_findings | head -4
 verdict=$(report_verdict) || true

@@ -90,6 +90,17 @@ report_forced() {
 	printf '; %s' "$(grep -m1 '^forced: ' /sys/kernel/debug/mmcid_rs/status)"
 }
 
+# How many transitions C and Rust disagreed on (mismatches of every kind
+# and broken invariants), as the module's verdict says it: the one
+# definition is module/report_text.rs's show_verdict(); 0 when it says
+# anything else.
+report_disagreements() {
+	local n
+	n=$(sed -n 's/^mmcid_rs: FAIL: C and Rust ([^)]*) disagree on \([0-9]*\) transitions.*/\1/p' \
+		/sys/kernel/debug/mmcid_rs/verdict)
+	echo "${n:-0}"
+}
+
 # The module's one-line verdict (its debugfs file verdict, written by
 # module/report_text.rs): agreement on the checked transitions of both
 # mode directions, no mismatch, no live lock.  Prints it, after the first
