@@ -15,10 +15,11 @@ CPUS=4
 TCG_THREAD=multi
 BENCH=pingpong
 RECORD=0
+PROFILE=0
 
 usage() {
 	cat <<EOF
-Usage: $0 [--bench B] [--boots N] [--rounds N] [--seconds S] [--cpus N] [--tcg-thread T] [--record] [SETTING...]
+Usage: $0 [--bench B] [--boots N] [--rounds N] [--seconds S] [--cpus N] [--tcg-thread T] [--profile] [--record] [SETTING...]
 
 Builds (or reuses) the kernel, the module and selftests/mmcid_rs, boots
 guests one after the other and runs scripts/guest-bench.sh in each: N
@@ -44,8 +45,13 @@ boot's drift under TCG is wide.
   --cpus N         guest vCPUs (default ${CPUS})
   --tcg-thread T   single or multi (default ${TCG_THREAD}, as the figures in
                    docs/measurements.md were measured)
-  --record         append the table to docs/measurements.md (command,
-                   date, commit, machine)
+  --profile        instead: where vCPU 0's time goes while pingpong runs
+                   there for S seconds, unloaded and in each SETTING
+                   (default: all), by object and by symbol, from perf's
+                   cpu-clock samples (scripts/guest-profile.sh; installs
+                   Debian's linux-perf); one boot per --boots
+  --record         append the table (or the profile) to
+                   docs/measurements.md (command, date, commit, machine)
   SETTING          filtered, all, nowatch, filtered_nowatch (default: all four)
 
 Environment: KDIR (a built Rust-enabled tree instead of the cached one),
@@ -64,6 +70,7 @@ while [ $# -gt 0 ]; do
 	--cpus) CPUS=${2:?}; shift 2 ;;
 	--tcg-thread) TCG_THREAD=${2:?}; shift 2 ;;
 	--record) RECORD=1; shift ;;
+	--profile) PROFILE=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	-*) usage >&2; exit 2 ;;
 	*) SETTINGS+=("$1"); shift ;;
@@ -73,6 +80,7 @@ need_number --rounds "${ROUNDS}" 1 1000
 need_number --boots "${BOOTS}" 1 100
 need_number --seconds "${SECS}" 1 3600
 need_number --cpus "${CPUS}" 1 "${MMCID_MAX_CPUS}"
+[ "${PROFILE}" = 0 ] || [ "${BENCH}" = pingpong ] || die "--profile profiles pingpong, not --bench ${BENCH}"
 case "${BENCH}" in
 pingpong|forks) DEPS=() ;;
 pipe|pipe2|messaging|messaging_threads) DEPS=(--perf) ;;
@@ -85,6 +93,7 @@ for s in "${SETTINGS[@]}"; do
 	esac
 done
 
+[ "${PROFILE}" = 0 ] || DEPS=(--perf)
 step "bench: dependencies" "${MMCID_TOP}/scripts/setup-deps.sh" "${DEPS[@]}"
 if [ -n "${KDIR:-}" ]; then
 	"${MMCID_TOP}/scripts/check-kdir.sh" "${KDIR}"
@@ -100,6 +109,27 @@ step "bench: test programs" make -s -C "${MMCID_TOP}/selftests/mmcid_rs" \
 
 out=$(mktemp -d)
 trap 'rm -rf "${out}"' EXIT
+
+if [ "${PROFILE}" = 1 ]; then
+	[ "${#SETTINGS[@]}" -gt 0 ] || SETTINGS=(all)
+	limit=$((120 + (${#SETTINGS[@]} + 1) * (SECS + 30)))
+	for b in $(seq 1 "${BOOTS}"); do
+		log "bench: profile, boot ${b} of ${BOOTS}: pingpong for ${SECS} s, unloaded and ${SETTINGS[*]} (limit ${limit} s)"
+		"${MMCID_TOP}/scripts/run-vng.sh" "${KERNEL[@]}" --no-watcher --cpus "${CPUS}" --tcg-thread "${TCG_THREAD}" \
+			--timeout "${limit}" -- ./scripts/guest-profile.sh "${SECS}" "${SETTINGS[@]}" |
+			tee "${out}/${b}" || die "the profile guest of boot ${b} failed (see its console log above); nothing recorded"
+		grep -q '^mmcid_rs: profile: none: dso ' "${out}/${b}" ||
+			die "no profile in the output of boot ${b}; nothing recorded"
+	done
+	table=$(for b in $(seq 1 "${BOOTS}"); do
+		sed -n "s/^mmcid_rs: profile: /boot ${b}: /p" "${out}/${b}"
+	done)
+	if [ "${RECORD}" = 1 ]; then
+		record_measurement "Module profile, pingpong, ${BOOTS} boots of ${SECS} s on ${CPUS} vCPUs (${TCG_THREAD}-threaded TCG)" \
+			"scripts/bench-module.sh ${ARGS}" "${table}"
+	fi
+	exit 0
+fi
 # Each run takes about S seconds (perf's loops are set from a run without
 # the module, and the module slows them); insmod, rmmod and the boot take
 # the rest.

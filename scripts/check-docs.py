@@ -56,6 +56,7 @@ EXPLORER = ["explorer", "model", ":(exclude,glob)**/*tests.rs"]
 STALE_KINDS = [
     (re.compile(r"^make run on (\d+) vCPUs$"), KSELFTEST),
     (re.compile(r"^Module overhead, (\w+), "), MODULE),
+    (re.compile(r"^Module profile, (\w+), "), MODULE),
     (re.compile(r"^explorer benchmark\b"), EXPLORER),
 ]
 # Whole documents written by one run, by the commit in their header.

@@ -35,6 +35,7 @@ PP=./selftests/mmcid_rs/pingpong
 FP=./selftests/mmcid_rs/fork_pattern
 KO=./mmcid-rs.ko
 OUT=$(mktemp -d)
+. "$(dirname "$0")/guest-lib.sh"
 GROUPS_=4
 
 # per_second N SECONDS: N / SECONDS, rounded
@@ -101,26 +102,7 @@ one() {
 	[ "$setting" = none ] || rmmod mmcid_rs
 }
 
-# params SETTING: its insmod parameters; label SETTING: its table row
-params() {
-	case "$1" in
-	filtered) echo pid=1 ;;
-	all) ;;
-	nowatch) echo stall_ms=0 ;;
-	filtered_nowatch) echo pid=1 stall_ms=0 ;;
-	*) echo "guest-bench.sh: unknown setting '$1'; want filtered, all, nowatch or filtered_nowatch" >&2
-	   exit 2 ;;
-	esac
-}
-label() {
-	case "$1" in
-	filtered) echo "loaded, pid=1 (filtered out)" ;;
-	all) echo "loaded, checking everything" ;;
-	nowatch) echo "loaded, checking everything, stall_ms=0 (no watchdog)" ;;
-	filtered_nowatch) echo "loaded, pid=1, stall_ms=0 (filtered out, no watchdog)" ;;
-	esac
-}
-for setting; do params "$setting" >/dev/null; done
+for setting; do bench_params "$setting" >/dev/null; done
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 i=0
@@ -128,7 +110,7 @@ while [ $i -lt "$RUNS" ]; do
 	one none
 	for setting; do
 		# shellcheck disable=SC2046 # the parameters are words
-		one "$setting" $(params "$setting")
+		one "$setting" $(bench_params "$setting")
 	done
 	i=$((i + 1))
 done
@@ -144,7 +126,7 @@ echo "|---|---|---|---|"
 echo "| not loaded | $base | | $(spread none) |"
 for setting; do
 	m=$(median <"$OUT/$setting")
-	echo "| $(label "$setting") | $m | $(pct "$m") | $(spread "$setting") |"
+	echo "| $(bench_label "$setting") | $m | $(pct "$m") | $(spread "$setting") |"
 done
 for setting in none "$@"; do
 	echo "mmcid_rs: bench: runs $setting $(tr '\n' ' ' <"$OUT/$setting")"

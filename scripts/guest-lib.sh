@@ -90,6 +90,28 @@ report_forced() {
 	printf '; %s' "$(grep -m1 '^forced: ' /sys/kernel/debug/mmcid_rs/status)"
 }
 
+# The settings of the module that guest-bench.sh and guest-profile.sh
+# compare with the unloaded kernel: bench_params SETTING, its insmod
+# parameters; bench_label SETTING, its row in a table.
+bench_params() {
+	case "$1" in
+	filtered) echo pid=1 ;;
+	all) ;;
+	nowatch) echo stall_ms=0 ;;
+	filtered_nowatch) echo pid=1 stall_ms=0 ;;
+	*) echo "unknown setting '$1'; want filtered, all, nowatch or filtered_nowatch" >&2
+	   exit 2 ;;
+	esac
+}
+bench_label() {
+	case "$1" in
+	filtered) echo "loaded, pid=1 (filtered out)" ;;
+	all) echo "loaded, checking everything" ;;
+	nowatch) echo "loaded, checking everything, stall_ms=0 (no watchdog)" ;;
+	filtered_nowatch) echo "loaded, pid=1, stall_ms=0 (filtered out, no watchdog)" ;;
+	esac
+}
+
 # How many transitions C and Rust disagreed on (mismatches of every kind
 # and broken invariants), as the module's verdict says it: the one
 # definition is module/report_text.rs's show_verdict(); 0 when it says
