@@ -150,31 +150,35 @@ check_fragment() {
 	[ "${bad}" = 0 ] || die "the config fragment $1 did not apply; fix it or its dependencies"
 }
 
+# merge FRAGMENT...: merge the fragments into TREE's .config, let
+# olddefconfig settle it, and check that the Rust toolchain suits it and
+# that the module's fragment and each merged one survived.
+merge() {
+	local clog=${TREE}/.mmcid-config.log f
+	(cd "${TREE}" && scripts/kconfig/merge_config.sh -m .config "$@") >>"${clog}" 2>&1 ||
+		die "merging $* failed; log: ${clog}"
+	make -C "${TREE}" -s olddefconfig
+	make -C "${TREE}" -s rustavailable >&2 ||
+		die "the Rust toolchain is not usable for this kernel (see above); run scripts/setup-deps.sh"
+	for f in "${FRAGMENT}" "$@"; do
+		check_fragment "${f}"
+	done
+}
+
+# vng's configuration, what the guest does without, what the module and
+# the kselftest need.
 configure() {
 	local clog=${TREE}/.mmcid-config.log
 	(cd "${TREE}" && vng --kconfig) >"${clog}" 2>&1 ||
 		die "vng --kconfig failed in ${TREE}; log: ${clog}"
-	(cd "${TREE}" && scripts/kconfig/merge_config.sh -m .config "${TRIM}" "${FRAGMENT}") >>"${clog}" 2>&1 ||
-		die "merging ${TRIM} and ${FRAGMENT} failed; log: ${clog}"
-	make -C "${TREE}" -s olddefconfig
-	make -C "${TREE}" -s rustavailable >&2 ||
-		die "the Rust toolchain is not usable for this kernel (see above); run scripts/setup-deps.sh"
-	check_fragment "${FRAGMENT}"
-	check_fragment "${TRIM}"
+	merge "${TRIM}" "${FRAGMENT}"
 }
 
 # A debug flavour's fragment goes on top of the seed's configuration
 # (vng's, trim.config's and the module's, or an older fragment's, whose
 # options the new one sets again or olddefconfig keeps).
 configure_last() {
-	local clog=${TREE}/.mmcid-config.log
-	(cd "${TREE}" && scripts/kconfig/merge_config.sh -m .config "${FRAGMENT_LAST}") >>"${clog}" 2>&1 ||
-		die "merging ${FRAGMENT_LAST} failed; log: ${clog}"
-	make -C "${TREE}" -s olddefconfig
-	make -C "${TREE}" -s rustavailable >&2 ||
-		die "the Rust toolchain is not usable for this kernel (see above); run scripts/setup-deps.sh"
-	check_fragment "${FRAGMENT}"
-	check_fragment "${FRAGMENT_LAST}"
+	merge "${FRAGMENT_LAST}"
 }
 
 # make TARGETs with lib.sh's kernel_make; on failure, the log's end.
