@@ -19,6 +19,21 @@ status, first that applies, then its evidence and the module's report.
   kselftest failed         any other kselftest failure
   survived                 nothing noticed it
 
+With --upstream-rseq LOG --control CONTROL --rc RC instead: a boot of
+the upstream rseq series alone (scripts/upstream-rseq.sh --mutants),
+against the control boot of 7.3, first that applies:
+
+  hang                     a panic or a hang detector, or run-vng.sh's time
+                           or quiet limit (exit 124 or 125)
+  no result                no TAP totals
+  splat                    the guest saw a kernel report
+  rseq selftest failed     an assertion line the control does not print,
+                           or other case verdicts than the control's
+  survived                 nothing noticed it
+
+and killed=1 for the first three that count.  --tap-cases LOG prints the
+series' case verdicts of one boot, "name RESULT, ...".
+
 What a splat and a hang are is scripts/splat.sh's, read from there.
 Its tests: scripts/classify_boot_tests.py.
 """
@@ -26,6 +41,7 @@ Its tests: scripts/classify_boot_tests.py.
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -153,19 +169,91 @@ def classify(log, out, timeout, quiet, splat, hang):
     return lines
 
 
+# The upstream series' statuses that kill a mutant (mutant_results.py
+# counts them beside "survived").
+UPSTREAM_KILLING = ("rseq selftest failed", "hang", "splat")
+TAP_CASE = re.compile(r"^# (ok|not ok) [0-9]+ mm_cid\.([a-z_]+)(?: # (XFAIL|SKIP))?")
+ASSERT = re.compile(r"^# # mm_cid_transition_test\.c:[0-9]+:")
+
+
+def tap_cases(log):
+    """The series' case verdicts of a console log: "name RESULT, ..."."""
+    out = []
+    for l in log:
+        m = TAP_CASE.match(l)
+        if m:
+            out.append(f"{m.group(2)} {m.group(3) or ('PASS' if m.group(1) == 'ok' else 'FAIL')}")
+    return ", ".join(out)
+
+
+def asserts(log):
+    """The series' assertion lines, without line numbers and the counts
+    that end some, sorted, once each."""
+    return sorted({re.sub(r" \([0-9]+\)$", "", ASSERT.sub("", l)) for l in log if ASSERT.match(l)})
+
+
+def verdicts(log):
+    """tap_cases, with failed_execve_during_transition's PASS or FAIL as
+    "7.3's": it fails on 7.3 when the window is hit."""
+    return re.sub(r"failed_execve_during_transition (PASS|FAIL)", "failed_execve_during_transition 7.3",
+                  tap_cases(log))
+
+
+def classify_upstream(log, control, rc, splat, hang):
+    """The key=value lines of one boot of the upstream series alone on a
+    mutant's kernel, against the CONTROL boot's on 7.3; RC is run-vng.sh's
+    exit status."""
+    hung = first(log, lambda l: re.search("Kernel panic|" + hang, l))
+    if hung or rc in ("124", "125"):
+        status = "hang"
+        evidence = hung[:160] if hung else f"no output for 90 s (run-vng exit {rc})"
+    elif not any(l.startswith("# # Totals:") for l in log):
+        status, evidence = "no result", f"no TAP totals (run-vng exit {rc})"
+    elif any("guest-upstream-rseq: kernel splat" in l for l in log):
+        status = "splat"
+        evidence = (first(log, lambda l: re.search(splat, l)) or "")[:160]
+    else:
+        seen = set(asserts(control))
+        new = [a for a in asserts(log) if a not in seen]
+        if new:
+            status, evidence = "rseq selftest failed", new[0]
+        elif verdicts(log) != verdicts(control):
+            status, evidence = "rseq selftest failed", verdicts(log)
+        else:
+            status, evidence = "survived", ""
+    return [f"status={status}", f"evidence={oneline(evidence)}",
+            f"killed={int(status in UPSTREAM_KILLING)}"]
+
+
 def read_lines(path):
     with open(path, encoding="utf-8", errors="replace") as f:
         return f.read().splitlines()
 
 
 def main(argv):
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("log", help="the boot's console log (run-vng.sh --log)")
-    ap.add_argument("out", help="run-vng.sh's output for the boot")
-    ap.add_argument("--timeout", required=True, help="the boot's time limit, s")
-    ap.add_argument("--quiet", required=True, help="the boot's quiet limit, s")
+    ap.add_argument("log", nargs="?", help="the boot's console log (run-vng.sh --log)")
+    ap.add_argument("out", nargs="?", help="run-vng.sh's output for the boot")
+    ap.add_argument("--timeout", help="the boot's time limit, s")
+    ap.add_argument("--quiet", help="the boot's quiet limit, s")
+    ap.add_argument("--upstream-rseq", metavar="LOG", help="a boot of the upstream series alone")
+    ap.add_argument("--control", metavar="LOG", help="with --upstream-rseq: the control boot on 7.3")
+    ap.add_argument("--rc", default="0", help="with --upstream-rseq: run-vng.sh's exit status")
+    ap.add_argument("--tap-cases", metavar="LOG", help="print the series' case verdicts of a boot")
     a = ap.parse_args(argv)
     splat, hang = splat_res()
+    if a.tap_cases:
+        print(tap_cases(read_lines(a.tap_cases)))
+        return
+    if a.upstream_rseq:
+        if not a.control:
+            ap.error("--upstream-rseq needs --control")
+        for line in classify_upstream(read_lines(a.upstream_rseq), read_lines(a.control), a.rc, splat, hang):
+            print(line)
+        return
+    if not (a.log and a.out and a.timeout and a.quiet):
+        ap.error("a mutant boot needs LOG, OUT, --timeout and --quiet")
     for line in classify(read_lines(a.log), read_lines(a.out), a.timeout, a.quiet, splat, hang):
         print(line)
 

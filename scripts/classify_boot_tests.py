@@ -143,5 +143,51 @@ class Lines(unittest.TestCase):
         self.assertEqual(len(got["evidence"]), 400)
 
 
+# The upstream series alone: a control on 7.3 and boots against it.
+CONTROL = ["# # mm_cid_transition_test.c:120:per_cpu:CID 0x80000000 after a failed execve (3)",
+           "# ok 1 mm_cid.fork_to_cpu", "# ok 2 mm_cid.failed_execve_during_transition",
+           "# ok 3 mm_cid.widen # XFAIL per CPU mode stays", "# # Totals: pass:2 fail:0 xfail:1"]
+
+
+def upstream(log, rc="0"):
+    got = dict(l.split("=", 1) for l in classify_boot.classify_upstream(log, CONTROL, rc, SPLAT, HANG))
+    return got["status"], got["evidence"], got["killed"]
+
+
+class Upstream(unittest.TestCase):
+    def test_the_control_itself_survives(self):
+        self.assertEqual(upstream(CONTROL), ("survived", "", "0"))
+
+    def test_an_assertion_the_control_prints_with_another_line_or_count_is_no_new_one(self):
+        log = [CONTROL[0].replace(":120:", ":121:").replace("(3)", "(7)")] + CONTROL[1:]
+        self.assertEqual(upstream(log)[0], "survived")
+
+    def test_a_new_assertion_kills(self):
+        log = ["# # mm_cid_transition_test.c:88:fork:CID 5 >= 4 possible CPUs"] + CONTROL
+        self.assertEqual(upstream(log), ("rseq selftest failed", "fork:CID 5 >= 4 possible CPUs", "1"))
+
+    def test_other_case_verdicts_kill_but_the_failed_execve_case_is_7_3s(self):
+        flipped = [l.replace("# ok 2", "# not ok 2") for l in CONTROL]
+        self.assertEqual(upstream(flipped)[0], "survived")
+        widened = [l.replace(" # XFAIL per CPU mode stays", "") for l in CONTROL]
+        self.assertEqual(upstream(widened),
+                         ("rseq selftest failed",
+                          "fork_to_cpu PASS, failed_execve_during_transition 7.3, widen PASS", "1"))
+
+    def test_hang_no_result_and_splat_in_that_order(self):
+        stall = "[   64.8] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:"
+        self.assertEqual(upstream(CONTROL + [stall])[0:2], ("hang", stall))
+        self.assertEqual(upstream(CONTROL[:-1], rc="124"),
+                         ("hang", "no output for 90 s (run-vng exit 124)", "1"))
+        self.assertEqual(upstream(CONTROL[:-1]), ("no result", "no TAP totals (run-vng exit 0)", "0"))
+        splat = "[   15.4] ------------[ cut here ]------------"
+        self.assertEqual(upstream(CONTROL + [splat, "guest-upstream-rseq: kernel splat"]),
+                         ("splat", splat, "1"))
+
+    def test_tap_cases(self):
+        self.assertEqual(classify_boot.tap_cases(CONTROL),
+                         "fork_to_cpu PASS, failed_execve_during_transition PASS, widen XFAIL")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)

@@ -14,6 +14,8 @@ tables read is here, in one place:
   built        a mutant kernel's state: ok, build failed, does not apply,
                or nothing (not built from this v7.3 build)
   upstream     the path of the upstream rseq series' result on a mutant
+  upstream-tally  how many of the selected mutants the series alone killed
+  needs        the vCPUs a mutant needs (0: any number)
   table        the terminal table and its summary; --write-doc also
                writes docs/mutants.md
 
@@ -37,12 +39,17 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import classify_boot  # noqa: E402
+
 # Statuses that kill a mutant, and those of them that the module names.
 KILLING = ("module mismatch", "fixup violation", "live lock named",
            "kselftest ABI assertion", "hang", "splat", "kselftest failed")
 BY_MODULE = ("module mismatch", "fixup violation", "live lock named")
-# Statuses of the upstream series alone that count (upstream-rseq.sh).
-UPSTREAM_COUNTED = ("rseq selftest failed", "hang", "splat", "survived")
+# Statuses of the upstream series alone that kill a mutant, and those
+# that count (upstream-rseq.sh; classify_boot.py decides them).
+UPSTREAM_KILLING = classify_boot.UPSTREAM_KILLING
+UPSTREAM_COUNTED = UPSTREAM_KILLING + ("survived",)
 # Every mutant touches these; a patch may add others.
 TOUCHED = ["kernel/sched/core.c", "kernel/sched/sched.h", "include/linux/rseq_types.h"]
 BUILD_FAILED = ("build failed", "does not apply")
@@ -341,6 +348,13 @@ def collect_upstream(run, ms, sel, series):
                   f"only the module: {by[(1, 0)]}, only the selftest: {by[(0, 1)]}, neither: {by[(0, 0)]}"]
 
 
+def upstream_tally(run, ms, sel, series):
+    """How many of the selected mutants the upstream series alone killed."""
+    killed = sum(read_kv(upstream_result(run.cache, ms[i].key, series)).get("status") in UPSTREAM_KILLING
+                 for i in sel)
+    return f"killed by the rseq selftest alone: {killed} of {len(sel)}"
+
+
 def header(run):
     return (["mutant", "function"] + [run.col_name(label, c) for _, label, c in run.columns()]
             + ["time", "first mismatch (or evidence)"])
@@ -512,6 +526,8 @@ def main(argv):
     sub.add_parser("valid").add_argument("path")
     sub.add_parser("built").add_argument("mutant")
     sub.add_parser("upstream").add_argument("key", metavar="NAME-PATCH")
+    sub.add_parser("upstream-tally")
+    sub.add_parser("needs").add_argument("mutant")
     t = sub.add_parser("table")
     t.add_argument("--write-doc", metavar="FILE")
     t.add_argument("--command", default="scripts/mutants.sh")
@@ -533,11 +549,13 @@ def main(argv):
         ms, sel = read_mutants(a.dir, a.only)
         if a.cmd == "shell-vars":
             print(shell_vars(ms, sel))
-        elif a.cmd == "built":
+        elif a.cmd in ("built", "needs"):
             m = next((m for m in ms if a.mutant in (m.name, m.key)), None)
             if m is None:
                 raise Refused(f"no mutant {a.mutant} in {a.dir}")
-            print(run.built(m))
+            print(run.built(m) if a.cmd == "built" else m.needs)
+        elif a.cmd == "upstream-tally":
+            print(upstream_tally(run, ms, sel, upstream_series_hash(top)))
         else:
             rows, summary = collect(run, ms, sel)
             up_rows, up_summary = collect_upstream(run, ms, sel, upstream_series_hash(top))

@@ -116,10 +116,7 @@ step "upstream-rseq: build the rseq selftests" build
 
 # tap_cases LOG: the new test's cases of a console log, "name RESULT, ...".
 tap_cases() {
-	grep -aE '^# (ok|not ok) [0-9]+ mm_cid\.' "$1" |
-		sed -E 's/^# ok [0-9]+ mm_cid\.([a-z_]+) # (XFAIL|SKIP).*/\1 \2/;
-			s/^# ok [0-9]+ mm_cid\.([a-z_]+).*/\1 PASS/;
-			s/^# not ok [0-9]+ mm_cid\.([a-z_]+).*/\1 FAIL/' | paste -sd, | sed 's/,/, /g'
+	python3 "${MMCID_TOP}/scripts/classify_boot.py" --tap-cases "$1"
 }
 
 # boot KERNEL_DIR: one guest with the test alone; sets RC and LOG.
@@ -133,69 +130,28 @@ boot() {
 	[ -f "${LOG}" ] || die "no console log: ${out}"
 }
 
-# asserts LOG: the test's assertion lines, without line numbers and the
-# counts that end some, one a line, sorted.
-asserts() {
-	grep -aE '^# # mm_cid_transition_test\.c:[0-9]+:' "$1" |
-		sed -E 's/^# # mm_cid_transition_test\.c:[0-9]+://; s/ \([0-9]+\)$//' | sort -u || true
-}
-
-# verdicts LOG: tap_cases, with failed_execve_during_transition's PASS or
-# FAIL as "7.3's" (it fails on 7.3 when the window is hit).
-verdicts() {
-	tap_cases "$1" | sed -E 's/failed_execve_during_transition (PASS|FAIL)/failed_execve_during_transition 7.3/'
-}
-
-# classify LOG: status=... and evidence=... of a mutant's boot against
-# the control's (CONTROL_ASSERTS, CONTROL_VERDICTS).
+# classify LOG: status=..., evidence=... and killed=... of a mutant's boot
+# against the control's (CONTROL_LOG), by scripts/classify_boot.py.
 classify() {
-	local new splat
-	splat=$(grep -aE "Kernel panic|${HANG_RE}" "$1" | head -1 | cut -c1-160 || true)
-	if [ -n "${splat}" ] || [ "${RC}" = 124 ] || [ "${RC}" = 125 ]; then
-		echo "status=hang"
-		echo "evidence=${splat:-no output for 90 s (run-vng exit ${RC})}"
-	elif ! grep -qaE '^# # Totals:' "$1"; then
-		echo "status=no result"
-		echo "evidence=no TAP totals (run-vng exit ${RC})"
-	elif grep -qa 'guest-upstream-rseq: kernel splat' "$1"; then
-		echo "status=splat"
-		echo "evidence=$(grep -aE "${SPLAT_RE}" "$1" | head -1 | cut -c1-160 || true)"
-	else
-		# sed reads to the end: head would leave comm a SIGPIPE.
-		new=$(comm -23 <(asserts "$1") <(printf '%s\n' "${CONTROL_ASSERTS}") | sed -n 1p)
-		if [ -n "${new}" ]; then
-			echo "status=rseq selftest failed"
-			echo "evidence=${new}"
-		elif [ "$(verdicts "$1")" != "${CONTROL_VERDICTS}" ]; then
-			echo "status=rseq selftest failed"
-			echo "evidence=$(verdicts "$1")"
-		else
-			echo "status=survived"
-			echo "evidence="
-		fi
-	fi
-	echo "log=$1"
+	python3 "${MMCID_TOP}/scripts/classify_boot.py" --upstream-rseq "$1" --control "${CONTROL_LOG}" --rc "${RC}"
 }
 
 if [ "${MUTANTS}" = 1 ]; then
 	V73=$("${MMCID_TOP}/scripts/build-kernel.sh" --print-dir)
 	log "upstream-rseq: the control, 7.3"
 	boot "${V73}"
-	CONTROL_ASSERTS=$(asserts "${LOG}")
-	CONTROL_VERDICTS=$(verdicts "${LOG}")
+	CONTROL_LOG=${LOG}
 	grep -qaE '^# # Totals:' "${LOG}" || die "the control printed no TAP totals (${LOG})"
-	echo "control: ${CONTROL_VERDICTS}"
+	echo "control: $(tap_cases "${LOG}")"
 	mapfile -t DIRS < <("${MMCID_TOP}/scripts/mutants.sh" --print-dir "${ONLY[@]}" 2>/dev/null)
 	[ ${#DIRS[@]} -gt 0 ] || die "no mutant kernels (scripts/mutants.sh --print-dir)"
 	mkdir -p "${MMCID_CACHE}/mutants/upstream"
-	killed=0
-	n=0
 	for d in "${DIRS[@]}"; do
 		name=${d##*/}
 		res=$(upstream_result "${name}")
-		needs=$(sed -n 's/^# needs: \([0-9]*\) cpus.*/\1/p' "${MMCID_TOP}/patches/mutants/${name%-*}.patch")
+		needs=$(python3 "${MMCID_TOP}/scripts/mutant_results.py" needs "${name}")
 		if [ ! -f "${res}" ] || grep -qx 'status=no result' "${res}"; then
-			if [ -n "${needs}" ] && [ "${needs}" -gt 4 ]; then
+			if [ "${needs}" -gt 4 ]; then
 				printf 'status=needs %s cpus\nevidence=\n' "${needs}" >"${res}.tmp"
 				mv "${res}.tmp" "${res}"
 			else
@@ -205,12 +161,9 @@ if [ "${MUTANTS}" = 1 ]; then
 				mv "${res}.tmp" "${res}"
 			fi
 		fi
-		st=$(sed -n 's/^status=//p' "${res}")
-		n=$((n + 1))
-		[[ "${st}" =~ ^(rseq\ selftest\ failed|hang|splat)$ ]] && killed=$((killed + 1))
-		echo "${name%-*}: ${st}$(sed -n 's/^evidence=\(..*\)/: \1/p' "${res}" | cut -c1-140)"
+		echo "${name%-*}: $(sed -n 's/^status=//p' "${res}")$(sed -n 's/^evidence=\(..*\)/: \1/p' "${res}" | cut -c1-140)"
 	done
-	echo "killed by the rseq selftest alone: ${killed} of ${n}"
+	python3 "${MMCID_TOP}/scripts/mutant_results.py" "${ONLY[@]}" upstream-tally
 	exit 0
 fi
 
