@@ -266,6 +266,34 @@ unload_race_allowance() {
 # workloads or run counts differ.
 # The one definition of a splat (scripts/splat.sh), as every script uses
 # it: each kind of report matches, and ordinary boot lines do not.
+# lib.sh's one way to patch and make a kernel tree, on a tiny tree: a patch
+# that does not apply leaves the tree as it was, one that does changes
+# it, and kernel_make appends make's output to its log and returns
+# make's status.
+patched_build() {
+	local t rc=0
+	t=$(mktemp -d)
+	printf 'all:\n\t@echo built $(V)\nbad:\n\t@false\n' >"${t}/Makefile"
+	printf 'a\n' >"${t}/f"
+	printf -- '--- a/f\n+++ b/f\n@@ -1 +1 @@\n-x\n+y\n' >"${t}/wrong.patch"
+	printf -- '--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n' >"${t}/right.patch"
+	if apply_patch "${t}" "${t}/wrong.patch" >/dev/null 2>&1; then
+		echo "a patch that does not apply applied"; rc=1
+	fi
+	[ "$(cat "${t}/f")" = a ] || { echo "a refused patch changed the tree"; rc=1; }
+	apply_patch "${t}" "${t}/right.patch" || { echo "a patch that applies was refused"; rc=1; }
+	[ "$(cat "${t}/f")" = b ] || { echo "the patch did not change the tree"; rc=1; }
+	echo earlier >"${t}/log"
+	kernel_make "${t}" "${t}/log" all V=1 || { echo "make all failed"; rc=1; }
+	grep -qx earlier "${t}/log" && grep -qx 'built 1' "${t}/log" || { echo "the log lost a line"; rc=1; }
+	if kernel_make "${t}" "${t}/log" bad; then
+		echo "a failing make returned 0"; rc=1
+	fi
+	[ -z "${KERNEL_MAKE_TICKER}" ] || { echo "the progress loop outlived make"; rc=1; }
+	rm -rf "${t}"
+	return "${rc}"
+}
+
 splat_definition() {
 	local bad good line
 	bad='[    1.0] WARNING: kernel/sched/core.c:10995 at mm_cid_fixup_cpus_to_tasks+0x9a/0xe0
@@ -542,6 +570,7 @@ if want scripts; then
 	check "bench: the table pairs each loaded run with the unloaded one of its round, boot by boot" bench_table
 	check "run: a failed run's last lines name each failed kselftest case and why" ksft_failures_named
 	check "splat: one definition of what a kernel prints when something is wrong, used by every script" splat_definition
+	check "kernel build: a patch applies whole or not at all, make's status and output kept (lib.sh)" patched_build
 	check "mutants: a boot's status, each from a boot that shows it, in order (classify_boot.py)" \
 		python3 "${MMCID_TOP}/scripts/classify_boot_tests.py"
 	check "mutants: which cached kernel and result count, the kill rates and the tables (mutant_results.py)" \
