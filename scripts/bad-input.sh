@@ -109,6 +109,9 @@ refused "from 1 to 100, not '0'" $S/mutants.sh --seconds 0
 refused "999" $S/mutants.sh --only 999
 refused "not '0'" $S/bench-module.sh --rounds 0
 refused "unknown --bench 'bogus'" $S/bench-module.sh --bench bogus
+refused "--before /nonexistent.ko: no such file" $S/bench-module.sh --before /nonexistent.ko
+refused "not a kernel module" $S/bench-module.sh --before $S/lib.sh
+refused "--profile profiles pingpong, not --bench pipe" $S/bench-module.sh --profile --bench pipe
 refused "Usage" $S/setup-deps.sh --bogus
 refused "not 'x'" $S/bench-explorer.sh --runs x
 refused "no such header" $S/bindgen.sh --header /nonexistent.h

@@ -16,10 +16,11 @@ TCG_THREAD=multi
 BENCH=pingpong
 RECORD=0
 PROFILE=0
+BEFORE=
 
 usage() {
 	cat <<EOF
-Usage: $0 [--bench B] [--boots N] [--rounds N] [--seconds S] [--cpus N] [--tcg-thread T] [--profile] [--record] [SETTING...]
+Usage: $0 [--bench B] [--boots N] [--rounds N] [--seconds S] [--cpus N] [--tcg-thread T] [--before KO] [--profile] [--record] [SETTING...]
 
 Builds (or reuses) the kernel, the module and selftests/mmcid_rs, boots
 guests one after the other and runs scripts/guest-bench.sh in each: N
@@ -45,6 +46,9 @@ boot's drift under TCG is wide.
   --cpus N         guest vCPUs (default ${CPUS})
   --tcg-thread T   single or multi (default ${TCG_THREAD}, as the figures in
                    docs/measurements.md were measured)
+  --before KO      also each SETTING with the module KO (one built from an
+                   earlier commit), in the same rounds: the change's cost
+                   before and after, boot by boot (SETTING@before rows)
   --profile        instead: where vCPU 0's time goes while pingpong runs
                    there for S seconds, unloaded and in each SETTING
                    (default: all), by object and by symbol, from perf's
@@ -71,6 +75,7 @@ while [ $# -gt 0 ]; do
 	--tcg-thread) TCG_THREAD=${2:?}; shift 2 ;;
 	--record) RECORD=1; shift ;;
 	--profile) PROFILE=1; shift ;;
+	--before) BEFORE=${2:?--before needs a .ko}; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) usage >&2; exit 2 ;;
 	*) SETTINGS+=("$1"); shift ;;
@@ -94,6 +99,11 @@ for s in "${SETTINGS[@]}"; do
 done
 
 [ "${PROFILE}" = 0 ] || DEPS=(--perf)
+if [ -n "${BEFORE}" ]; then
+	[ -f "${BEFORE}" ] || die "--before ${BEFORE}: no such file"
+	modinfo -F vermagic "${BEFORE}" >/dev/null 2>&1 || die "--before ${BEFORE}: not a kernel module"
+	BEFORE=$(realpath "${BEFORE}")
+fi
 step "bench: dependencies" "${MMCID_TOP}/scripts/setup-deps.sh" "${DEPS[@]}"
 if [ -n "${KDIR:-}" ]; then
 	"${MMCID_TOP}/scripts/check-kdir.sh" "${KDIR}"
@@ -104,6 +114,16 @@ else
 	KERNEL=()
 fi
 step "bench: module" make -s -C "${MMCID_TOP}" KDIR="${KDIR}" module >&2
+if [ -n "${BEFORE}" ]; then
+	[ "${#SETTINGS[@]}" -gt 0 ] || SETTINGS=(filtered all nowatch filtered_nowatch)
+	for s in "${SETTINGS[@]}"; do
+		SETTINGS+=("${s}@before")
+	done
+	# Where the guest sees it (the repo; *.ko is ignored by git).
+	mkdir -p "${MMCID_TOP}/.bench"
+	cp "${BEFORE}" "${MMCID_TOP}/.bench/before.ko"
+	log "bench: the module before: ${BEFORE} (sha256 $(sha256sum "${BEFORE}" | cut -c1-12))"
+fi
 step "bench: test programs" make -s -C "${MMCID_TOP}/selftests/mmcid_rs" \
 	KSFT_DIR="${KDIR}/tools/testing/selftests" >&2
 

@@ -33,7 +33,6 @@ SECS=${2:-2}
 BENCH=${MMCID_RS_BENCH:-pingpong}
 PP=./selftests/mmcid_rs/pingpong
 FP=./selftests/mmcid_rs/fork_pattern
-KO=./mmcid-rs.ko
 OUT=$(mktemp -d)
 . "$(dirname "$0")/guest-lib.sh"
 GROUPS_=4
@@ -94,7 +93,7 @@ median() {
 one() {
 	setting=$1
 	shift
-	[ "$setting" = none ] || insmod "$KO" "$@"
+	[ "$setting" = none ] || insmod "$(bench_ko "$setting")" "$@"
 	rate $LOOPS >>"$OUT/$setting"
 	if [ "$setting" = all ]; then
 		sed -n 's/^agreed //p' /sys/kernel/debug/mmcid_rs/report >"$OUT/agreed"

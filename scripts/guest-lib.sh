@@ -92,9 +92,17 @@ report_forced() {
 
 # The settings of the module that guest-bench.sh and guest-profile.sh
 # compare with the unloaded kernel: bench_params SETTING, its insmod
-# parameters; bench_label SETTING, its row in a table.
-bench_params() {
+# parameters; bench_label SETTING, its row in a table; bench_ko SETTING,
+# the module it loads.  SETTING@before is SETTING with the module that
+# scripts/bench-module.sh --before put in .bench/before.ko.
+bench_ko() {
 	case "$1" in
+	*@before) echo ./.bench/before.ko ;;
+	*) echo ./mmcid-rs.ko ;;
+	esac
+}
+bench_params() {
+	case "${1%@before}" in
 	filtered) echo pid=1 ;;
 	all) ;;
 	nowatch) echo stall_ms=0 ;;
@@ -104,11 +112,15 @@ bench_params() {
 	esac
 }
 bench_label() {
+	case "${1%@before}" in
+	filtered) printf 'loaded, pid=1 (filtered out)' ;;
+	all) printf 'loaded, checking everything' ;;
+	nowatch) printf 'loaded, checking everything, stall_ms=0 (no watchdog)' ;;
+	filtered_nowatch) printf 'loaded, pid=1, stall_ms=0 (filtered out, no watchdog)' ;;
+	esac
 	case "$1" in
-	filtered) echo "loaded, pid=1 (filtered out)" ;;
-	all) echo "loaded, checking everything" ;;
-	nowatch) echo "loaded, checking everything, stall_ms=0 (no watchdog)" ;;
-	filtered_nowatch) echo "loaded, pid=1, stall_ms=0 (filtered out, no watchdog)" ;;
+	*@before) echo ", the module before" ;;
+	*) echo ;;
 	esac
 }
 

@@ -16,7 +16,6 @@ SECS=${1:?usage: guest-profile.sh SECS [SETTING...]}
 shift
 [ $# -gt 0 ] || set -- all
 PP=./selftests/mmcid_rs/pingpong
-KO=./mmcid-rs.ko
 DATA=$(mktemp -d)
 . "$(dirname "$0")/guest-lib.sh"
 
@@ -41,7 +40,7 @@ profile none
 for setting; do
 	p=$(bench_params "$setting")
 	# shellcheck disable=SC2086 # the parameters are words
-	insmod "$KO" $p
+	insmod "$(bench_ko "$setting")" $p
 	profile "$setting"
 	rmmod mmcid_rs
 done
