@@ -122,15 +122,16 @@ pub unsafe extern "C" fn mmcid_rs_check_switch(
     // `pre.cpu` (both snapshots read smp_processor_id() there) with
     // interrupts off, so no other switch check runs on that CPU until it
     // returns.
-    let v = match unsafe { SWITCH_ROOM.get(pre.cpu as usize) } {
-        Some(s) => check::check_switch(variant(), pre, post, s),
-        None => check::SwitchVerdict::Unsupported,
+    let (v, repeated) = match unsafe { SWITCH_ROOM.get(pre.cpu as usize) } {
+        Some(room) => room.check(variant(), pre, post),
+        None => (check::SwitchVerdict::Unsupported, false),
     };
-    report::record_switch(v, pre, post);
+    report::record_switch(v, repeated, pre, post);
 }
 
-/// Room for the model of the switch checks, one per CPU.
-static SWITCH_ROOM: check::PerCpuSwitchSched = check::PerCpuSwitchSched::new();
+/// Room for the model of the switch checks and their last verdicts, one
+/// per CPU.
+static SWITCH_ROOM: room::PerCpu<memo::SwitchRoom> = room::PerCpu::new();
 
 /// Called by glue/op.c when `sched_mm_cid_fork()` returns.
 ///

@@ -14,7 +14,6 @@
 use super::ffi::SwitchSnap;
 use super::model::invariants;
 use super::model::*;
-use super::room::PerCpuSched;
 
 /// What a context switch did with the CID of the task switched in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -453,9 +452,6 @@ struct Outcome {
 /// The model a switch check runs: every CPU the module loads on, prev and
 /// next.
 pub type SwitchSched = Sched<MAX_CPUS, 2>;
-
-/// One [`SwitchSched`] per CPU, for the checks of its switches.
-pub type PerCpuSwitchSched = PerCpuSched<MAX_CPUS, 2>;
 
 /// One switch as the model sees it: the first snapshot's mm with prev in
 /// slot [`PREV`] and next in slot [`NEXT`], loaded into `s` afresh for

@@ -21,7 +21,7 @@ fn task(cid: u32) -> TaskSnap {
 }
 
 /// A switch on CPU1 of a 4-CPU machine, per task mode, T(1) -> T(2).
-fn pre() -> SwitchSnap {
+pub(super) fn pre() -> SwitchSnap {
     SwitchSnap {
         cpu: 1,
         nr_possible: 4,

@@ -50,6 +50,9 @@ report_keys! {
     RacedMaxCids = "raced_max_cids",
     /// More possible CPUs than the model holds.
     Unsupported = "unsupported",
+    /// Switch checks whose snapshots repeated those of one of the last
+    /// few on their CPU, which gave the verdict (memo.rs).
+    Repeated = "switch_repeated",
     /// The C did something else than the model.
     Mismatch = "mismatches",
     /// Switches in agreement that kept the owner's CID (fast path).

@@ -15,6 +15,7 @@ pub mod check;
 pub mod counters;
 pub mod ffi;
 pub mod guard;
+pub mod memo;
 pub mod mm_table;
 pub mod once;
 pub mod op;
@@ -31,6 +32,8 @@ mod check_tests;
 mod counters_tests;
 #[cfg(test)]
 mod guard_tests;
+#[cfg(test)]
+mod memo_tests;
 #[cfg(test)]
 mod op_tests;
 #[cfg(test)]

@@ -32,7 +32,7 @@ use super::model::invariants::{
     cid_accounting_in_flight, counters_consistent, transition_finished, Owner,
 };
 use super::model::*;
-use super::room::PerCpuSched;
+use super::room::PerCpu;
 
 /// The model a fork or exit check runs: every CPU the module loads on,
 /// every user a snapshot holds, current and the task.  About 2.8 KiB: the
@@ -40,7 +40,7 @@ use super::room::PerCpuSched;
 pub type OpSched = Sched<MAX_CPUS, { OP_USERS + 2 }>;
 
 /// One [`OpSched`] per CPU, for checks that run with preemption disabled.
-pub type PerCpuOpSched = PerCpuSched<MAX_CPUS, { OP_USERS + 2 }>;
+pub type PerCpuOpSched = PerCpu<OpSched>;
 
 /// Which C call a check covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

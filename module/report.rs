@@ -247,8 +247,11 @@ fn caller_counter(c: OpCaller) -> Counter {
 static MMS: MmTable<MM_TABLE> = MmTable::new();
 
 /// Count a switch verdict; publish a mismatch.
-pub fn record_switch(v: SwitchVerdict, pre: &SwitchSnap, post: &SwitchSnap) {
+pub fn record_switch(v: SwitchVerdict, repeated: bool, pre: &SwitchSnap, post: &SwitchSnap) {
     MMS.note(pre.mm.mm);
+    if repeated {
+        add(pre.cpu, Counter::Repeated);
+    }
     let c = match v {
         SwitchVerdict::Agree(a) => {
             record_agreement(pre.cpu, a);

@@ -143,6 +143,13 @@ pub fn show_status(
     )?;
     writeln!(
         f,
+        "  the same snapshots as one of the last {} checks on the CPU, its verdict taken: {} ({} of switches)",
+        super::memo::WAYS,
+        t.count(Counter::Repeated),
+        Percent(t.count(Counter::Repeated), checked_switches(t))
+    )?;
+    writeln!(
+        f,
         "not decided (several forks or exits changed max_cids meanwhile): {} ({} of switches)",
         t.count(Counter::RacedMaxCids),
         Percent(t.count(Counter::RacedMaxCids), checked_switches(t))
