@@ -33,6 +33,7 @@
  */
 struct mmcid_pending {
 	struct mmcid_switch_snap pre[2];
+	struct mmcid_switch_snap post;	/* here, not on the stack: see check_pending() */
 	struct task_struct *prev;
 	struct mm_struct *mm[2];
 	int nr;		/* snapshots taken; 0: nothing to check */
@@ -150,19 +151,19 @@ static void probe_sched_switch(void *data, bool preempt,
 }
 
 /*
- * The check of a switch whose pre-state was taken. Out of line: its
- * snapshot on the stack is zeroed on entry (CONFIG_INIT_STACK_ALL_ZERO),
- * which a switch that is not checked should not pay for.
+ * The check of a switch whose pre-state was taken.  The post-state goes to
+ * the CPU's pending slot beside the pre-state: on the stack, it would be
+ * zeroed on every check (CONFIG_INIT_STACK_ALL_ZERO), which under TCG is a
+ * rep stosb of a byte at a time.
  */
-static noinline void check_pending(struct mmcid_pending *p)
+static void check_pending(struct mmcid_pending *p)
 {
-	struct mmcid_switch_snap post;
 	int i, n = p->nr;
 
 	p->nr = 0;
 	for (i = 0; i < n; i++) {
-		snap_switch(&post, p->prev, current, p->mm[i], smp_processor_id());
-		mmcid_rs_check_switch(&p->pre[i], &post);
+		snap_switch(&p->post, p->prev, current, p->mm[i], smp_processor_id());
+		mmcid_rs_check_switch(&p->pre[i], &p->post);
 	}
 }
 
