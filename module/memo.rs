@@ -45,6 +45,33 @@ impl Entry {
     };
 }
 
+/// A snapshot's words: 112 bytes of integers (include/mmcid_rs.h), whose
+/// fields add up to its size, so it has no padding to read.
+const WORDS: usize = 14;
+const _: () = assert!(
+    core::mem::size_of::<SwitchSnap>() == 8 * WORDS && core::mem::align_of::<SwitchSnap>() == 8
+);
+
+#[inline(always)]
+fn words(s: &SwitchSnap) -> &[u64; WORDS] {
+    // SAFETY: a snapshot is 14 aligned words of integers with no padding
+    // (asserted above; include/mmcid_rs_layout.h asserts each field's
+    // offset), so every byte is initialized and any u64 value is valid.
+    unsafe { &*core::ptr::from_ref(s).cast::<[u64; WORDS]>() }
+}
+
+/// `a == b`, without a call per field: the derived comparison is a
+/// function of its own, and under TCG each call and return is a lookup.
+/// prev's and next's task first, which tell most switches of a CPU apart.
+#[inline(always)]
+fn equal(a: &SwitchSnap, b: &SwitchSnap) -> bool {
+    if a.prev.task != b.prev.task || a.next.task != b.next.task {
+        return false;
+    }
+    let (a, b) = (words(a), words(b));
+    a.iter().zip(b).fold(0, |d, (x, y)| d | (x ^ y)) == 0
+}
+
 /// A snapshot of zeros, for an unused entry.
 const SNAP_ZERO: SwitchSnap = {
     // SAFETY: a snapshot is integers only (include/mmcid_rs.h), for which
@@ -78,7 +105,9 @@ impl SwitchRoom {
         pre: &SwitchSnap,
         post: &SwitchSnap,
     ) -> (SwitchVerdict, bool) {
-        let same = |e: &&Entry| e.used && e.variant == variant && e.pre == *pre && e.post == *post;
+        let same = |e: &&Entry| {
+            e.used && e.variant == variant && equal(&e.pre, pre) && equal(&e.post, post)
+        };
         if let Some(e) = self.entries.iter().find(same) {
             return (e.verdict, true);
         }
