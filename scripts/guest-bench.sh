@@ -5,7 +5,8 @@
 # filtered to another process, with it checking everything, the same
 # without the live lock watchdog, and filtered out without the watchdog.
 # The settings take turns, RUNS rounds of them, so that drift during the
-# boot spreads over all of them; median of each.
+# boot spreads over all of them, every other round in reverse order;
+# median of each.
 #
 # Usage: guest-bench.sh [RUNS [SECS [SETTING...]]], SETTING one of
 # filtered, all, nowatch, filtered_nowatch (default: all four; the run
@@ -105,11 +106,21 @@ for setting; do bench_params "$setting" >/dev/null; done
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 i=0
+# Every other round runs backwards, the unloaded run last: a drift within
+# a round (each run slower or faster than the one before it) then weighs
+# on every setting alike, instead of on the last ones.
+backwards=none
+for setting; do backwards="$setting $backwards"; done
 while [ $i -lt "$RUNS" ]; do
-	one none
-	for setting; do
-		# shellcheck disable=SC2046 # the parameters are words
-		one "$setting" $(bench_params "$setting")
+	order="none $*"
+	[ $((i % 2)) = 0 ] || order=$backwards
+	for setting in $order; do
+		if [ "$setting" = none ]; then
+			one none
+		else
+			# shellcheck disable=SC2046 # the parameters are words
+			one "$setting" $(bench_params "$setting")
+		fi
 	done
 	i=$((i + 1))
 done
